@@ -38,7 +38,11 @@ export class DomainError extends Error {
   }
 
   static alreadyExists(what: string, key: string): DomainError {
-    return new DomainError("already_exists", `${what.toUpperCase()}_ALREADY_EXISTS`, `${what} "${key}" already exists`);
+    return new DomainError(
+      "already_exists",
+      `${what.toUpperCase()}_ALREADY_EXISTS`,
+      `${what} "${key}" already exists`,
+    );
   }
 
   static precondition(reason: string, message: string): DomainError {

@@ -1,0 +1,40 @@
+import { DomainError } from "../domain/domain-error.js";
+import { type Publisher, validatePublisherCode } from "../domain/publisher.js";
+import { type Topic, validateTopicCode } from "../domain/topic.js";
+import type { CodedEntityRules } from "./coded-entity-admin.js";
+
+/** A publisher that has published keeps its messages' provenance: deactivate it instead of deleting. */
+export const publisherRules: CodedEntityRules<Publisher> = {
+  what: "publisher",
+  validateCode: validatePublisherCode,
+  repository: (repos) => repos.publishers,
+  async assertDeletable(repos, publisher) {
+    if (await repos.publishers.hasMessages(publisher.id)) {
+      throw DomainError.precondition(
+        "PUBLISHER_HAS_MESSAGES",
+        `publisher "${publisher.code}" has published messages; deactivate it instead`,
+      );
+    }
+  },
+};
+
+/** A topic with messages or live subscriptions would orphan deliveries: deactivate it instead. */
+export const topicRules: CodedEntityRules<Topic> = {
+  what: "topic",
+  validateCode: validateTopicCode,
+  repository: (repos) => repos.topics,
+  async assertDeletable(repos, topic) {
+    if ((await repos.subscriptions.countLiveByTopic(topic.id)) > 0) {
+      throw DomainError.precondition(
+        "TOPIC_HAS_SUBSCRIPTIONS",
+        `topic "${topic.code}" has live subscriptions`,
+      );
+    }
+    if (await repos.topics.hasMessages(topic.id)) {
+      throw DomainError.precondition(
+        "TOPIC_HAS_MESSAGES",
+        `topic "${topic.code}" has messages; deactivate it instead`,
+      );
+    }
+  },
+};

@@ -1,0 +1,80 @@
+import type { Clock } from "../domain/clock.js";
+import { DomainError } from "../domain/domain-error.js";
+import { validateNameAndDescription } from "../domain/publisher.js";
+import { requirePrintable } from "../domain/text-limits.js";
+import { encodePageToken, toPageRequest } from "./page-token.js";
+import type { CodedEntityPatch, Repositories, Store } from "./store.js";
+
+/** What differs between publisher and topic administration. */
+export interface CodedEntityRules<T> {
+  /** Singular noun used in errors ("publisher", "topic") and in page tokens. */
+  what: "publisher" | "topic";
+  validateCode(field: string, code: string): void;
+  repository(repos: Repositories): CodedEntityRepositoryPort<T>;
+  /** Throws FAILED_PRECONDITION when the entity may not be deleted. */
+  assertDeletable(repos: Repositories, entity: T): Promise<void>;
+}
+
+export interface CodedEntityRepositoryPort<T> {
+  insert(entity: { code: string; name: string; description: string }, nowMs: number): Promise<T>;
+  findByCode(code: string): Promise<T | undefined>;
+  list(page: { afterId: bigint | null; limit: number }): Promise<{ items: T[]; lastId: bigint | null }>;
+  update(id: bigint, patch: CodedEntityPatch, nowMs: number): Promise<T>;
+  delete(id: bigint): Promise<void>;
+}
+
+/**
+ * Create/Get/List/Update/Delete for the two entities identified by a unique code (publishers and
+ * topics): one implementation, parameterised by their rules, instead of two copies.
+ */
+export class CodedEntityAdmin<T extends { id: bigint; name: string; description: string }> {
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly rules: CodedEntityRules<T>,
+  ) {}
+
+  async create(input: { code: string; name: string; description: string }): Promise<T> {
+    this.rules.validateCode("code", input.code);
+    validateNameAndDescription(input.name, input.description);
+    return this.rules.repository(this.store.repos).insert(input, this.clock.nowMs());
+  }
+
+  async get(code: string): Promise<T> {
+    return this.getIn(this.store.repos, code);
+  }
+
+  async list(pageSize: number, pageToken: string): Promise<{ items: T[]; nextPageToken: string }> {
+    const page = toPageRequest(this.listName(), pageSize, pageToken);
+    const result = await this.rules.repository(this.store.repos).list(page);
+    return { items: result.items, nextPageToken: encodePageToken(this.listName(), result.lastId) };
+  }
+
+  async update(code: string, patch: CodedEntityPatch): Promise<T> {
+    return this.store.transaction(async (repos) => {
+      const current = await this.getIn(repos, code);
+      validateNameAndDescription(patch.name ?? current.name, patch.description ?? current.description);
+      return this.rules.repository(repos).update(current.id, patch, this.clock.nowMs());
+    });
+  }
+
+  async delete(code: string): Promise<void> {
+    await this.store.transaction(async (repos) => {
+      const current = await this.getIn(repos, code);
+      await this.rules.assertDeletable(repos, current);
+      await this.rules.repository(repos).delete(current.id);
+    });
+  }
+
+  private async getIn(repos: Repositories, code: string): Promise<T> {
+    if (code === "") throw DomainError.invalid("code", "is required");
+    requirePrintable("code", code);
+    const found = await this.rules.repository(repos).findByCode(code);
+    if (!found) throw DomainError.notFound(this.rules.what, code);
+    return found;
+  }
+
+  private listName(): string {
+    return `${this.rules.what}s`;
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * Storage ports: what the use cases need from a database, and nothing about how. src/storage
+ * implements them once with knex for SQLite and MySQL; one conformance suite checks both.
+ */
+import type { Message, OutgoingMessage } from "../domain/message.js";
+import type { NewPublisher, Publisher } from "../domain/publisher.js";
+import type { NewSubscriber, Subscriber } from "../domain/subscriber.js";
+import type { DeliveryType, Subscription, SubscriptionSettings } from "../domain/subscription.js";
+import type { NewTopic, Topic } from "../domain/topic.js";
+
+/** Keyset paging: items with id greater than `afterId`, ascending, at most `limit`. */
+export interface PageRequest {
+  afterId: bigint | null;
+  limit: number;
+}
+
+/** One page; `lastId` is set when more items may follow. */
+export interface Page<T> {
+  items: T[];
+  lastId: bigint | null;
+}
+
+export interface CodedEntityPatch {
+  name?: string;
+  description?: string;
+  isActive?: boolean;
+}
+
+export interface PublisherRepository {
+  /** Throws ALREADY_EXISTS when the code is taken. */
+  insert(publisher: NewPublisher, nowMs: number): Promise<Publisher>;
+  findByCode(code: string): Promise<Publisher | undefined>;
+  list(page: PageRequest): Promise<Page<Publisher>>;
+  update(id: bigint, patch: PublisherPatch, nowMs: number): Promise<Publisher>;
+  delete(id: bigint): Promise<void>;
+  hasMessages(id: bigint): Promise<boolean>;
+}
+
+export type PublisherPatch = CodedEntityPatch;
+export type TopicPatch = CodedEntityPatch;
+
+export interface TopicRepository {
+  /** Throws ALREADY_EXISTS when the code is taken. */
+  insert(topic: NewTopic, nowMs: number): Promise<Topic>;
+  findByCode(code: string): Promise<Topic | undefined>;
+  list(page: PageRequest): Promise<Page<Topic>>;
+  update(id: bigint, patch: TopicPatch, nowMs: number): Promise<Topic>;
+  delete(id: bigint): Promise<void>;
+  hasMessages(id: bigint): Promise<boolean>;
+}
+
+export interface SubscriberPatch {
+  name?: string;
+  webhookUrl?: string;
+  isActive?: boolean;
+}
+
+export interface SubscriberRepository {
+  insert(subscriber: NewSubscriber, nowMs: number): Promise<Subscriber>;
+  findById(id: bigint): Promise<Subscriber | undefined>;
+  list(page: PageRequest, filter: { clientId?: bigint }): Promise<Page<Subscriber>>;
+  update(id: bigint, patch: SubscriberPatch, nowMs: number): Promise<Subscriber>;
+  delete(id: bigint): Promise<void>;
+}
+
+export interface NewSubscription extends SubscriptionSettings {
+  name: string;
+  subscriberId: bigint;
+  topicId: bigint;
+  deliveryType: DeliveryType;
+}
+
+export type SubscriptionPatch = Partial<SubscriptionSettings>;
+
+export interface SubscriptionFilter {
+  topicId?: bigint;
+  subscriberId?: bigint;
+  showDeleted?: boolean;
+}
+
+export interface SubscriptionRepository {
+  /** Throws ALREADY_EXISTS when the name is taken (by a live or a deleted subscription). */
+  insert(subscription: NewSubscription, nowMs: number): Promise<Subscription>;
+  findByName(name: string): Promise<Subscription | undefined>;
+  findById(id: bigint): Promise<Subscription | undefined>;
+  list(page: PageRequest, filter: SubscriptionFilter): Promise<Page<Subscription>>;
+  update(id: bigint, patch: SubscriptionPatch, nowMs: number): Promise<Subscription>;
+  /** The seed's soft delete; returns false when it was already deleted. */
+  softDelete(id: bigint, nowMs: number): Promise<boolean>;
+  /** Number of subscriptions (live or deleted) of a subscriber. */
+  countBySubscriber(subscriberId: bigint): Promise<number>;
+  /** Number of live subscriptions of a topic. */
+  countLiveByTopic(topicId: bigint): Promise<number>;
+  /** Messages delivered (acked) on the subscription: the seed's SubscriptionFull.Messages. */
+  countDelivered(id: bigint): Promise<number>;
+}
+
+/** A message ready to store: validated, with its publisher and topic resolved. */
+export interface MessageToStore extends Omit<OutgoingMessage, "dedupId"> {
+  topicId: bigint;
+  publisherId: bigint;
+  createdAtMs: number;
+}
+
+export interface MessageRepository {
+  /** Inserts the messages in order and returns their ids in the same order. */
+  insertMany(messages: readonly MessageToStore[]): Promise<bigint[]>;
+  findById(id: bigint): Promise<Message | undefined>;
+}
+
+export interface DedupRepository {
+  /** Live (unexpired at `nowMs`) dedup entries of the publisher among `dedupIds`: dedupId → messageId. */
+  findLive(publisherId: bigint, dedupIds: readonly string[], nowMs: number): Promise<Map<string, bigint>>;
+  /**
+   * Records dedup ids, replacing expired entries. Throws a DomainError with reason
+   * DEDUP_RACE when another transaction recorded the same id first (the caller retries).
+   */
+  record(
+    publisherId: bigint,
+    entries: readonly { dedupId: string; messageId: bigint }[],
+    nowMs: number,
+    windowMs: number,
+  ): Promise<void>;
+}
+
+/** One row of the delivery queue, as stored. */
+export interface QueueRow {
+  id: bigint;
+  subscriptionId: bigint;
+  messageId: bigint;
+  status: string;
+  attemptCount: number;
+  expiresAtMs: number;
+  sequenceNumber: bigint;
+  createdAtMs: number;
+}
+
+export interface QueueRepository {
+  /**
+   * Creates one pending row per (message, matching live subscription of the message's topic whose
+   * subscriber is active), set-based in SQL. Returns the number of rows created.
+   */
+  fanOut(messageIds: readonly bigint[], nowMs: number): Promise<number>;
+  listByMessage(messageId: bigint): Promise<QueueRow[]>;
+}
+
+export interface Repositories {
+  publishers: PublisherRepository;
+  topics: TopicRepository;
+  subscribers: SubscriberRepository;
+  subscriptions: SubscriptionRepository;
+  messages: MessageRepository;
+  dedup: DedupRepository;
+  queue: QueueRepository;
+}
+
+/** The database as the use cases see it. */
+export interface Store {
+  readonly kind: "sqlite" | "mysql";
+  /** Repositories outside any transaction (each call autocommits). */
+  readonly repos: Repositories;
+  /**
+   * Runs `work` in one transaction; retries it (with jitter, a bounded number of times) on
+   * deadlocks, lock-wait timeouts and busy errors. `work` must do no network I/O.
+   */
+  transaction<T>(work: (repos: Repositories) => Promise<T>): Promise<T>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,77 @@
+import type { Clock } from "../domain/clock.js";
+import { DomainError } from "../domain/domain-error.js";
+import {
+  type NewSubscriber,
+  type Subscriber,
+  validateClientId,
+  validateWebhookUrl,
+} from "../domain/subscriber.js";
+import { requireMaxBytes, requireNonEmpty, requirePrintable } from "../domain/text-limits.js";
+import { encodePageToken, toPageRequest } from "./page-token.js";
+import type { Repositories, Store, SubscriberPatch } from "./store.js";
+
+function validateSubscriberName(name: string): void {
+  requireNonEmpty("name", name);
+  requireMaxBytes("name", name, 255);
+  requirePrintable("name", name);
+}
+
+/** Create/Get/List/Update/Delete of subscribers (the seed's `Subscriber`). */
+export class SubscriberAdmin {
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+  ) {}
+
+  async create(input: NewSubscriber): Promise<Subscriber> {
+    validateClientId("client_id", input.clientId);
+    validateSubscriberName(input.name);
+    validateWebhookUrl("webhook_url", input.webhookUrl);
+    return this.store.repos.subscribers.insert(input, this.clock.nowMs());
+  }
+
+  get(id: bigint): Promise<Subscriber> {
+    return this.getIn(this.store.repos, id);
+  }
+
+  async list(
+    pageSize: number,
+    pageToken: string,
+    clientId: bigint | undefined,
+  ): Promise<{ items: Subscriber[]; nextPageToken: string }> {
+    const page = toPageRequest("subscribers", pageSize, pageToken);
+    if (clientId !== undefined) validateClientId("client_id", clientId);
+    const result = await this.store.repos.subscribers.list(page, clientId === undefined ? {} : { clientId });
+    return { items: result.items, nextPageToken: encodePageToken("subscribers", result.lastId) };
+  }
+
+  async update(id: bigint, patch: SubscriberPatch): Promise<Subscriber> {
+    if (patch.name !== undefined) validateSubscriberName(patch.name);
+    if (patch.webhookUrl !== undefined) validateWebhookUrl("webhook_url", patch.webhookUrl);
+    return this.store.transaction(async (repos) => {
+      await this.getIn(repos, id);
+      return repos.subscribers.update(id, patch, this.clock.nowMs());
+    });
+  }
+
+  /** Subscriptions (even deleted ones) keep history that points at the subscriber, so it must have none. */
+  async delete(id: bigint): Promise<void> {
+    await this.store.transaction(async (repos) => {
+      await this.getIn(repos, id);
+      if ((await repos.subscriptions.countBySubscriber(id)) > 0) {
+        throw DomainError.precondition(
+          "SUBSCRIBER_HAS_SUBSCRIPTIONS",
+          `subscriber ${id} has subscriptions; deactivate it instead`,
+        );
+      }
+      await repos.subscribers.delete(id);
+    });
+  }
+
+  private async getIn(repos: Repositories, id: bigint): Promise<Subscriber> {
+    if (id <= 0n) throw DomainError.invalid("id", "is required");
+    const found = await repos.subscribers.findById(id);
+    if (!found) throw DomainError.notFound("subscriber", id.toString());
+    return found;
+  }
+}

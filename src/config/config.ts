@@ -1,0 +1,119 @@
+/**
+ * The only reader of process.env. Every variable is validated once at start; an invalid value
+ * stops the start with a message naming the variable.
+ */
+
+export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
+
+export interface HeraldConfig {
+  /** Host to bind, e.g. "127.0.0.1" or "0.0.0.0". */
+  host: string;
+  /** Port to bind; 0 picks a free one. */
+  port: number;
+  /** `sqlite:<path>` or `mysql://user:pass@host:port/db`. */
+  databaseUrl: string;
+  /** Most connections in the MySQL pool. */
+  dbPoolMax: number;
+  /** How long a dedup_id is remembered per publisher, ms. */
+  dedupWindowMs: number;
+  logLevel: LogLevel;
+  /** How long SIGTERM waits for open calls before closing connections, ms. */
+  shutdownGraceMs: number;
+}
+
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error", "silent"];
+
+export const CONFIG_DEFAULTS = Object.freeze({
+  HERALD_ADDR: "127.0.0.1:8085",
+  DATABASE_URL: "sqlite:./data/herald.db",
+  HERALD_DB_POOL_MAX: "10",
+  HERALD_DEDUP_WINDOW_SECONDS: "86400",
+  HERALD_LOG_LEVEL: "info",
+  HERALD_SHUTDOWN_GRACE_SECONDS: "10",
+});
+
+type Env = Record<string, string | undefined>;
+
+function read(env: Env, name: keyof typeof CONFIG_DEFAULTS): string {
+  const value = env[name];
+  return value === undefined || value === "" ? CONFIG_DEFAULTS[name] : value;
+}
+
+function parseIntVar(problems: string[], name: string, raw: string, min: number, max: number): number {
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    problems.push(`${name} must be an integer between ${min} and ${max} (got "${raw}")`);
+    return min;
+  }
+  return Number(raw);
+}
+
+/** Splits "host:port" or "[v6]:port"; reports a problem naming HERALD_ADDR when malformed. */
+function parseAddr(problems: string[], raw: string): { host: string; port: number } {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+)):(\d{1,5})$/.exec(raw);
+  const port = match ? Number(match[3]) : Number.NaN;
+  if (!match || port > 65535) {
+    problems.push(`HERALD_ADDR must be host:port, e.g. 127.0.0.1:8085 (got "${raw}")`);
+    return { host: "127.0.0.1", port: 0 };
+  }
+  return { host: (match[1] ?? match[2]) as string, port };
+}
+
+function validateDatabaseUrl(problems: string[], raw: string): void {
+  if (raw.startsWith("sqlite:")) {
+    if (raw.length === "sqlite:".length)
+      problems.push("DATABASE_URL sqlite: needs a file path, e.g. sqlite:./data/herald.db");
+    return;
+  }
+  if (raw.startsWith("mysql://") || raw.startsWith("mariadb://")) {
+    try {
+      const url = new URL(raw);
+      if (url.pathname.length <= 1)
+        problems.push("DATABASE_URL must name a database, e.g. mysql://root@127.0.0.1:3306/herald");
+    } catch {
+      problems.push("DATABASE_URL is not a valid mysql:// URL");
+    }
+    return;
+  }
+  // Do not echo the value: it may contain a password.
+  problems.push("DATABASE_URL must start with sqlite: or mysql://");
+}
+
+/** Reads and validates the configuration; throws ConfigError listing every problem. */
+export function loadConfig(env: Env = process.env): HeraldConfig {
+  const problems: string[] = [];
+  const { host, port } = parseAddr(problems, read(env, "HERALD_ADDR"));
+  const databaseUrl = read(env, "DATABASE_URL");
+  validateDatabaseUrl(problems, databaseUrl);
+  const dbPoolMax = parseIntVar(problems, "HERALD_DB_POOL_MAX", read(env, "HERALD_DB_POOL_MAX"), 1, 1000);
+  const dedupSeconds = parseIntVar(
+    problems,
+    "HERALD_DEDUP_WINDOW_SECONDS",
+    read(env, "HERALD_DEDUP_WINDOW_SECONDS"),
+    1,
+    30 * 86400,
+  );
+  const graceSeconds = parseIntVar(
+    problems,
+    "HERALD_SHUTDOWN_GRACE_SECONDS",
+    read(env, "HERALD_SHUTDOWN_GRACE_SECONDS"),
+    0,
+    3600,
+  );
+  const logLevel = read(env, "HERALD_LOG_LEVEL") as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel))
+    problems.push(`HERALD_LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}`);
+  if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${problems.join("\n  ")}`);
+  return Object.freeze({
+    host,
+    port,
+    databaseUrl,
+    dbPoolMax,
+    dedupWindowMs: dedupSeconds * 1000,
+    logLevel,
+    shutdownGraceMs: graceSeconds * 1000,
+  });
+}

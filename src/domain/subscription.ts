@@ -1,0 +1,119 @@
+import { DomainError } from "./domain-error.js";
+import { validateIdentifierFilter } from "./identifier-filter.js";
+import { requireMaxBytes, requireNonEmpty } from "./text-limits.js";
+
+/** How a subscription's messages reach its subscriber. */
+export type DeliveryType = "push" | "pull";
+
+/** Delivery settings of a subscription, with units in the names. */
+export interface SubscriptionSettings {
+  /** Identifier filter: "" or "*" match all; otherwise exact or a '*' glob. */
+  identifierFilter: string;
+  /** Overrides the subscriber's webhook URL for push when non-empty. */
+  pushEndpoint: string;
+  ackDeadlineSeconds: number;
+  maxDeliveryAttempts: number;
+  minBackoffMs: number;
+  maxBackoffMs: number;
+  messageTtlMs: number;
+  enableOrdering: boolean;
+}
+
+/**
+ * A subscriber's subscription to a topic (the seed's `Subscription`, extended with delivery
+ * settings). Deleting is the seed's soft delete: `deletedAtMs` is set and `isActive` cleared,
+ * the row and its history stay.
+ */
+export interface Subscription extends SubscriptionSettings {
+  id: bigint;
+  name: string;
+  subscriberId: bigint;
+  topicId: bigint;
+  topicCode: string;
+  deliveryType: DeliveryType;
+  isActive: boolean;
+  createdAtMs: number;
+  updatedAtMs: number;
+  deletedAtMs: number | null;
+  /** Where push deliveries go: the push endpoint, else the subscriber's webhook URL (the seed's CallbackURL). */
+  callbackUrl: string;
+}
+
+/** The seed's `SubscriptionFull`: the subscription with its delivered-message count. */
+export interface SubscriptionFull {
+  subscription: Subscription;
+  messageCount: number;
+}
+
+export const SUBSCRIPTION_DEFAULTS: Readonly<
+  Omit<SubscriptionSettings, "identifierFilter" | "pushEndpoint">
+> = Object.freeze({
+  ackDeadlineSeconds: 30,
+  maxDeliveryAttempts: 5,
+  minBackoffMs: 10_000,
+  maxBackoffMs: 600_000,
+  messageTtlMs: 24 * 60 * 60 * 1000,
+  enableOrdering: false,
+});
+
+export const SUBSCRIPTION_LIMITS = Object.freeze({
+  ackDeadlineSeconds: { min: 10, max: 600 },
+  maxDeliveryAttempts: { min: 1, max: 100 },
+  backoffMs: { min: 0, max: 60 * 60 * 1000 },
+  messageTtlMs: { min: 10_000, max: 31 * 24 * 60 * 60 * 1000 },
+});
+
+const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/** Validates a subscription name: 1..255 bytes of letters, digits, '.', '_' and '-', starting alphanumeric. */
+export function validateSubscriptionName(field: string, name: string): void {
+  requireNonEmpty(field, name);
+  requireMaxBytes(field, name, 255);
+  if (!NAME_PATTERN.test(name)) {
+    throw DomainError.invalid(
+      field,
+      "must be letters, digits, '.', '_' or '-', starting with a letter or digit",
+    );
+  }
+}
+
+function requireIntInRange(field: string, value: number, min: number, max: number): void {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw DomainError.invalid(field, `must be an integer between ${min} and ${max}`);
+  }
+}
+
+/** Validates a full settings object; field names are the contract's snake_case request fields. */
+export function validateSubscriptionSettings(settings: SubscriptionSettings): void {
+  const filterError = validateIdentifierFilter(settings.identifierFilter);
+  if (filterError) throw filterError;
+  const { ackDeadlineSeconds, maxDeliveryAttempts, backoffMs, messageTtlMs } = SUBSCRIPTION_LIMITS;
+  requireIntInRange(
+    "ack_deadline_seconds",
+    settings.ackDeadlineSeconds,
+    ackDeadlineSeconds.min,
+    ackDeadlineSeconds.max,
+  );
+  requireIntInRange(
+    "max_delivery_attempts",
+    settings.maxDeliveryAttempts,
+    maxDeliveryAttempts.min,
+    maxDeliveryAttempts.max,
+  );
+  requireIntInRange("min_backoff", settings.minBackoffMs, backoffMs.min, backoffMs.max);
+  requireIntInRange("max_backoff", settings.maxBackoffMs, backoffMs.min, backoffMs.max);
+  if (settings.minBackoffMs > settings.maxBackoffMs) {
+    throw DomainError.invalid("min_backoff", "must not exceed max_backoff");
+  }
+  requireIntInRange("message_ttl", settings.messageTtlMs, messageTtlMs.min, messageTtlMs.max);
+}
+
+/** Soft delete (the seed's `Deactivate`): stops new messages, keeps the row for audit. */
+export function deactivateSubscription(subscription: Subscription, nowMs: number): Subscription {
+  return { ...subscription, isActive: false, deletedAtMs: nowMs, updatedAtMs: nowMs };
+}
+
+/** The seed's CallbackURL: the subscription's own push endpoint wins over the subscriber's webhook. */
+export function callbackUrlFor(pushEndpoint: string, subscriberWebhookUrl: string): string {
+  return pushEndpoint !== "" ? pushEndpoint : subscriberWebhookUrl;
+}

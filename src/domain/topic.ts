@@ -1,0 +1,40 @@
+import { DomainError } from "./domain-error.js";
+import { requireMaxBytes, requireNonEmpty } from "./text-limits.js";
+
+/** A channel messages are published to (the seed's `Topic`). Only active topics accept messages. */
+export interface Topic {
+  id: bigint;
+  /** Unique code: dot-separated segments, e.g. "order.payment.completed". */
+  code: string;
+  name: string;
+  description: string;
+  isActive: boolean;
+  createdAtMs: number;
+  updatedAtMs: number;
+}
+
+export interface NewTopic {
+  code: string;
+  name: string;
+  description: string;
+}
+
+const SEGMENT = "[A-Za-z0-9_-]+";
+const TOPIC_CODE_PATTERN = new RegExp(`^${SEGMENT}(\\.${SEGMENT})*$`);
+
+/** Validates a topic code: 1..255 bytes of dot-separated, non-empty segments of letters, digits, '_' and '-'. */
+export function validateTopicCode(field: string, code: string): void {
+  requireNonEmpty(field, code);
+  requireMaxBytes(field, code, 255);
+  if (!TOPIC_CODE_PATTERN.test(code)) {
+    throw DomainError.invalid(
+      field,
+      "must be dot-separated segments of letters, digits, '_' and '-' (e.g. user.signup)",
+    );
+  }
+}
+
+/** Checks the seed's rule that only active topics accept messages. */
+export function assertTopicAcceptsMessages(topic: Topic): void {
+  if (!topic.isActive) throw DomainError.precondition("TOPIC_INACTIVE", `topic "${topic.code}" is inactive`);
+}

@@ -1,0 +1,85 @@
+/**
+ * Every difference between SQLite and MySQL/MariaDB that Herald's SQL depends on, in one place
+ * (pg-boss's habit). Repositories ask the dialect instead of branching on the client name.
+ */
+import type { Knex } from "knex";
+import { isMatchAll, toSqlLikePattern } from "../domain/identifier-filter.js";
+
+export interface Dialect {
+  readonly name: "sqlite" | "mysql";
+  /**
+   * The stored pattern for an identifier filter, matched by `identifierMatchSql`. MySQL uses LIKE
+   * on utf8mb4_bin columns (case-sensitive); SQLite's LIKE ignores ASCII case, so it uses GLOB,
+   * whose metacharacters `*?[` are escaped as one-character classes.
+   */
+  identifierPattern(filter: string): string;
+  /** SQL fragment (with the identifier column and pattern column) that is true on a match. */
+  identifierMatchSql(identifierColumn: string, patternColumn: string): string;
+  /** First and last id of a multi-row VALUES insert of `count` rows, from knex's insert result. */
+  insertedIds(result: unknown, count: number): bigint[];
+  /** Column type for message payloads up to the 10 MiB request limit. */
+  readonly blobType: string;
+  /** A unique-key violation (ER_DUP_ENTRY / SQLITE_CONSTRAINT_UNIQUE/PRIMARYKEY). */
+  isDuplicateKey(error: unknown): boolean;
+  /** Errors after which the whole transaction can be retried: deadlock, lock wait timeout, busy. */
+  isRetryable(error: unknown): boolean;
+  /** Adds `FOR UPDATE SKIP LOCKED` where the database has it; SQLite has one writer and needs none. */
+  lockForClaim(query: Knex.QueryBuilder): Knex.QueryBuilder;
+  /** Most bytes of bound values to put in one statement (MySQL's max_allowed_packet is 16 MiB by default). */
+  readonly maxStatementBytes: number;
+}
+
+function errorCode(error: unknown): string | undefined {
+  return typeof error === "object" && error !== null && "code" in error ? String(error.code) : undefined;
+}
+
+function globEscape(literal: string): string {
+  return literal.replace(/[*?[]/g, (c) => `[${c}]`);
+}
+
+export const sqliteDialect: Dialect = {
+  name: "sqlite",
+  identifierPattern(filter) {
+    if (isMatchAll(filter)) return "*";
+    return filter.split("*").map(globEscape).join("*");
+  },
+  identifierMatchSql: (identifierColumn, patternColumn) => `${identifierColumn} GLOB ${patternColumn}`,
+  insertedIds(result, count) {
+    // better-sqlite3 reports the LAST rowid of a multi-row insert; one writer makes the ids consecutive.
+    const last = BigInt(String((result as unknown[])[0]));
+    return Array.from({ length: count }, (_, i) => last - BigInt(count - 1 - i));
+  },
+  blobType: "blob",
+  isDuplicateKey: (e) => {
+    const code = errorCode(e);
+    return code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY";
+  },
+  isRetryable: (e) => errorCode(e) === "SQLITE_BUSY",
+  lockForClaim: (query) => query,
+  maxStatementBytes: 64 * 1024 * 1024,
+};
+
+export const mysqlDialect: Dialect = {
+  name: "mysql",
+  identifierPattern(filter) {
+    return isMatchAll(filter) ? "%" : toSqlLikePattern(filter);
+  },
+  identifierMatchSql: (identifierColumn, patternColumn) =>
+    `${identifierColumn} LIKE ${patternColumn} ESCAPE '\\\\'`,
+  insertedIds(result, count) {
+    // MySQL reports the FIRST id. A multi-row VALUES insert is a "simple insert": InnoDB gives it
+    // consecutive ids in every innodb_autoinc_lock_mode (gaps only arise for bulk INSERT…SELECT).
+    // This assumes auto_increment_increment = 1 (not Galera's interleaving), checked at start.
+    const first = BigInt(String((result as unknown[])[0]));
+    return Array.from({ length: count }, (_, i) => first + BigInt(i));
+  },
+  blobType: "longblob",
+  isDuplicateKey: (e) => errorCode(e) === "ER_DUP_ENTRY",
+  isRetryable: (e) => {
+    const code = errorCode(e);
+    return code === "ER_LOCK_DEADLOCK" || code === "ER_LOCK_WAIT_TIMEOUT";
+  },
+  lockForClaim: (query) => query.forUpdate().skipLocked(),
+  // Bound buffers travel hex-encoded in the statement text: keep well under 16 MiB.
+  maxStatementBytes: 4 * 1024 * 1024,
+};

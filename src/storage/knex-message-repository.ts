@@ -1,0 +1,97 @@
+import type { Knex } from "knex";
+import type { MessageRepository, MessageToStore } from "../app/store.js";
+import type { Message } from "../domain/message.js";
+import type { Dialect } from "./dialect.js";
+import { insertRows } from "./multi-row-insert.js";
+import { idParam, toBigInt, toBytes, toNumber } from "./row-values.js";
+
+const COLUMNS = [
+  "topic_id",
+  "publisher_id",
+  "identifier",
+  "ordering_key",
+  "data",
+  "attributes",
+  "created_at_ms",
+] as const;
+
+interface MessageRow {
+  id: unknown;
+  topic_id: unknown;
+  publisher_id: unknown;
+  identifier: string;
+  ordering_key: string;
+  data: unknown;
+  attributes: string;
+  created_at_ms: unknown;
+}
+
+export function toMessage(row: MessageRow): Message {
+  return {
+    id: toBigInt(row.id),
+    topicId: toBigInt(row.topic_id),
+    publisherId: toBigInt(row.publisher_id),
+    identifier: row.identifier,
+    orderingKey: row.ordering_key,
+    data: toBytes(row.data),
+    attributes: JSON.parse(row.attributes) as Record<string, string>,
+    createdAtMs: toNumber(row.created_at_ms),
+  };
+}
+
+export class KnexMessageRepository implements MessageRepository {
+  constructor(
+    private readonly db: Knex | Knex.Transaction,
+    private readonly dialect: Dialect,
+  ) {}
+
+  async insertMany(messages: readonly MessageToStore[]): Promise<bigint[]> {
+    const ids: bigint[] = [];
+    for (const chunk of this.chunkByBytes(messages)) {
+      const rows = chunk.map((m) => [
+        idParam(m.topicId),
+        idParam(m.publisherId),
+        m.identifier,
+        m.orderingKey,
+        Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength),
+        JSON.stringify(m.attributes),
+        m.createdAtMs,
+      ]);
+      const result = await insertRows(this.db, "messages", COLUMNS, rows);
+      ids.push(...this.dialect.insertedIds(this.insertIdOf(result), chunk.length));
+    }
+    return ids;
+  }
+
+  async findById(id: bigint): Promise<Message | undefined> {
+    const row = (await this.db("messages")
+      .where({ id: idParam(id) })
+      .first()) as MessageRow | undefined;
+    return row ? toMessage(row) : undefined;
+  }
+
+  /** The raw insert result differs per driver: mysql2 gives [ResultSetHeader, …], better-sqlite3 a RunResult. */
+  private insertIdOf(result: unknown): unknown[] {
+    if (Array.isArray(result)) return [(result[0] as { insertId: unknown }).insertId];
+    return [(result as { lastInsertRowid: unknown }).lastInsertRowid];
+  }
+
+  /** Splits a publish into statements small enough for the database's packet limit. */
+  private *chunkByBytes(messages: readonly MessageToStore[]): Generator<MessageToStore[]> {
+    let chunk: MessageToStore[] = [];
+    let bytes = 0;
+    for (const m of messages) {
+      // Hex encoding doubles payload bytes on MySQL; attributes are JSON text.
+      const size = m.data.length * 2 + m.identifier.length + m.orderingKey.length + 256;
+      const attrSize = Object.entries(m.attributes).reduce((n, [k, v]) => n + k.length + v.length + 6, 0);
+      if (chunk.length > 0 && bytes + size + attrSize > this.dialect.maxStatementBytes) {
+        yield chunk;
+        chunk = [];
+        bytes = 0;
+      }
+      chunk.push(m);
+      bytes += size + attrSize;
+    }
+    if (chunk.length > 0) yield chunk;
+  }
+}

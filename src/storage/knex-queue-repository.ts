@@ -1,0 +1,73 @@
+import type { Knex } from "knex";
+import type { QueueRepository, QueueRow } from "../app/store.js";
+import type { Dialect } from "./dialect.js";
+import { idParam, toBigInt, toNumber } from "./row-values.js";
+
+interface QueueItemRow {
+  id: unknown;
+  subscription_id: unknown;
+  message_id: unknown;
+  status: string;
+  attempt_count: unknown;
+  expires_at_ms: unknown;
+  sequence_number: unknown;
+  created_at_ms: unknown;
+}
+
+function toQueueRow(row: QueueItemRow): QueueRow {
+  return {
+    id: toBigInt(row.id),
+    subscriptionId: toBigInt(row.subscription_id),
+    messageId: toBigInt(row.message_id),
+    status: row.status,
+    attemptCount: toNumber(row.attempt_count),
+    expiresAtMs: toNumber(row.expires_at_ms),
+    sequenceNumber: toBigInt(row.sequence_number),
+    createdAtMs: toNumber(row.created_at_ms),
+  };
+}
+
+export class KnexQueueRepository implements QueueRepository {
+  constructor(
+    private readonly db: Knex | Knex.Transaction,
+    private readonly dialect: Dialect,
+  ) {}
+
+  /**
+   * One INSERT … SELECT creates every queue row of a publish: messages × live subscriptions of their
+   * topic whose subscriber is active and whose identifier pattern matches. The sequence number is
+   * the message id, which increases in publish order.
+   */
+  async fanOut(messageIds: readonly bigint[], nowMs: number): Promise<number> {
+    if (messageIds.length === 0) return 0;
+    const match = this.dialect.identifierMatchSql("m.identifier", "s.identifier_pattern");
+    const ids = messageIds.map(idParam);
+    const sql = `
+      INSERT INTO queue_items
+        (subscription_id, message_id, status, attempt_count, available_at_ms, lease_token,
+         expires_at_ms, sequence_number, created_at_ms, updated_at_ms)
+      SELECT s.id, m.id, 'pending', 0, ?, 0, m.created_at_ms + s.message_ttl_ms, m.id, ?, ?
+      FROM messages m
+      JOIN subscriptions s ON s.topic_id = m.topic_id
+      JOIN subscribers sb ON sb.id = s.subscriber_id
+      WHERE m.id IN (${ids.map(() => "?").join(", ")})
+        AND s.deleted_at_ms IS NULL AND s.is_active = 1 AND sb.is_active = 1
+        AND ${match}
+      ORDER BY m.id, s.id`;
+    const result = await this.db.raw(sql, [nowMs, nowMs, nowMs, ...ids]);
+    return affectedRows(result);
+  }
+
+  async listByMessage(messageId: bigint): Promise<QueueRow[]> {
+    const rows = (await this.db("queue_items")
+      .where("message_id", idParam(messageId))
+      .orderBy("id", "asc")) as QueueItemRow[];
+    return rows.map(toQueueRow);
+  }
+}
+
+/** mysql2 reports affectedRows in a ResultSetHeader; better-sqlite3 reports changes in a RunResult. */
+function affectedRows(result: unknown): number {
+  if (Array.isArray(result)) return toNumber((result[0] as { affectedRows: unknown }).affectedRows);
+  return toNumber((result as { changes: unknown }).changes);
+}

@@ -1,0 +1,58 @@
+import type { Knex } from "knex";
+import type { Repositories, Store } from "../app/store.js";
+import type { Dialect } from "./dialect.js";
+import { KnexDedupRepository } from "./knex-dedup-repository.js";
+import { KnexMessageRepository } from "./knex-message-repository.js";
+import { KnexPublisherRepository } from "./knex-publisher-repository.js";
+import { KnexQueueRepository } from "./knex-queue-repository.js";
+import { KnexSubscriberRepository } from "./knex-subscriber-repository.js";
+import { KnexSubscriptionRepository } from "./knex-subscription-repository.js";
+import { KnexTopicRepository } from "./knex-topic-repository.js";
+
+const MAX_TRANSACTION_ATTEMPTS = 4;
+
+function repositoriesOn(db: Knex | Knex.Transaction, dialect: Dialect): Repositories {
+  return {
+    publishers: new KnexPublisherRepository(db, dialect),
+    topics: new KnexTopicRepository(db, dialect),
+    subscribers: new KnexSubscriberRepository(db),
+    subscriptions: new KnexSubscriptionRepository(db, dialect),
+    messages: new KnexMessageRepository(db, dialect),
+    dedup: new KnexDedupRepository(db, dialect),
+    queue: new KnexQueueRepository(db, dialect),
+  };
+}
+
+/** The Store port on knex; the same code serves SQLite and MySQL through the Dialect. */
+export class KnexStore implements Store {
+  readonly repos: Repositories;
+  readonly kind: "sqlite" | "mysql";
+
+  constructor(
+    readonly knex: Knex,
+    readonly dialect: Dialect,
+  ) {
+    this.repos = repositoriesOn(knex, dialect);
+    this.kind = dialect.name;
+  }
+
+  async transaction<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.knex.transaction((trx) => work(repositoriesOn(trx, this.dialect)));
+      } catch (err) {
+        if (attempt >= MAX_TRANSACTION_ATTEMPTS || !this.dialect.isRetryable(err)) throw err;
+        // Deadlock or lock-wait victim: back off with jitter so the contenders do not collide again.
+        await new Promise((resolve) => setTimeout(resolve, 5 * 2 ** attempt * (0.5 + Math.random())));
+      }
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.knex.raw("SELECT 1");
+  }
+
+  async close(): Promise<void> {
+    await this.knex.destroy();
+  }
+}

@@ -1,0 +1,177 @@
+import type { Knex } from "knex";
+import type {
+  NewSubscription,
+  Page,
+  PageRequest,
+  SubscriptionFilter,
+  SubscriptionPatch,
+  SubscriptionRepository,
+} from "../app/store.js";
+import { DomainError } from "../domain/domain-error.js";
+import { callbackUrlFor, type DeliveryType, type Subscription } from "../domain/subscription.js";
+import type { Dialect } from "./dialect.js";
+import { pageById } from "./page-query.js";
+import { idParam, toBigInt, toBoolean, toNumber, toNumberOrNull } from "./row-values.js";
+
+interface SubscriptionRow {
+  id: unknown;
+  name: string;
+  subscriber_id: unknown;
+  topic_id: unknown;
+  topic_code: string;
+  subscriber_webhook_url: string;
+  identifier_filter: string;
+  delivery_type: string;
+  push_endpoint: string;
+  ack_deadline_seconds: unknown;
+  max_delivery_attempts: unknown;
+  min_backoff_ms: unknown;
+  max_backoff_ms: unknown;
+  message_ttl_ms: unknown;
+  enable_ordering: unknown;
+  is_active: unknown;
+  created_at_ms: unknown;
+  updated_at_ms: unknown;
+  deleted_at_ms: unknown;
+}
+
+function toSubscription(row: SubscriptionRow): Subscription {
+  return {
+    id: toBigInt(row.id),
+    name: row.name,
+    subscriberId: toBigInt(row.subscriber_id),
+    topicId: toBigInt(row.topic_id),
+    topicCode: row.topic_code,
+    identifierFilter: row.identifier_filter,
+    deliveryType: row.delivery_type as DeliveryType,
+    pushEndpoint: row.push_endpoint,
+    ackDeadlineSeconds: toNumber(row.ack_deadline_seconds),
+    maxDeliveryAttempts: toNumber(row.max_delivery_attempts),
+    minBackoffMs: toNumber(row.min_backoff_ms),
+    maxBackoffMs: toNumber(row.max_backoff_ms),
+    messageTtlMs: toNumber(row.message_ttl_ms),
+    enableOrdering: toBoolean(row.enable_ordering),
+    isActive: toBoolean(row.is_active),
+    createdAtMs: toNumber(row.created_at_ms),
+    updatedAtMs: toNumber(row.updated_at_ms),
+    deletedAtMs: toNumberOrNull(row.deleted_at_ms),
+    callbackUrl: callbackUrlFor(row.push_endpoint, row.subscriber_webhook_url),
+  };
+}
+
+const SETTINGS_COLUMNS: Record<keyof SubscriptionPatch, string> = {
+  identifierFilter: "identifier_filter",
+  pushEndpoint: "push_endpoint",
+  ackDeadlineSeconds: "ack_deadline_seconds",
+  maxDeliveryAttempts: "max_delivery_attempts",
+  minBackoffMs: "min_backoff_ms",
+  maxBackoffMs: "max_backoff_ms",
+  messageTtlMs: "message_ttl_ms",
+  enableOrdering: "enable_ordering",
+};
+
+export class KnexSubscriptionRepository implements SubscriptionRepository {
+  constructor(
+    private readonly db: Knex | Knex.Transaction,
+    private readonly dialect: Dialect,
+  ) {}
+
+  /** Subscriptions joined with their topic code and subscriber webhook (for the callback URL). */
+  private selectFull(): Knex.QueryBuilder {
+    return this.db("subscriptions as s")
+      .join("topics as t", "t.id", "s.topic_id")
+      .join("subscribers as sb", "sb.id", "s.subscriber_id")
+      .select("s.*", "t.code as topic_code", "sb.webhook_url as subscriber_webhook_url");
+  }
+
+  async insert(subscription: NewSubscription, nowMs: number): Promise<Subscription> {
+    const row: Record<string, unknown> = {
+      name: subscription.name,
+      subscriber_id: idParam(subscription.subscriberId),
+      topic_id: idParam(subscription.topicId),
+      identifier_pattern: this.dialect.identifierPattern(subscription.identifierFilter),
+      delivery_type: subscription.deliveryType,
+      is_active: true,
+      created_at_ms: nowMs,
+      updated_at_ms: nowMs,
+      deleted_at_ms: null,
+    };
+    for (const [key, column] of Object.entries(SETTINGS_COLUMNS)) {
+      row[column] = subscription[key as keyof SubscriptionPatch];
+    }
+    try {
+      const [id] = await this.db("subscriptions").insert(row);
+      return this.getById(toBigInt(id));
+    } catch (err) {
+      if (this.dialect.isDuplicateKey(err))
+        throw DomainError.alreadyExists("subscription", subscription.name);
+      throw err;
+    }
+  }
+
+  async findByName(name: string): Promise<Subscription | undefined> {
+    const row = (await this.selectFull().where("s.name", name).first()) as SubscriptionRow | undefined;
+    return row ? toSubscription(row) : undefined;
+  }
+
+  async findById(id: bigint): Promise<Subscription | undefined> {
+    const row = (await this.selectFull().where("s.id", idParam(id)).first()) as SubscriptionRow | undefined;
+    return row ? toSubscription(row) : undefined;
+  }
+
+  list(page: PageRequest, filter: SubscriptionFilter): Promise<Page<Subscription>> {
+    const query = this.selectFull();
+    if (filter.topicId !== undefined) query.where("s.topic_id", idParam(filter.topicId));
+    if (filter.subscriberId !== undefined) query.where("s.subscriber_id", idParam(filter.subscriberId));
+    if (!filter.showDeleted) query.whereNull("s.deleted_at_ms");
+    return pageById(query, page, toSubscription, "s.id");
+  }
+
+  async update(id: bigint, patch: SubscriptionPatch, nowMs: number): Promise<Subscription> {
+    const changes: Record<string, unknown> = { updated_at_ms: nowMs };
+    for (const [key, column] of Object.entries(SETTINGS_COLUMNS)) {
+      const value = patch[key as keyof SubscriptionPatch];
+      if (value !== undefined) changes[column] = value;
+    }
+    if (patch.identifierFilter !== undefined) {
+      changes.identifier_pattern = this.dialect.identifierPattern(patch.identifierFilter);
+    }
+    await this.db("subscriptions")
+      .where({ id: idParam(id) })
+      .update(changes);
+    return this.getById(id);
+  }
+
+  async softDelete(id: bigint, nowMs: number): Promise<boolean> {
+    const changed = await this.db("subscriptions")
+      .where({ id: idParam(id) })
+      .whereNull("deleted_at_ms")
+      .update({ is_active: false, deleted_at_ms: nowMs, updated_at_ms: nowMs });
+    return changed > 0;
+  }
+
+  async countBySubscriber(subscriberId: bigint): Promise<number> {
+    return this.count(this.db("subscriptions").where("subscriber_id", idParam(subscriberId)));
+  }
+
+  async countLiveByTopic(topicId: bigint): Promise<number> {
+    return this.count(
+      this.db("subscriptions").where("topic_id", idParam(topicId)).whereNull("deleted_at_ms"),
+    );
+  }
+
+  async countDelivered(id: bigint): Promise<number> {
+    return this.count(this.db("queue_items").where({ subscription_id: idParam(id), status: "sent" }));
+  }
+
+  private async count(query: Knex.QueryBuilder): Promise<number> {
+    const row = (await query.count({ n: "*" }).first()) as { n: unknown } | undefined;
+    return row ? toNumber(row.n) : 0;
+  }
+
+  private async getById(id: bigint): Promise<Subscription> {
+    const found = await this.findById(id);
+    if (!found) throw DomainError.notFound("subscription", id.toString());
+    return found;
+  }
+}

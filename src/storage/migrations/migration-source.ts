@@ -1,0 +1,23 @@
+/**
+ * Migrations are imported statically, so they run the same under tsx, vitest and a bundle, and
+ * knex never loads files by extension (mixing .ts and .js names corrupts its bookkeeping).
+ */
+import type { Knex } from "knex";
+import type { Dialect } from "../dialect.js";
+import * as initial from "./0001-initial.js";
+
+interface Migration {
+  name: string;
+  up(dialect: Dialect): (knex: Knex) => Promise<void>;
+  down(knex: Knex): Promise<void>;
+}
+
+const MIGRATIONS: readonly Migration[] = [{ name: "0001-initial", up: initial.up, down: initial.down }];
+
+export function createMigrationSource(dialect: Dialect): Knex.MigrationSource<Migration> {
+  return {
+    getMigrations: async () => [...MIGRATIONS],
+    getMigrationName: (m) => m.name,
+    getMigration: async (m) => ({ up: m.up(dialect), down: m.down }),
+  };
+}

@@ -1,0 +1,132 @@
+/** Opens the database named by DATABASE_URL: knex, dialect, pragmas/session settings, migrations. */
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import knexFactory, { type Knex } from "knex";
+import type { Store } from "../app/store.js";
+import { parseDatabaseUrl } from "./database-url.js";
+import { type Dialect, mysqlDialect, sqliteDialect } from "./dialect.js";
+import { KnexStore } from "./knex-store.js";
+import { createMigrationSource } from "./migrations/migration-source.js";
+
+export interface OpenStoreOptions {
+  databaseUrl: string;
+  /** Most pooled MySQL connections. */
+  poolMax?: number;
+  /** Run pending migrations before returning. Default true. */
+  migrate?: boolean;
+}
+
+type Connection = { query: (sql: string, cb: (err: unknown) => void) => void };
+
+function mysqlKnex(url: string, poolMax: number, withDatabase: boolean): Knex {
+  const target = parseDatabaseUrl(url);
+  if (target.kind !== "mysql") throw new Error("not a mysql url");
+  return knexFactory({
+    client: "mysql2",
+    connection: {
+      host: target.host,
+      port: target.port,
+      user: target.user,
+      password: target.password,
+      ...(withDatabase ? { database: target.database } : {}),
+      // Exact int64 ids: BIGINT arrives as a string, converted to bigint in the row mappers.
+      supportBigNumbers: true,
+      bigNumberStrings: true,
+      timezone: "Z",
+      charset: "utf8mb4",
+      connectTimeout: 5_000,
+    },
+    pool: {
+      min: 0,
+      max: poolMax,
+      // READ COMMITTED reduces gap locking on the queue's claim index (see notes/queue-on-mysql.md).
+      afterCreate: (conn: Connection, done: (err: unknown, conn: Connection) => void) => {
+        conn.query("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", (err) => done(err, conn));
+      },
+    },
+    acquireConnectionTimeout: 10_000,
+  });
+}
+
+function sqliteKnex(filename: string): Knex {
+  if (filename !== ":memory:") mkdirSync(dirname(filename), { recursive: true });
+  return knexFactory({
+    client: "better-sqlite3",
+    connection: { filename, options: { safeIntegers: true } },
+    useNullAsDefault: true,
+    pool: {
+      min: 1,
+      max: 1,
+      afterCreate: (
+        conn: { pragma: (s: string) => unknown },
+        done: (err: unknown, conn: unknown) => void,
+      ) => {
+        try {
+          // WAL lets readers run beside the writer; synchronous=FULL keeps every commit durable.
+          conn.pragma("journal_mode = WAL");
+          conn.pragma("synchronous = FULL");
+          conn.pragma("foreign_keys = ON");
+          conn.pragma("busy_timeout = 5000");
+          done(null, conn);
+        } catch (err) {
+          done(err, conn);
+        }
+      },
+    },
+  });
+}
+
+/** Creates the MySQL database named in the URL when it does not exist yet. */
+async function ensureMysqlDatabase(url: string): Promise<void> {
+  const target = parseDatabaseUrl(url);
+  if (target.kind !== "mysql") return;
+  const admin = mysqlKnex(url, 1, false);
+  try {
+    await admin.raw("CREATE DATABASE IF NOT EXISTS ?? CHARACTER SET utf8mb4 COLLATE utf8mb4_bin", [
+      target.database,
+    ]);
+  } finally {
+    await admin.destroy();
+  }
+}
+
+/** Runs pending migrations on an open knex. */
+export async function migrateLatest(knex: Knex, dialect: Dialect): Promise<string[]> {
+  const [, applied] = (await knex.migrate.latest({ migrationSource: createMigrationSource(dialect) })) as [
+    number,
+    string[],
+  ];
+  return applied;
+}
+
+/** Opens a Store on DATABASE_URL, migrating it unless told not to. */
+export async function openStore(options: OpenStoreOptions): Promise<Store> {
+  const target = parseDatabaseUrl(options.databaseUrl);
+  let knex: Knex;
+  let dialect: Dialect;
+  if (target.kind === "mysql") {
+    await ensureMysqlDatabase(options.databaseUrl);
+    knex = mysqlKnex(options.databaseUrl, options.poolMax ?? 10, true);
+    dialect = mysqlDialect;
+  } else {
+    knex = sqliteKnex(target.filename);
+    dialect = sqliteDialect;
+  }
+  try {
+    if (dialect.name === "mysql") await assertConsecutiveAutoIncrement(knex);
+    if (options.migrate !== false) await migrateLatest(knex, dialect);
+  } catch (err) {
+    await knex.destroy();
+    throw err;
+  }
+  return new KnexStore(knex, dialect);
+}
+
+/** Multi-row inserts rely on consecutive auto-increment ids (see Dialect.insertedIds). */
+async function assertConsecutiveAutoIncrement(knex: Knex): Promise<void> {
+  const [rows] = (await knex.raw("SELECT @@auto_increment_increment AS inc")) as [{ inc: unknown }[]];
+  const inc = Number(rows[0]?.inc ?? 1);
+  if (inc !== 1) {
+    throw new Error(`Herald needs auto_increment_increment = 1 on MySQL (the server has ${inc})`);
+  }
+}

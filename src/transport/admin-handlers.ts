@@ -1,0 +1,149 @@
+import type { ServiceImpl } from "@connectrpc/connect";
+import type { AdminService } from "../../gen/herald/v1/admin_service_pb.js";
+import type { CodedEntityAdmin } from "../app/coded-entity-admin.js";
+import type { SubscriberAdmin } from "../app/subscriber-admin.js";
+import type { SubscriptionAdmin } from "../app/subscription-admin.js";
+import type { Publisher } from "../domain/publisher.js";
+import type { Topic } from "../domain/topic.js";
+import {
+  deliveryTypeFromPb,
+  durationToMs,
+  publisherToPb,
+  subscriberToPb,
+  subscriptionToPb,
+  topicToPb,
+} from "./proto-conversion.js";
+
+export interface AdminUseCases {
+  publishers: CodedEntityAdmin<Publisher>;
+  topics: CodedEntityAdmin<Topic>;
+  subscribers: SubscriberAdmin;
+  subscriptions: SubscriptionAdmin;
+}
+
+function definedSettings(req: {
+  ackDeadlineSeconds?: number;
+  maxDeliveryAttempts?: number;
+  minBackoff?: Parameters<typeof durationToMs>[1];
+  maxBackoff?: Parameters<typeof durationToMs>[1];
+  messageTtl?: Parameters<typeof durationToMs>[1];
+}) {
+  return {
+    ackDeadlineSeconds: req.ackDeadlineSeconds,
+    maxDeliveryAttempts: req.maxDeliveryAttempts,
+    minBackoffMs: durationToMs("min_backoff", req.minBackoff),
+    maxBackoffMs: durationToMs("max_backoff", req.maxBackoff),
+    messageTtlMs: durationToMs("message_ttl", req.messageTtl),
+  };
+}
+
+/** herald.v1.AdminService: thin proto ⇄ use-case translation; rules live in src/app and src/domain. */
+export function createAdminHandlers(admin: AdminUseCases): ServiceImpl<typeof AdminService> {
+  const { publishers, topics, subscribers, subscriptions } = admin;
+  return {
+    async createPublisher(req) {
+      return { publisher: publisherToPb(await publishers.create(req)) };
+    },
+    async getPublisher(req) {
+      return { publisher: publisherToPb(await publishers.get(req.code)) };
+    },
+    async listPublishers(req) {
+      const page = await publishers.list(req.pageSize, req.pageToken);
+      return { publishers: page.items.map(publisherToPb), nextPageToken: page.nextPageToken };
+    },
+    async updatePublisher(req) {
+      return { publisher: publisherToPb(await publishers.update(req.code, req)) };
+    },
+    async deletePublisher(req) {
+      await publishers.delete(req.code);
+      return {};
+    },
+
+    async createTopic(req) {
+      return { topic: topicToPb(await topics.create(req)) };
+    },
+    async getTopic(req) {
+      return { topic: topicToPb(await topics.get(req.code)) };
+    },
+    async listTopics(req) {
+      const page = await topics.list(req.pageSize, req.pageToken);
+      return { topics: page.items.map(topicToPb), nextPageToken: page.nextPageToken };
+    },
+    async updateTopic(req) {
+      return { topic: topicToPb(await topics.update(req.code, req)) };
+    },
+    async deleteTopic(req) {
+      await topics.delete(req.code);
+      return {};
+    },
+
+    async createSubscriber(req) {
+      const created = await subscribers.create({
+        clientId: req.clientId,
+        name: req.name,
+        webhookUrl: req.webhookUrl,
+      });
+      return { subscriber: subscriberToPb(created) };
+    },
+    async getSubscriber(req) {
+      return { subscriber: subscriberToPb(await subscribers.get(req.id)) };
+    },
+    async listSubscribers(req) {
+      const page = await subscribers.list(
+        req.pageSize,
+        req.pageToken,
+        req.clientId === 0n ? undefined : req.clientId,
+      );
+      return { subscribers: page.items.map(subscriberToPb), nextPageToken: page.nextPageToken };
+    },
+    async updateSubscriber(req) {
+      const patch = { name: req.name, webhookUrl: req.webhookUrl, isActive: req.isActive };
+      return { subscriber: subscriberToPb(await subscribers.update(req.id, patch)) };
+    },
+    async deleteSubscriber(req) {
+      await subscribers.delete(req.id);
+      return {};
+    },
+
+    async createSubscription(req) {
+      const created = await subscriptions.create({
+        name: req.name,
+        subscriberId: req.subscriberId,
+        topicCode: req.topic,
+        deliveryType: deliveryTypeFromPb(req.deliveryType),
+        identifierFilter: req.identifier,
+        pushEndpoint: req.pushEndpoint,
+        enableOrdering: req.enableOrdering,
+        ...definedSettings(req),
+      });
+      return { subscription: subscriptionToPb(created) };
+    },
+    async getSubscription(req) {
+      const full = await subscriptions.get(req.name);
+      return { subscription: subscriptionToPb(full.subscription), messageCount: BigInt(full.messageCount) };
+    },
+    async listSubscriptions(req) {
+      const page = await subscriptions.list({
+        pageSize: req.pageSize,
+        pageToken: req.pageToken,
+        topicCode: req.topic,
+        subscriberId: req.subscriberId,
+        showDeleted: req.showDeleted,
+      });
+      return { subscriptions: page.items.map(subscriptionToPb), nextPageToken: page.nextPageToken };
+    },
+    async updateSubscription(req) {
+      const updated = await subscriptions.update(req.name, {
+        identifierFilter: req.identifier,
+        pushEndpoint: req.pushEndpoint,
+        enableOrdering: req.enableOrdering,
+        ...definedSettings(req),
+      });
+      return { subscription: subscriptionToPb(updated) };
+    },
+    async deleteSubscription(req) {
+      await subscriptions.delete(req.name);
+      return {};
+    },
+  };
+}

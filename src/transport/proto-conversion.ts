@@ -1,0 +1,96 @@
+/** proto ⇄ domain conversion for the admin and publish contracts. */
+import { create } from "@bufbuild/protobuf";
+import { type Duration, DurationSchema, timestampFromMs } from "@bufbuild/protobuf/wkt";
+import {
+  DeliveryType as DeliveryTypePb,
+  type Publisher as PublisherPb,
+  PublisherSchema,
+  type Subscriber as SubscriberPb,
+  SubscriberSchema,
+  type Subscription as SubscriptionPb,
+  SubscriptionSchema,
+  type Topic as TopicPb,
+  TopicSchema,
+} from "../../gen/herald/v1/resources_pb.js";
+import { DomainError } from "../domain/domain-error.js";
+import type { Publisher } from "../domain/publisher.js";
+import type { Subscriber } from "../domain/subscriber.js";
+import type { DeliveryType, Subscription } from "../domain/subscription.js";
+import type { Topic } from "../domain/topic.js";
+
+/** A google.protobuf.Duration as whole milliseconds; undefined when absent. Negative or absurd values are INVALID_ARGUMENT. */
+export function durationToMs(field: string, duration: Duration | undefined): number | undefined {
+  if (duration === undefined) return undefined;
+  const { seconds, nanos } = duration;
+  if (seconds < 0n || nanos < 0 || nanos > 999_999_999)
+    throw DomainError.invalid(field, "must be a non-negative duration");
+  if (seconds > 10n ** 12n) throw DomainError.invalid(field, "is too long");
+  return Number(seconds) * 1000 + Math.floor(nanos / 1_000_000);
+}
+
+export function msToDuration(ms: number): Duration {
+  return create(DurationSchema, { seconds: BigInt(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1_000_000 });
+}
+
+export function deliveryTypeFromPb(value: DeliveryTypePb): DeliveryType {
+  switch (value) {
+    case DeliveryTypePb.UNSPECIFIED:
+    case DeliveryTypePb.PULL:
+      return "pull";
+    case DeliveryTypePb.PUSH:
+      return "push";
+    default:
+      throw DomainError.invalid("delivery_type", `unknown value ${value as number}`);
+  }
+}
+
+export function publisherToPb(p: Publisher): PublisherPb {
+  return create(PublisherSchema, {
+    id: p.id,
+    code: p.code,
+    name: p.name,
+    description: p.description,
+    isActive: p.isActive,
+    createTime: timestampFromMs(p.createdAtMs),
+    updateTime: timestampFromMs(p.updatedAtMs),
+  });
+}
+
+export function topicToPb(t: Topic): TopicPb {
+  return create(TopicSchema, { ...publisherToPb(t), $typeName: TopicSchema.typeName });
+}
+
+export function subscriberToPb(s: Subscriber): SubscriberPb {
+  return create(SubscriberSchema, {
+    id: s.id,
+    clientId: s.clientId,
+    name: s.name,
+    webhookUrl: s.webhookUrl,
+    isActive: s.isActive,
+    createTime: timestampFromMs(s.createdAtMs),
+    updateTime: timestampFromMs(s.updatedAtMs),
+  });
+}
+
+export function subscriptionToPb(s: Subscription): SubscriptionPb {
+  return create(SubscriptionSchema, {
+    id: s.id,
+    name: s.name,
+    subscriberId: s.subscriberId,
+    topic: s.topicCode,
+    identifier: s.identifierFilter,
+    deliveryType: s.deliveryType === "push" ? DeliveryTypePb.PUSH : DeliveryTypePb.PULL,
+    pushEndpoint: s.pushEndpoint,
+    ackDeadlineSeconds: s.ackDeadlineSeconds,
+    maxDeliveryAttempts: s.maxDeliveryAttempts,
+    minBackoff: msToDuration(s.minBackoffMs),
+    maxBackoff: msToDuration(s.maxBackoffMs),
+    messageTtl: msToDuration(s.messageTtlMs),
+    enableOrdering: s.enableOrdering,
+    isActive: s.isActive,
+    createTime: timestampFromMs(s.createdAtMs),
+    updateTime: timestampFromMs(s.updatedAtMs),
+    ...(s.deletedAtMs !== null ? { deleteTime: timestampFromMs(s.deletedAtMs) } : {}),
+    callbackUrl: s.callbackUrl,
+  });
+}

@@ -1,0 +1,23 @@
+import type { ServiceImpl } from "@connectrpc/connect";
+import type { PublisherService } from "../../gen/herald/v1/publisher_service_pb.js";
+import type { PublishMessages } from "../app/publish-messages.js";
+
+/** herald.v1.PublisherService. */
+export function createPublisherHandlers(publishing: PublishMessages): ServiceImpl<typeof PublisherService> {
+  return {
+    async publish(req) {
+      const result = await publishing.publish({
+        publisher: req.publisher,
+        topic: req.topic,
+        messages: req.messages.map((m) => ({
+          data: m.data,
+          attributes: m.attributes,
+          orderingKey: m.orderingKey,
+          identifier: m.identifier,
+          dedupId: m.dedupId,
+        })),
+      });
+      return { messageIds: result.messageIds.map((id) => id.toString()) };
+    },
+  };
+}
