@@ -18,16 +18,16 @@ export const publisherRules: CodedEntityRules<Publisher> = {
   },
 };
 
-/** A topic with messages or live subscriptions would orphan deliveries: deactivate it instead. */
+/** A topic with messages or subscriptions (deleted ones keep history) would orphan rows: deactivate it instead. */
 export const topicRules: CodedEntityRules<Topic> = {
   what: "topic",
   validateCode: validateTopicCode,
   repository: (repos) => repos.topics,
   async assertDeletable(repos, topic) {
-    if ((await repos.subscriptions.countLiveByTopic(topic.id)) > 0) {
+    if ((await repos.subscriptions.countByTopic(topic.id)) > 0) {
       throw DomainError.precondition(
         "TOPIC_HAS_SUBSCRIPTIONS",
-        `topic "${topic.code}" has live subscriptions`,
+        `topic "${topic.code}" has subscriptions; deactivate it instead`,
       );
     }
     if (await repos.topics.hasMessages(topic.id)) {

@@ -105,7 +105,7 @@ export class PublishMessages {
 
       const newIds = toInsert.length > 0 ? await repos.messages.insertMany(toInsert) : [];
       const idAt = new Map<number, bigint>();
-      slotOfNew.forEach((slot, i) => idAt.set(slot, newIds[i] as bigint));
+      for (const [i, slot] of slotOfNew.entries()) idAt.set(slot, newIds[i] as bigint);
       const dedupEntries = [...firstIndexOfDedup].map(([dedupId, index]) => ({
         dedupId,
         messageId: idAt.get(index) as bigint,

@@ -89,8 +89,8 @@ export interface SubscriptionRepository {
   softDelete(id: bigint, nowMs: number): Promise<boolean>;
   /** Number of subscriptions (live or deleted) of a subscriber. */
   countBySubscriber(subscriberId: bigint): Promise<number>;
-  /** Number of live subscriptions of a topic. */
-  countLiveByTopic(topicId: bigint): Promise<number>;
+  /** Number of subscriptions (live or deleted) of a topic. */
+  countByTopic(topicId: bigint): Promise<number>;
   /** Messages delivered (acked) on the subscription: the seed's SubscriptionFull.Messages. */
   countDelivered(id: bigint): Promise<number>;
 }

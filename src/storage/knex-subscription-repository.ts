@@ -154,10 +154,8 @@ export class KnexSubscriptionRepository implements SubscriptionRepository {
     return this.count(this.db("subscriptions").where("subscriber_id", idParam(subscriberId)));
   }
 
-  async countLiveByTopic(topicId: bigint): Promise<number> {
-    return this.count(
-      this.db("subscriptions").where("topic_id", idParam(topicId)).whereNull("deleted_at_ms"),
-    );
+  async countByTopic(topicId: bigint): Promise<number> {
+    return this.count(this.db("subscriptions").where("topic_id", idParam(topicId)));
   }
 
   async countDelivered(id: bigint): Promise<number> {

@@ -1036,7 +1036,7 @@ export const AdminService: GenService<{
     output: typeof UpdateTopicResponseSchema;
   },
   /**
-   * Deletes a topic with no messages and no live subscriptions; otherwise FAILED_PRECONDITION.
+   * Deletes a topic with no messages and no subscriptions (live or deleted); otherwise FAILED_PRECONDITION.
    *
    * @generated from rpc herald.v1.AdminService.DeleteTopic
    */

@@ -1,0 +1,40 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "./config.js";
+
+describe("loadConfig", () => {
+  it("defaults to loopback port 8085 and the embedded SQLite file", () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      host: "127.0.0.1",
+      port: 8085,
+      databaseUrl: "sqlite:./data/herald.db",
+      dedupWindowMs: 86_400_000,
+      logLevel: "info",
+    });
+  });
+
+  it("parses IPv6 addresses and MySQL URLs", () => {
+    const config = loadConfig({ HERALD_ADDR: "[::1]:9000", DATABASE_URL: "mysql://u:p@db:3306/herald" });
+    expect(config.host).toBe("::1");
+    expect(config.port).toBe(9000);
+  });
+
+  it("lists every invalid variable at once without echoing the database URL", () => {
+    let error: unknown;
+    try {
+      loadConfig({ HERALD_ADDR: "nope", DATABASE_URL: "postgres://user:secret@x/db", HERALD_DEDUP_WINDOW_SECONDS: "-1" });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as Error).message;
+    expect(message).toContain("HERALD_ADDR");
+    expect(message).toContain("DATABASE_URL");
+    expect(message).toContain("HERALD_DEDUP_WINDOW_SECONDS");
+    expect(message).not.toContain("secret");
+  });
+
+  it("rejects a MySQL URL without a database name", () => {
+    expect(() => loadConfig({ DATABASE_URL: "mysql://root@127.0.0.1:3306" })).toThrow(/DATABASE_URL/);
+  });
+});
