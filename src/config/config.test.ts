@@ -22,7 +22,11 @@ describe("loadConfig", () => {
   it("lists every invalid variable at once without echoing the database URL", () => {
     let error: unknown;
     try {
-      loadConfig({ HERALD_ADDR: "nope", DATABASE_URL: "postgres://user:secret@x/db", HERALD_DEDUP_WINDOW_SECONDS: "-1" });
+      loadConfig({
+        HERALD_ADDR: "nope",
+        DATABASE_URL: "postgres://user:secret@x/db",
+        HERALD_DEDUP_WINDOW_SECONDS: "-1",
+      });
     } catch (e) {
       error = e;
     }

@@ -29,35 +29,41 @@ async function waitForLog(child: ChildProcess, msg: string): Promise<Record<stri
   throw new Error(`process ended before logging "${msg}"`);
 }
 
-describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))("herald process on %s", (_k, target) => {
-  let db: TestDatabase;
-  beforeAll(async () => {
-    db = await target.create();
-  });
-  afterAll(async () => {
-    await db?.drop();
-  });
+describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
+  "herald process on %s",
+  (_k, target) => {
+    let db: TestDatabase;
+    beforeAll(async () => {
+      db = await target.create();
+    });
+    afterAll(async () => {
+      await db?.drop();
+    });
 
-  it("migrates, serves, and exits 0 on SIGTERM", async () => {
-    const migrate = herald(["migrate"], { DATABASE_URL: db.url });
-    const [migrateCode] = await once(migrate, "exit");
-    expect(migrateCode).toBe(0);
+    it("migrates, serves, and exits 0 on SIGTERM", async () => {
+      const migrate = herald(["migrate"], { DATABASE_URL: db.url });
+      const [migrateCode] = await once(migrate, "exit");
+      expect(migrateCode).toBe(0);
 
-    const child = herald(["serve"], { DATABASE_URL: db.url, HERALD_ADDR: "127.0.0.1:0" });
-    try {
-      const started = await waitForLog(child, "herald listening");
-      expect(started.store).toBe(target.kind);
-      const admin = createClient(AdminService, createGrpcTransport({ baseUrl: `http://${started.address}` }));
-      const { topic } = await admin.createTopic({ code: "cli.topic", name: "from the cli test" });
-      expect(topic?.code).toBe("cli.topic");
-      child.kill("SIGTERM");
-      const [code] = await once(child, "exit");
-      expect(code).toBe(0);
-    } finally {
-      if (child.exitCode === null) child.kill("SIGKILL");
-    }
-  });
-});
+      const child = herald(["serve"], { DATABASE_URL: db.url, HERALD_ADDR: "127.0.0.1:0" });
+      try {
+        const started = await waitForLog(child, "herald listening");
+        expect(started.store).toBe(target.kind);
+        const admin = createClient(
+          AdminService,
+          createGrpcTransport({ baseUrl: `http://${started.address}` }),
+        );
+        const { topic } = await admin.createTopic({ code: "cli.topic", name: "from the cli test" });
+        expect(topic?.code).toBe("cli.topic");
+        child.kill("SIGTERM");
+        const [code] = await once(child, "exit");
+        expect(code).toBe(0);
+      } finally {
+        if (child.exitCode === null) child.kill("SIGKILL");
+      }
+    });
+  },
+);
 
 describe("herald configuration errors", () => {
   it.each([

@@ -27,7 +27,10 @@ export async function startTestServer(
     ...loadConfig({ HERALD_ADDR: "127.0.0.1:0", DATABASE_URL: db.url, HERALD_LOG_LEVEL: "silent" }),
     ...overrides,
   };
-  const server = await startHerald(config, { logger: options.logger ?? createJsonLogger("silent"), ...options });
+  const server = await startHerald(config, {
+    logger: options.logger ?? createJsonLogger("silent"),
+    ...options,
+  });
   const transport = createGrpcTransport({ baseUrl: server.url });
   return {
     server,
