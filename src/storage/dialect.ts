@@ -19,6 +19,12 @@ export interface Dialect {
   insertedIds(result: unknown, count: number): bigint[];
   /** Column type for message payloads up to the 10 MiB request limit. */
   readonly blobType: string;
+  /**
+   * Column type for a key compared byte for byte, trailing spaces included. MariaDB's utf8mb4_bin
+   * is a PAD SPACE collation ("x" = "x "), so MySQL stores such keys as VARBINARY (read back as
+   * Buffer); SQLite text already compares exactly.
+   */
+  exactKeyType(maxBytes: number): string;
   /** A unique-key violation (ER_DUP_ENTRY / SQLITE_CONSTRAINT_UNIQUE/PRIMARYKEY). */
   isDuplicateKey(error: unknown): boolean;
   /** Errors after which the whole transaction can be retried: deadlock, lock wait timeout, busy. */
@@ -50,6 +56,7 @@ export const sqliteDialect: Dialect = {
     return Array.from({ length: count }, (_, i) => last - BigInt(count - 1 - i));
   },
   blobType: "blob",
+  exactKeyType: (maxBytes) => `varchar(${maxBytes})`,
   isDuplicateKey: (e) => {
     const code = errorCode(e);
     return code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY";
@@ -74,6 +81,7 @@ export const mysqlDialect: Dialect = {
     return Array.from({ length: count }, (_, i) => first + BigInt(i));
   },
   blobType: "longblob",
+  exactKeyType: (maxBytes) => `varbinary(${maxBytes})`,
   isDuplicateKey: (e) => errorCode(e) === "ER_DUP_ENTRY",
   isRetryable: (e) => {
     const code = errorCode(e);

@@ -22,12 +22,14 @@ export class KnexDedupRepository implements DedupRepository {
       .select("dedup_id", "message_id", "expires_at_ms")
       .where("publisher_id", idParam(publisherId))
       .whereIn("dedup_id", [...new Set(dedupIds)])) as {
-      dedup_id: string;
+      dedup_id: unknown;
       message_id: unknown;
       expires_at_ms: unknown;
     }[];
     for (const row of rows) {
-      if (toNumber(row.expires_at_ms) > nowMs) found.set(row.dedup_id, toBigInt(row.message_id));
+      // VARBINARY on MySQL arrives as a Buffer of the UTF-8 bytes.
+      const dedupId = Buffer.isBuffer(row.dedup_id) ? row.dedup_id.toString("utf8") : String(row.dedup_id);
+      if (toNumber(row.expires_at_ms) > nowMs) found.set(dedupId, toBigInt(row.message_id));
     }
     return found;
   }

@@ -3,6 +3,7 @@ import type { MessageRepository, MessageToStore } from "../app/store.js";
 import type { Message } from "../domain/message.js";
 import type { Dialect } from "./dialect.js";
 import { insertRows } from "./multi-row-insert.js";
+import { orderingKeyHash } from "./ordering-key-hash.js";
 import { idParam, toBigInt, toBytes, toNumber } from "./row-values.js";
 
 const COLUMNS = [
@@ -10,6 +11,7 @@ const COLUMNS = [
   "publisher_id",
   "identifier",
   "ordering_key",
+  "ordering_key_hash",
   "data",
   "attributes",
   "created_at_ms",
@@ -53,6 +55,7 @@ export class KnexMessageRepository implements MessageRepository {
         idParam(m.publisherId),
         m.identifier,
         m.orderingKey,
+        orderingKeyHash(m.orderingKey),
         Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength),
         JSON.stringify(m.attributes),
         m.createdAtMs,

@@ -45,8 +45,8 @@ export class KnexQueueRepository implements QueueRepository {
     const sql = `
       INSERT INTO queue_items
         (subscription_id, message_id, status, attempt_count, available_at_ms, lease_token,
-         expires_at_ms, sequence_number, created_at_ms, updated_at_ms)
-      SELECT s.id, m.id, 'pending', 0, ?, 0, m.created_at_ms + s.message_ttl_ms, m.id, ?, ?
+         expires_at_ms, sequence_number, ordering_key_hash, created_at_ms, updated_at_ms)
+      SELECT s.id, m.id, 'pending', 0, ?, 0, m.created_at_ms + s.message_ttl_ms, m.id, m.ordering_key_hash, ?, ?
       FROM messages m
       JOIN subscriptions s ON s.topic_id = m.topic_id
       JOIN subscribers sb ON sb.id = s.subscriber_id

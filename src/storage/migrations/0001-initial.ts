@@ -83,6 +83,8 @@ export function up(dialect: Dialect) {
       t.bigInteger("publisher_id").unsigned().notNullable().references("id").inTable("publishers");
       t.string("identifier", 1024).notNullable();
       t.string("ordering_key", 1024).notNullable();
+      // 63-bit hash of ordering_key (0 when empty), copied to queue rows: keys are too long to index.
+      t.bigInteger("ordering_key_hash").notNullable();
       t.specificType("data", dialect.blobType).notNullable();
       // JSON object of string attributes, as text (MariaDB's JSON is LONGTEXT anyway; this keeps both drivers alike).
       t.text("attributes", "mediumtext").notNullable();
@@ -97,16 +99,18 @@ export function up(dialect: Dialect) {
     await knex.schema.createTable("message_dedup", (t) => {
       binaryCollation(dialect, t);
       t.bigInteger("publisher_id").unsigned().notNullable();
-      t.string("dedup_id", 256).notNullable();
+      t.specificType("dedup_id", dialect.exactKeyType(256)).notNullable();
       t.bigInteger("message_id").unsigned().notNullable();
       t.bigInteger("expires_at_ms").notNullable();
       t.primary(["publisher_id", "dedup_id"]);
       t.index(["expires_at_ms"], "message_dedup_expiry_idx");
     });
 
-    // The delivery queue (the seed's Queue). available_at_ms is when a worker may next claim the
-    // row (pending: now; failed: next retry; leased: lease expiry); NULL once terminal (sent or
-    // dead-lettered), which keeps finished rows out of the claim index range.
+    // The delivery queue (the seed's Queue). status: pending → leased → sent, or leased → failed
+    // (waiting for its retry) → leased …, or → dead_lettered. available_at_ms is when a claim may
+    // take the row (pending: now; failed: its retry time; leased: lease expiry, for the sweeper) and
+    // NULL once terminal, which keeps finished rows out of the claim index range. lease_token grows
+    // with every claim: acks carry it, so an ack of an older delivery never acks a newer one.
     await knex.schema.createTable("queue_items", (t) => {
       binaryCollation(dialect, t);
       t.bigIncrements("id").primary();
@@ -118,19 +122,27 @@ export function up(dialect: Dialect) {
       t.string("lease_owner", 64).nullable();
       t.bigInteger("lease_token").notNullable();
       t.bigInteger("lease_expires_at_ms").nullable();
+      // grpc | pull | webhook: how the current or last attempt was made, for the delivery log.
+      t.string("delivery_method", 16).nullable();
       t.bigInteger("first_attempt_at_ms").nullable();
       t.bigInteger("last_attempt_at_ms").nullable();
       t.bigInteger("next_retry_at_ms").nullable();
       t.text("last_error").nullable();
       t.bigInteger("expires_at_ms").notNullable();
       t.bigInteger("sequence_number").notNullable();
+      t.bigInteger("ordering_key_hash").notNullable();
       t.bigInteger("completed_at_ms").nullable();
       timestamps(t);
       // Claim: WHERE subscription_id = ? AND available_at_ms <= ? ORDER BY available_at_ms, id.
       t.index(["subscription_id", "available_at_ms", "id"], "queue_items_claim_idx");
+      // Ordered claim: is there an unfinished earlier item of the same key?
+      t.index(["subscription_id", "ordering_key_hash", "sequence_number"], "queue_items_ordering_idx");
+      // Sweeper: expired leases (status = leased, available_at_ms <= now).
+      t.index(["status", "available_at_ms", "id"], "queue_items_sweep_idx");
+      // Sweeper: items past their TTL (status IN (pending, failed), expires_at_ms <= now).
+      t.index(["status", "expires_at_ms"], "queue_items_expiry_idx");
       t.index(["message_id"], "queue_items_message_idx");
       t.index(["subscription_id", "status", "id"], "queue_items_status_idx");
-      t.index(["expires_at_ms"], "queue_items_expiry_idx");
     });
 
     // The seed's DeadLetterQueue; message data and callback URL are denormalized on purpose.
