@@ -16,12 +16,17 @@ import {
 } from "../gen/herald/v1/subscriber_service_pb.js";
 import { publisherRules, topicRules } from "./app/admin-rules.js";
 import { CodedEntityAdmin } from "./app/coded-entity-admin.js";
+import { DeliveryService } from "./app/delivery-service.js";
 import { PublishMessages } from "./app/publish-messages.js";
+import { QueueSweep } from "./app/queue-sweep.js";
 import type { Store } from "./app/store.js";
 import { SubscriberAdmin } from "./app/subscriber-admin.js";
 import { SubscriptionAdmin } from "./app/subscription-admin.js";
+import { SubscriptionLookup } from "./app/subscription-lookup.js";
 import type { HeraldConfig } from "./config/config.js";
 import { type Clock, systemClock } from "./domain/clock.js";
+import { ConsumerEngine } from "./engine/consumer-engine.js";
+import { QueueSweeper } from "./engine/queue-sweeper.js";
 import { createJsonLogger, type Logger } from "./logger.js";
 import { openStore } from "./storage/open-store.js";
 import { createAdminHandlers } from "./transport/admin-handlers.js";
@@ -39,6 +44,8 @@ export interface HeraldServer {
   readonly url: string;
   readonly port: number;
   readonly store: Store;
+  /** Runs one queue sweep now (expired leases and items); the server also sweeps on an interval. */
+  sweepNow(): Promise<void>;
   /** Stops accepting, ends open calls, closes connections and the database. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -60,13 +67,27 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
     subscribers: new SubscriberAdmin(store, clock),
     subscriptions: new SubscriptionAdmin(store, clock),
   };
+  const deliveries = new DeliveryService(store, clock);
+  const consumers = new ConsumerEngine(deliveries, {
+    tuning: { claimBatchMax: 500, pollMinMs: 10, pollMaxMs: config.pollMaxMs, leaseCheckMs: 250 },
+    maxOpenStreams: config.maxOpenStreams,
+  });
+  // A local publish wakes this instance's waiting consumers at once; other instances poll.
+  publishing.onPublished((result) => consumers.wakeups.notifyTopic(result.topicId));
+  const sweeper = new QueueSweeper(
+    new QueueSweep(store, clock),
+    consumers.wakeups,
+    logger,
+    config.sweepIntervalMs,
+  );
+  const lookup = new SubscriptionLookup(store, clock);
   const health = new HealthState();
   const shutdown = new AbortController();
 
   const routes = (router: ConnectRouter) => {
     router.service(AdminService, createAdminHandlers(admin));
     router.service(PublisherService, createPublisherHandlers(publishing));
-    router.service(SubscriberService, createSubscriberHandlers());
+    router.service(SubscriberService, createSubscriberHandlers(lookup, consumers));
     createHealthRoutes(health)(router);
     createReflectionRoutes([
       file_herald_v1_admin_service,
@@ -99,6 +120,7 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
       resolve();
     });
   });
+  sweeper.start();
   const { port } = server.address() as AddressInfo;
   const hostForUrl = config.host.includes(":") ? `[${config.host}]` : config.host;
   const url = `http://${hostForUrl}:${port}`;
@@ -108,6 +130,9 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
   const stop = () => {
     stopping ??= (async () => {
       health.shutdown();
+      await sweeper.stop();
+      // Streams end first (UNAVAILABLE, leases given back) while connections are still open.
+      await consumers.stop();
       shutdown.abort();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const session of sessions) session.close();
@@ -122,5 +147,5 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
     })();
     return stopping;
   };
-  return { url, port, store, stop };
+  return { url, port, store, stop, sweepNow: () => sweeper.runOnce() };
 }

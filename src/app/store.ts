@@ -7,6 +7,11 @@ import type { NewPublisher, Publisher } from "../domain/publisher.js";
 import type { NewSubscriber, Subscriber } from "../domain/subscriber.js";
 import type { DeliveryType, Subscription, SubscriptionSettings } from "../domain/subscription.js";
 import type { NewTopic, Topic } from "../domain/topic.js";
+import type {
+  DeadLetterRepository,
+  DeliveryRepository,
+  NotificationLogRepository,
+} from "./delivery-ports.js";
 
 /** Keyset paging: items with id greater than `afterId`, ascending, at most `limit`. */
 export interface PageRequest {
@@ -106,6 +111,8 @@ export interface MessageRepository {
   /** Inserts the messages in order and returns their ids in the same order. */
   insertMany(messages: readonly MessageToStore[]): Promise<bigint[]>;
   findById(id: bigint): Promise<Message | undefined>;
+  /** The messages among `ids` that exist, keyed by id. */
+  findMany(ids: readonly bigint[]): Promise<Map<bigint, Message>>;
 }
 
 export interface DedupRepository {
@@ -145,6 +152,9 @@ export interface QueueRepository {
 }
 
 export interface Repositories {
+  deliveries: DeliveryRepository;
+  deadLetters: DeadLetterRepository;
+  notificationLogs: NotificationLogRepository;
   publishers: PublisherRepository;
   topics: TopicRepository;
   subscribers: SubscriberRepository;

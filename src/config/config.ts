@@ -19,6 +19,12 @@ export interface HeraldConfig {
   logLevel: LogLevel;
   /** How long SIGTERM waits for open calls before closing connections, ms. */
   shutdownGraceMs: number;
+  /** Longest interval between polls of an idle consumer for work published on other instances, ms. */
+  pollMaxMs: number;
+  /** How often expired leases and expired items are swept, ms. */
+  sweepIntervalMs: number;
+  /** Most Subscribe streams open at once on this instance. */
+  maxOpenStreams: number;
 }
 
 export class ConfigError extends Error {
@@ -34,6 +40,9 @@ export const CONFIG_DEFAULTS = Object.freeze({
   HERALD_DEDUP_WINDOW_SECONDS: "86400",
   HERALD_LOG_LEVEL: "info",
   HERALD_SHUTDOWN_GRACE_SECONDS: "10",
+  HERALD_POLL_MAX_MS: "250",
+  HERALD_SWEEP_INTERVAL_MS: "1000",
+  HERALD_MAX_STREAMS: "10000",
 });
 
 type Env = Record<string, string | undefined>;
@@ -103,6 +112,21 @@ export function loadConfig(env: Env = process.env): HeraldConfig {
     0,
     3600,
   );
+  const pollMaxMs = parseIntVar(problems, "HERALD_POLL_MAX_MS", read(env, "HERALD_POLL_MAX_MS"), 10, 60_000);
+  const sweepIntervalMs = parseIntVar(
+    problems,
+    "HERALD_SWEEP_INTERVAL_MS",
+    read(env, "HERALD_SWEEP_INTERVAL_MS"),
+    10,
+    60_000,
+  );
+  const maxOpenStreams = parseIntVar(
+    problems,
+    "HERALD_MAX_STREAMS",
+    read(env, "HERALD_MAX_STREAMS"),
+    1,
+    1_000_000,
+  );
   const logLevel = read(env, "HERALD_LOG_LEVEL") as LogLevel;
   if (!LOG_LEVELS.includes(logLevel))
     problems.push(`HERALD_LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}`);
@@ -115,5 +139,8 @@ export function loadConfig(env: Env = process.env): HeraldConfig {
     dedupWindowMs: dedupSeconds * 1000,
     logLevel,
     shutdownGraceMs: graceSeconds * 1000,
+    pollMaxMs,
+    sweepIntervalMs,
+    maxOpenStreams,
   });
 }

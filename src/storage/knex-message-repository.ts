@@ -73,6 +73,17 @@ export class KnexMessageRepository implements MessageRepository {
     return row ? toMessage(row) : undefined;
   }
 
+  async findMany(ids: readonly bigint[]): Promise<Map<bigint, Message>> {
+    const found = new Map<bigint, Message>();
+    if (ids.length === 0) return found;
+    const rows = (await this.db("messages").whereIn("id", ids.map(idParam))) as MessageRow[];
+    for (const row of rows) {
+      const message = toMessage(row);
+      found.set(message.id, message);
+    }
+    return found;
+  }
+
   /** The raw insert result differs per driver: mysql2 gives [ResultSetHeader, …], better-sqlite3 a RunResult. */
   private insertIdOf(result: unknown): unknown[] {
     if (Array.isArray(result)) return [(result[0] as { insertId: unknown }).insertId];

@@ -1,8 +1,11 @@
 import type { Knex } from "knex";
 import type { Repositories, Store } from "../app/store.js";
 import type { Dialect } from "./dialect.js";
+import { KnexDeadLetterRepository } from "./knex-dead-letter-repository.js";
 import { KnexDedupRepository } from "./knex-dedup-repository.js";
+import { KnexDeliveryRepository } from "./knex-delivery-repository.js";
 import { KnexMessageRepository } from "./knex-message-repository.js";
+import { KnexNotificationLogRepository } from "./knex-notification-log-repository.js";
 import { KnexPublisherRepository } from "./knex-publisher-repository.js";
 import { KnexQueueRepository } from "./knex-queue-repository.js";
 import { KnexSubscriberRepository } from "./knex-subscriber-repository.js";
@@ -20,6 +23,9 @@ function repositoriesOn(db: Knex | Knex.Transaction, dialect: Dialect): Reposito
     messages: new KnexMessageRepository(db, dialect),
     dedup: new KnexDedupRepository(db, dialect),
     queue: new KnexQueueRepository(db, dialect),
+    deliveries: new KnexDeliveryRepository(db, dialect),
+    deadLetters: new KnexDeadLetterRepository(db),
+    notificationLogs: new KnexNotificationLogRepository(db),
   };
 }
 

@@ -1,32 +1,115 @@
-import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
-import type { SubscriberService } from "../../gen/herald/v1/subscriber_service_pb.js";
+import { create } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import type { ServiceImpl } from "@connectrpc/connect";
+import {
+  DeliveredMessageSchema,
+  type ReceivedMessage,
+  ReceivedMessageSchema,
+  type SubscriberService,
+} from "../../gen/herald/v1/subscriber_service_pb.js";
+import type { Delivery } from "../app/delivery-service.js";
+import type { SubscriptionLookup } from "../app/subscription-lookup.js";
+import { DomainError } from "../domain/domain-error.js";
+import type { Subscription } from "../domain/subscription.js";
+import { SUBSCRIPTION_LIMITS } from "../domain/subscription.js";
+import type { ConsumerEngine } from "../engine/consumer-engine.js";
+import { durationToMs } from "./proto-conversion.js";
 
-function notYet(): never {
-  throw new ConnectError(
-    "delivery is not available yet: the pull delivery engine lands next",
-    Code.Unimplemented,
-  );
+export const CONSUMER_LIMITS = Object.freeze({
+  defaultMaxOutstandingMessages: 1000,
+  maxOutstandingMessages: 100_000,
+  defaultMaxOutstandingBytes: 100 * 1024 * 1024,
+  maxPullMessages: 1000,
+  maxPullWaitMs: 30_000,
+  maxAckIdsPerCall: 10_000,
+});
+
+function toReceived(subscription: Subscription, delivery: Delivery): ReceivedMessage {
+  const m = delivery.message;
+  return create(ReceivedMessageSchema, {
+    ackId: delivery.ackId,
+    deliveryAttempt: delivery.deliveryAttempt,
+    message: create(DeliveredMessageSchema, {
+      messageId: m.id.toString(),
+      publishTime: timestampFromMs(m.createdAtMs),
+      data: m.data,
+      attributes: m.attributes,
+      orderingKey: m.orderingKey,
+      identifier: m.identifier,
+      topic: subscription.topicCode,
+    }),
+  });
 }
 
-/**
- * herald.v1.SubscriberService. The contract is final; the delivery engine arrives with the
- * *Pull delivery* issue, until then each call answers UNIMPLEMENTED (the one placeholder the
- * Foundation issue allows).
- */
-export function createSubscriberHandlers(): ServiceImpl<typeof SubscriberService> {
+function validateAckIds(ackIds: readonly string[]): void {
+  if (ackIds.length === 0) throw DomainError.invalid("ack_ids", "at least one ack id is required");
+  if (ackIds.length > CONSUMER_LIMITS.maxAckIdsPerCall) {
+    throw DomainError.invalid("ack_ids", `at most ${CONSUMER_LIMITS.maxAckIdsPerCall} per call`);
+  }
+}
+
+/** herald.v1.SubscriberService: Subscribe, Pull, Acknowledge and ModifyAckDeadline on PULL subscriptions. */
+export function createSubscriberHandlers(
+  lookup: SubscriptionLookup,
+  engine: ConsumerEngine,
+): ServiceImpl<typeof SubscriberService> {
   return {
-    // biome-ignore lint/correctness/useYield: answers UNIMPLEMENTED before streaming anything
-    async *subscribe() {
-      notYet();
+    async *subscribe(req, ctx) {
+      const L = CONSUMER_LIMITS;
+      if (req.maxOutstandingMessages < 0 || req.maxOutstandingMessages > L.maxOutstandingMessages) {
+        throw DomainError.invalid(
+          "max_outstanding_messages",
+          `must be between 0 and ${L.maxOutstandingMessages}`,
+        );
+      }
+      if (req.maxOutstandingBytes < 0n)
+        throw DomainError.invalid("max_outstanding_bytes", "must not be negative");
+      const { min, max } = SUBSCRIPTION_LIMITS.ackDeadlineSeconds;
+      if (req.ackDeadlineSeconds !== 0 && (req.ackDeadlineSeconds < min || req.ackDeadlineSeconds > max)) {
+        throw DomainError.invalid(
+          "ack_deadline_seconds",
+          `must be 0 (the subscription's) or between ${min} and ${max}`,
+        );
+      }
+      const subscription = await lookup.require(req.subscription, "pull");
+      const limits = {
+        maxOutstandingMessages: req.maxOutstandingMessages || L.defaultMaxOutstandingMessages,
+        maxOutstandingBytes:
+          req.maxOutstandingBytes === 0n
+            ? L.defaultMaxOutstandingBytes
+            : Number(req.maxOutstandingBytes > 2n ** 50n ? 2n ** 50n : req.maxOutstandingBytes),
+        leaseMs: (req.ackDeadlineSeconds || subscription.ackDeadlineSeconds) * 1000,
+      };
+      for await (const batch of engine.subscribe(subscription, limits, ctx.signal)) {
+        yield { receivedMessages: batch.map((d) => toReceived(subscription, d)) };
+      }
     },
-    async pull() {
-      notYet();
+
+    async pull(req, ctx) {
+      const L = CONSUMER_LIMITS;
+      if (req.maxMessages < 1 || req.maxMessages > L.maxPullMessages) {
+        throw DomainError.invalid("max_messages", `must be between 1 and ${L.maxPullMessages}`);
+      }
+      const maxWaitMs = durationToMs("max_wait", req.maxWait) ?? 0;
+      if (maxWaitMs > L.maxPullWaitMs)
+        throw DomainError.invalid("max_wait", `must be at most ${L.maxPullWaitMs / 1000}s`);
+      const subscription = await lookup.require(req.subscription, "pull");
+      const batch = await engine.pull(subscription, req.maxMessages, maxWaitMs, ctx.signal);
+      return { receivedMessages: batch.map((d) => toReceived(subscription, d)) };
     },
-    async acknowledge() {
-      notYet();
+
+    async acknowledge(req) {
+      validateAckIds(req.ackIds);
+      const subscription = await lookup.require(req.subscription, "pull");
+      const outcome = await engine.acknowledge(subscription, req.ackIds);
+      return { invalidAckIds: outcome.invalidAckIds };
     },
-    async modifyAckDeadline() {
-      notYet();
+
+    async modifyAckDeadline(req) {
+      validateAckIds(req.ackIds);
+      const subscription = await lookup.require(req.subscription, "pull");
+      const outcome = await engine.modifyAckDeadline(subscription, req.ackIds, req.ackDeadlineSeconds);
+      return { invalidAckIds: outcome.invalidAckIds };
     },
   };
 }

@@ -1,0 +1,234 @@
+import type { Clock } from "../domain/clock.js";
+import { DomainError } from "../domain/domain-error.js";
+import type { Message } from "../domain/message.js";
+import type { DeliveryMethod } from "../domain/notification-log.js";
+import type { Subscription } from "../domain/subscription.js";
+import { type AckRef, decodeAckId, encodeAckId } from "./ack-id.js";
+import { recordFailedAttempts } from "./attempt-failures.js";
+import type { QueueItemRecord } from "./delivery-ports.js";
+import type { Repositories, Store } from "./store.js";
+
+/** One delivery of a message to a consumer. */
+export interface Delivery {
+  ref: AckRef;
+  ackId: string;
+  /** 1 on the first delivery, plus one per nack or deadline expiry. */
+  deliveryAttempt: number;
+  message: Message;
+  /** Payload plus attribute bytes, for flow control. */
+  sizeBytes: number;
+}
+
+export interface ClaimOptions {
+  /** Lease holder, for diagnostics (instance and stream). */
+  owner: string;
+  method: DeliveryMethod;
+  max: number;
+  leaseMs: number;
+}
+
+/** What happened to each ack id of an Acknowledge or ModifyAckDeadline call. */
+export interface AckOutcome {
+  /** Ack ids that were unknown, forged, of another subscription, or whose lease was lost. */
+  invalidAckIds: string[];
+  /** Rows whose lease ended with this call (acked, nacked): their streams may take more. */
+  settled: AckRef[];
+}
+
+export const MAX_ACK_DEADLINE_SECONDS = 600;
+
+function sizeOf(message: Message): number {
+  let size = message.data.length;
+  for (const [k, v] of Object.entries(message.attributes)) size += k.length + v.length;
+  return size;
+}
+
+/**
+ * The pull-delivery use cases over the shared queue: claim with a lease, ack, extend or nack
+ * (ModifyAckDeadline), and give leases back when a stream ends. Leases live in the database, so
+ * any instance can take an ack for a delivery made by another.
+ */
+export class DeliveryService {
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  async claim(subscription: Subscription, options: ClaimOptions): Promise<Delivery[]> {
+    if (options.max <= 0) return [];
+    const claimed = await this.store.transaction(async (repos) => {
+      const nowMs = this.clock.nowMs();
+      const rows = await repos.deliveries.lockClaimable({
+        subscriptionId: subscription.id,
+        ordered: subscription.enableOrdering,
+        limit: options.max,
+        nowMs,
+      });
+      await repos.deliveries.markLeased(
+        rows.map((r) => r.id),
+        { owner: options.owner, method: options.method, leaseExpiresAtMs: nowMs + options.leaseMs, nowMs },
+      );
+      return rows;
+    });
+    if (claimed.length === 0) return [];
+    const messages = await this.store.repos.messages.findMany(claimed.map((r) => r.messageId));
+    return claimed.map((row) => {
+      const message = messages.get(row.messageId);
+      if (!message) throw new Error(`queue row ${row.id} names missing message ${row.messageId}`);
+      const ref = { queueId: row.id, leaseToken: row.leaseToken + 1n };
+      return {
+        ref,
+        ackId: encodeAckId(ref),
+        deliveryAttempt: row.attemptCount + 1,
+        message,
+        sizeBytes: sizeOf(message),
+      };
+    });
+  }
+
+  /** The seed's markSent for each valid ack id; acking an already-acked delivery again is harmless. */
+  async acknowledge(subscription: Subscription, ackIds: readonly string[]): Promise<AckOutcome> {
+    return this.withLeases(subscription, ackIds, true, async (repos, leased) => {
+      const nowMs = this.clock.nowMs();
+      await repos.deliveries.markSent(
+        leased.map((r) => r.id),
+        nowMs,
+      );
+      await repos.notificationLogs.insertForQueueItems(
+        leased.map((r) => ({ queueId: r.id, status: "sent" as const })),
+        { topicCode: subscription.topicCode, defaultMethod: "pull" },
+        nowMs,
+      );
+      return true;
+    });
+  }
+
+  /** Extends leases to `seconds` from now; 0 is a nack (retry after the subscription's backoff). */
+  async modifyAckDeadline(
+    subscription: Subscription,
+    ackIds: readonly string[],
+    seconds: number,
+  ): Promise<AckOutcome> {
+    if (!Number.isInteger(seconds) || seconds < 0 || seconds > MAX_ACK_DEADLINE_SECONDS) {
+      throw DomainError.invalid("ack_deadline_seconds", `must be between 0 and ${MAX_ACK_DEADLINE_SECONDS}`);
+    }
+    return this.withLeases(subscription, ackIds, false, async (repos, leased) => {
+      if (seconds > 0) {
+        const nowMs = this.clock.nowMs();
+        await repos.deliveries.extendLeases(
+          leased.map((r) => r.id),
+          nowMs + seconds * 1000,
+          nowMs,
+        );
+        return false;
+      }
+      await recordFailedAttempts(
+        repos,
+        subscription,
+        leased,
+        { error: "nack", withBackoff: true },
+        this.clock,
+        this.random,
+      );
+      return true;
+    });
+  }
+
+  /**
+   * Ends the leases a closed stream still held. A client that went away counts as a failed attempt
+   * retried at once (a consumer crashing on a poison message must still reach the DLQ); a server
+   * shutdown is not the consumer's fault and gives the messages back uncounted.
+   */
+  async release(
+    subscription: Subscription,
+    refs: readonly AckRef[],
+    cause: "client_gone" | "shutdown",
+  ): Promise<void> {
+    if (refs.length === 0) return;
+    await this.store.transaction(async (repos) => {
+      const leased = await this.lockLeased(repos, subscription, refs);
+      if (cause === "shutdown") {
+        await repos.deliveries.unclaim(
+          leased.map((r) => r.id),
+          this.clock.nowMs(),
+        );
+      } else {
+        await recordFailedAttempts(
+          repos,
+          subscription,
+          leased,
+          { error: "stream closed before ack", withBackoff: false },
+          this.clock,
+        );
+      }
+    });
+  }
+
+  /** Gives back claimed-but-undelivered rows without counting an attempt (flow-control overflow). */
+  async unclaim(refs: readonly AckRef[]): Promise<void> {
+    if (refs.length === 0) return;
+    await this.store.repos.deliveries.unclaim(
+      refs.map((r) => r.queueId),
+      this.clock.nowMs(),
+    );
+  }
+
+  /** The refs whose delivery is still leased (not acked, nacked, expired or redelivered). */
+  async stillLeased(refs: readonly AckRef[]): Promise<AckRef[]> {
+    const states = await this.store.repos.deliveries.findLeaseStates(refs.map((r) => r.queueId));
+    const current = new Map(states.map((s) => [s.id, s]));
+    return refs.filter((ref) => {
+      const state = current.get(ref.queueId);
+      return state?.status === "leased" && state.leaseToken === ref.leaseToken;
+    });
+  }
+
+  private async lockLeased(repos: Repositories, subscription: Subscription, refs: readonly AckRef[]) {
+    const rows = await repos.deliveries.lockByIds(
+      subscription.id,
+      refs.map((r) => r.queueId),
+    );
+    const tokens = new Map(refs.map((r) => [r.queueId, r.leaseToken]));
+    return rows.filter((row) => row.status === "leased" && tokens.get(row.id) === row.leaseToken);
+  }
+
+  /**
+   * Locks the rows the ack ids name, splits valid from invalid, and runs `apply` on the leased
+   * ones in the same transaction. `apply` returns whether the leases ended (acked or nacked).
+   */
+  private async withLeases(
+    subscription: Subscription,
+    ackIds: readonly string[],
+    alreadySentIsValid: boolean,
+    apply: (repos: Repositories, leased: QueueItemRecord[]) => Promise<boolean>,
+  ): Promise<AckOutcome> {
+    const invalidAckIds: string[] = [];
+    const refs = new Map<string, AckRef>();
+    for (const ackId of ackIds) {
+      const ref = decodeAckId(ackId);
+      if (ref) refs.set(ackId, ref);
+      else invalidAckIds.push(ackId);
+    }
+    if (refs.size === 0) return { invalidAckIds, settled: [] };
+    return this.store.transaction(async (repos) => {
+      const rows = await repos.deliveries.lockByIds(subscription.id, [
+        ...new Set([...refs.values()].map((r) => r.queueId)),
+      ]);
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      const leased = new Map<bigint, QueueItemRecord>();
+      const invalid = [...invalidAckIds];
+      for (const [ackId, ref] of refs) {
+        const row = byId.get(ref.queueId);
+        const current = row !== undefined && row.leaseToken === ref.leaseToken;
+        if (current && row.status === "leased") leased.set(row.id, row);
+        else if (!(current && alreadySentIsValid && row.status === "sent")) invalid.push(ackId);
+      }
+      const ended = leased.size > 0 ? await apply(repos, [...leased.values()]) : false;
+      const settled = ended
+        ? [...leased.values()].map((r) => ({ queueId: r.id, leaseToken: r.leaseToken }))
+        : [];
+      return { invalidAckIds: invalid, settled };
+    });
+  }
+}

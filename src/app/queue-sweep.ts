@@ -1,0 +1,113 @@
+import type { Clock } from "../domain/clock.js";
+import type { Subscription } from "../domain/subscription.js";
+import { recordFailedAttempts } from "./attempt-failures.js";
+import type { QueueItemRecord } from "./delivery-ports.js";
+import type { Repositories, Store } from "./store.js";
+
+export interface SweepResult {
+  /** Leases that ran out without an ack: recorded as failed attempts (or dead-lettered). */
+  expiredLeases: number;
+  /** Items past their TTL moved to the dead-letter queue with reason EXPIRED. */
+  expiredItems: number;
+  /** Subscriptions with rows that changed, so local consumers can be woken. */
+  subscriptionIds: Set<bigint>;
+}
+
+function bySubscription(rows: readonly QueueItemRecord[]): Map<bigint, QueueItemRecord[]> {
+  const groups = new Map<bigint, QueueItemRecord[]>();
+  for (const row of rows) groups.set(row.subscriptionId, [...(groups.get(row.subscriptionId) ?? []), row]);
+  return groups;
+}
+
+/**
+ * The queue's background transitions, safe to run on every instance at once (rows are taken with
+ * SKIP LOCKED): a lease that expired is a failed attempt ("ack deadline exceeded", retried after
+ * the backoff, dead-lettered after the last attempt), and an item past its TTL is dead-lettered
+ * with reason EXPIRED — nothing disappears silently.
+ */
+export class QueueSweep {
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly batchSize = 500,
+  ) {}
+
+  async run(): Promise<SweepResult> {
+    const result: SweepResult = { expiredLeases: 0, expiredItems: 0, subscriptionIds: new Set() };
+    // Bounded: at most 20 batches per kind per run, so one run never holds the loop for long.
+    for (let i = 0; i < 20; i++) {
+      const n = await this.sweepExpiredLeases(result);
+      if (n < this.batchSize) break;
+    }
+    for (let i = 0; i < 20; i++) {
+      const n = await this.sweepExpiredItems(result);
+      if (n < this.batchSize) break;
+    }
+    return result;
+  }
+
+  private sweepExpiredLeases(result: SweepResult): Promise<number> {
+    return this.store.transaction(async (repos) => {
+      const rows = await repos.deliveries.lockExpiredLeases(this.clock.nowMs(), this.batchSize);
+      for (const [subscriptionId, group] of bySubscription(rows)) {
+        const subscription = await this.subscription(repos, subscriptionId);
+        await recordFailedAttempts(
+          repos,
+          subscription,
+          group,
+          { error: "ack deadline exceeded", withBackoff: true },
+          this.clock,
+        );
+        result.subscriptionIds.add(subscriptionId);
+      }
+      result.expiredLeases += rows.length;
+      return rows.length;
+    });
+  }
+
+  private sweepExpiredItems(result: SweepResult): Promise<number> {
+    return this.store.transaction(async (repos) => {
+      const nowMs = this.clock.nowMs();
+      const rows = await repos.deliveries.lockExpiredItems(nowMs, this.batchSize);
+      for (const [subscriptionId, group] of bySubscription(rows)) {
+        const subscription = await this.subscription(repos, subscriptionId);
+        await repos.deliveries.markDeadLettered(
+          group.map((r) => ({
+            id: r.id,
+            attemptCount: r.attemptCount,
+            lastError: r.lastError ?? "expired before delivery",
+            firstAttemptAtMs: r.firstAttemptAtMs,
+            lastAttemptAtMs: r.lastAttemptAtMs,
+          })),
+          nowMs,
+        );
+        await repos.deadLetters.insertFromQueue(
+          group.map((r) => ({
+            queueId: r.id,
+            failureReason: "EXPIRED" as const,
+            lastError: r.lastError,
+            lastHttpStatus: null,
+          })),
+          nowMs,
+        );
+        await repos.notificationLogs.insertForQueueItems(
+          group.map((r) => ({ queueId: r.id, status: "skipped" as const, skippedReason: "expired" })),
+          {
+            topicCode: subscription.topicCode,
+            defaultMethod: subscription.deliveryType === "push" ? "webhook" : "pull",
+          },
+          nowMs,
+        );
+        result.subscriptionIds.add(subscriptionId);
+      }
+      result.expiredItems += rows.length;
+      return rows.length;
+    });
+  }
+
+  private async subscription(repos: Repositories, id: bigint): Promise<Subscription> {
+    const subscription = await repos.subscriptions.findById(id);
+    if (!subscription) throw new Error(`queue rows name missing subscription ${id}`);
+    return subscription;
+  }
+}

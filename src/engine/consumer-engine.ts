@@ -1,0 +1,121 @@
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { AckOutcome, Delivery, DeliveryService } from "../app/delivery-service.js";
+import type { Subscription } from "../domain/subscription.js";
+import { LeaseRegistry } from "./lease-registry.js";
+import { type StreamLimits, type StreamTuning, streamDeliveries } from "./stream-consumer.js";
+import { Wakeups } from "./wakeups.js";
+
+export interface ConsumerEngineOptions {
+  tuning: StreamTuning;
+  /** Most Subscribe streams open at once on this instance. */
+  maxOpenStreams: number;
+}
+
+/**
+ * The pull side of the delivery engine on one instance: Subscribe streams, Pull with waiting, and
+ * the ack paths that free flow-control room and wake consumers. Stop ends every stream (UNAVAILABLE)
+ * after giving its leases back.
+ */
+export class ConsumerEngine {
+  readonly wakeups = new Wakeups();
+  private readonly registry = new LeaseRegistry();
+  private readonly stopController = new AbortController();
+  private readonly openStreams = new Set<Promise<void>>();
+  /** Identifies this instance's leases in the database (diagnostics only). */
+  readonly owner = `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
+
+  constructor(
+    private readonly deliveries: DeliveryService,
+    private readonly options: ConsumerEngineOptions,
+  ) {}
+
+  get openStreamCount(): number {
+    return this.openStreams.size;
+  }
+
+  /** The stream of batches for one Subscribe call; ends when `clientSignal` aborts or the engine stops. */
+  async *subscribe(
+    subscription: Subscription,
+    limits: StreamLimits,
+    clientSignal: AbortSignal,
+  ): AsyncGenerator<Delivery[]> {
+    if (this.stopController.signal.aborted)
+      throw new ConnectError("server is shutting down", Code.Unavailable);
+    if (this.openStreams.size >= this.options.maxOpenStreams) {
+      throw new ConnectError("too many open Subscribe streams on this server", Code.ResourceExhausted);
+    }
+    let finished!: () => void;
+    const done = new Promise<void>((resolve) => {
+      finished = resolve;
+    });
+    this.openStreams.add(done);
+    try {
+      yield* streamDeliveries(subscription, limits, clientSignal, {
+        deliveries: this.deliveries,
+        wakeups: this.wakeups,
+        registry: this.registry,
+        owner: this.owner,
+        tuning: this.options.tuning,
+        stopSignal: this.stopController.signal,
+      });
+    } finally {
+      this.openStreams.delete(done);
+      finished();
+    }
+  }
+
+  /** Unary Pull: what is available now, waiting up to `maxWaitMs` for the first message. */
+  async pull(
+    subscription: Subscription,
+    maxMessages: number,
+    maxWaitMs: number,
+    signal: AbortSignal,
+  ): Promise<Delivery[]> {
+    const deadline = Date.now() + maxWaitMs;
+    const waitSignal = AbortSignal.any([signal, this.stopController.signal]);
+    let pollMs = this.options.tuning.pollMinMs;
+    for (;;) {
+      const batch = await this.deliveries.claim(subscription, {
+        owner: this.owner,
+        method: "pull",
+        max: maxMessages,
+        leaseMs: subscription.ackDeadlineSeconds * 1000,
+      });
+      const remainingMs = deadline - Date.now();
+      if (batch.length > 0 || remainingMs <= 0 || waitSignal.aborted) return batch;
+      await this.wakeups.wait(
+        subscription.id,
+        subscription.topicId,
+        Math.min(pollMs, remainingMs),
+        waitSignal,
+      );
+      pollMs = Math.min(pollMs * 2, this.options.tuning.pollMaxMs);
+    }
+  }
+
+  async acknowledge(subscription: Subscription, ackIds: readonly string[]): Promise<AckOutcome> {
+    const outcome = await this.deliveries.acknowledge(subscription, ackIds);
+    this.registry.settled(outcome.settled);
+    return outcome;
+  }
+
+  async modifyAckDeadline(
+    subscription: Subscription,
+    ackIds: readonly string[],
+    seconds: number,
+  ): Promise<AckOutcome> {
+    const outcome = await this.deliveries.modifyAckDeadline(subscription, ackIds, seconds);
+    this.registry.settled(outcome.settled);
+    // A nack with no backoff configured makes the message available at once.
+    if (outcome.settled.length > 0) this.wakeups.notifySubscription(subscription.id);
+    return outcome;
+  }
+
+  /** Ends every stream (each gives its leases back) and waits for them to finish. */
+  async stop(): Promise<void> {
+    this.stopController.abort();
+    await Promise.all([...this.openStreams]);
+  }
+}

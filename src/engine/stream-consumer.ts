@@ -1,0 +1,143 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { AckRef } from "../app/ack-id.js";
+import type { Delivery, DeliveryService } from "../app/delivery-service.js";
+import type { Subscription } from "../domain/subscription.js";
+import type { LeaseRegistry } from "./lease-registry.js";
+import type { Wakeups } from "./wakeups.js";
+
+export interface StreamLimits {
+  maxOutstandingMessages: number;
+  maxOutstandingBytes: number;
+  leaseMs: number;
+}
+
+export interface StreamTuning {
+  /** Most messages claimed per transaction. */
+  claimBatchMax: number;
+  /** First poll interval after an empty claim; doubles up to `pollMaxMs`; local publishes wake at once. */
+  pollMinMs: number;
+  pollMaxMs: number;
+  /** How often outstanding deliveries are checked against the database (acks on other instances). */
+  leaseCheckMs: number;
+}
+
+export interface StreamDeps {
+  deliveries: DeliveryService;
+  wakeups: Wakeups;
+  registry: LeaseRegistry;
+  owner: string;
+  tuning: StreamTuning;
+  /** Aborted when the server shuts down. */
+  stopSignal: AbortSignal;
+}
+
+interface Outstanding {
+  ref: AckRef;
+  sizeBytes: number;
+}
+
+/**
+ * One Subscribe stream: claims batches within its flow-control limits, yields them, and keeps
+ * track of what is outstanding. When the client goes away its leases are released for redelivery
+ * at once; on server shutdown they are given back uncounted and the stream ends with UNAVAILABLE.
+ */
+export async function* streamDeliveries(
+  subscription: Subscription,
+  limits: StreamLimits,
+  clientSignal: AbortSignal,
+  deps: StreamDeps,
+): AsyncGenerator<Delivery[]> {
+  const { deliveries, wakeups, registry, tuning } = deps;
+  const signal = AbortSignal.any([clientSignal, deps.stopSignal]);
+  const outstanding = new Map<bigint, Outstanding>();
+  let outstandingBytes = 0;
+  let wakeCapacity: (() => void) | undefined;
+  let lastLeaseCheckMs = Date.now();
+  let pollMs = tuning.pollMinMs;
+
+  const forget = (queueId: bigint) => {
+    const entry = outstanding.get(queueId);
+    if (!entry) return;
+    outstanding.delete(queueId);
+    outstandingBytes -= entry.sizeBytes;
+    registry.untrack(entry.ref);
+  };
+  const onSettled = (ref: AckRef) => {
+    if (outstanding.get(ref.queueId)?.ref.leaseToken !== ref.leaseToken) return;
+    forget(ref.queueId);
+    wakeCapacity?.();
+  };
+  const checkLeases = async () => {
+    lastLeaseCheckMs = Date.now();
+    const refs = [...outstanding.values()].map((o) => o.ref);
+    if (refs.length === 0) return;
+    const still = new Set((await deliveries.stillLeased(refs)).map((r) => r.queueId));
+    for (const ref of refs) if (!still.has(ref.queueId)) forget(ref.queueId);
+  };
+  const waitForCapacity = () =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", done);
+        wakeCapacity = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, tuning.leaseCheckMs);
+      signal.addEventListener("abort", done, { once: true });
+      wakeCapacity = done;
+    });
+
+  let finishedNormally = false;
+  try {
+    while (!signal.aborted) {
+      if (outstanding.size > 0 && Date.now() - lastLeaseCheckMs >= tuning.leaseCheckMs) await checkLeases();
+      const freeMessages = limits.maxOutstandingMessages - outstanding.size;
+      const freeBytes = limits.maxOutstandingBytes - outstandingBytes;
+      if (freeMessages <= 0 || freeBytes <= 0) {
+        await waitForCapacity();
+        continue;
+      }
+      const batch = await deliveries.claim(subscription, {
+        owner: deps.owner,
+        method: "grpc",
+        max: Math.min(freeMessages, tuning.claimBatchMax),
+        leaseMs: limits.leaseMs,
+      });
+      if (batch.length === 0) {
+        await wakeups.wait(subscription.id, subscription.topicId, pollMs, signal);
+        pollMs = Math.min(pollMs * 2, tuning.pollMaxMs);
+        continue;
+      }
+      pollMs = tuning.pollMinMs;
+      // Bytes: keep what fits (at least one message when nothing is outstanding, or a large
+      // message could never be delivered) and give the rest back without counting an attempt.
+      const keep: Delivery[] = [];
+      let bytes = outstandingBytes;
+      for (const delivery of batch) {
+        const fits = bytes + delivery.sizeBytes <= limits.maxOutstandingBytes;
+        if (!fits && !(outstanding.size === 0 && keep.length === 0)) break;
+        keep.push(delivery);
+        bytes += delivery.sizeBytes;
+      }
+      const overflow = batch.slice(keep.length).map((d) => d.ref);
+      if (overflow.length > 0) await deliveries.unclaim(overflow);
+      for (const delivery of keep) {
+        outstanding.set(delivery.ref.queueId, { ref: delivery.ref, sizeBytes: delivery.sizeBytes });
+        registry.track(delivery.ref, onSettled);
+      }
+      outstandingBytes = bytes;
+      yield keep;
+    }
+    finishedNormally = true;
+  } finally {
+    const refs = [...outstanding.values()].map((o) => o.ref);
+    for (const ref of refs) registry.untrack(ref);
+    const cause = deps.stopSignal.aborted ? "shutdown" : "client_gone";
+    await deliveries.release(subscription, refs, cause).catch(() => {
+      // The database may be gone too; the leases then expire and the sweeper redelivers them.
+    });
+  }
+  if (finishedNormally && deps.stopSignal.aborted) {
+    throw new ConnectError("server is shutting down; reconnect", Code.Unavailable);
+  }
+}

@@ -1,0 +1,261 @@
+import type { Knex } from "knex";
+import type {
+  ClaimQuery,
+  DeliveryRepository,
+  FailedAttempt,
+  LeaseGrant,
+  QueueItemRecord,
+  QueueRowStatus,
+} from "../app/delivery-ports.js";
+import type { DeliveryMethod } from "../domain/notification-log.js";
+import type { Dialect } from "./dialect.js";
+import { idParam, toBigInt, toNumber, toNumberOrNull } from "./row-values.js";
+
+interface QueueItemRow {
+  id: unknown;
+  subscription_id: unknown;
+  message_id: unknown;
+  status: string;
+  attempt_count: unknown;
+  lease_token: unknown;
+  lease_expires_at_ms: unknown;
+  delivery_method: string | null;
+  first_attempt_at_ms: unknown;
+  last_attempt_at_ms: unknown;
+  next_retry_at_ms: unknown;
+  last_error: string | null;
+  expires_at_ms: unknown;
+  sequence_number: unknown;
+  created_at_ms: unknown;
+  updated_at_ms: unknown;
+}
+
+const COLUMNS = [
+  "id",
+  "subscription_id",
+  "message_id",
+  "status",
+  "attempt_count",
+  "lease_token",
+  "lease_expires_at_ms",
+  "delivery_method",
+  "first_attempt_at_ms",
+  "last_attempt_at_ms",
+  "next_retry_at_ms",
+  "last_error",
+  "expires_at_ms",
+  "sequence_number",
+  "created_at_ms",
+  "updated_at_ms",
+];
+
+function toRecord(row: QueueItemRow): QueueItemRecord {
+  return {
+    id: toBigInt(row.id),
+    subscriptionId: toBigInt(row.subscription_id),
+    messageId: toBigInt(row.message_id),
+    status: row.status as QueueRowStatus,
+    attemptCount: toNumber(row.attempt_count),
+    leaseToken: toBigInt(row.lease_token),
+    leaseExpiresAtMs: toNumberOrNull(row.lease_expires_at_ms),
+    deliveryMethod: row.delivery_method as DeliveryMethod | null,
+    firstAttemptAtMs: toNumberOrNull(row.first_attempt_at_ms),
+    lastAttemptAtMs: toNumberOrNull(row.last_attempt_at_ms),
+    nextRetryAtMs: toNumberOrNull(row.next_retry_at_ms),
+    lastError: row.last_error,
+    expiresAtMs: toNumber(row.expires_at_ms),
+    sequenceNumber: toBigInt(row.sequence_number),
+    createdAtMs: toNumber(row.created_at_ms),
+    updatedAtMs: toNumber(row.updated_at_ms),
+  };
+}
+
+const LEASE_CLEARED = { lease_owner: null, lease_expires_at_ms: null };
+
+/**
+ * The queue's state transitions. Claims select by the claim index in its own order, primary key
+ * last, and update by primary key only (the pattern notes/queue-on-mysql.md measured fastest and
+ * deadlock-free); SQLite has a single writer, so its claims need no row locks.
+ */
+export class KnexDeliveryRepository implements DeliveryRepository {
+  constructor(
+    private readonly db: Knex | Knex.Transaction,
+    private readonly dialect: Dialect,
+  ) {}
+
+  async lockClaimable(query: ClaimQuery): Promise<QueueItemRecord[]> {
+    const q = this.db("queue_items as q")
+      .select(COLUMNS.map((c) => `q.${c}`))
+      .where("q.subscription_id", idParam(query.subscriptionId))
+      .where("q.available_at_ms", "<=", query.nowMs)
+      .whereIn("q.status", ["pending", "failed"])
+      .where("q.expires_at_ms", ">", query.nowMs);
+    if (query.ordered) {
+      // One outstanding message per ordering key: skip a row while an earlier row of its key is
+      // unfinished (pending, leased, or failed and waiting for its retry). Key 0 is "no key".
+      q.whereNotExists(
+        this.db("queue_items as p")
+          .select(this.db.raw("1"))
+          .whereRaw("p.subscription_id = q.subscription_id")
+          .whereRaw("p.ordering_key_hash = q.ordering_key_hash")
+          .whereRaw("p.sequence_number < q.sequence_number")
+          .whereIn("p.status", ["pending", "leased", "failed"])
+          .whereRaw("q.ordering_key_hash <> 0"),
+      );
+    }
+    q.orderBy([
+      { column: "q.available_at_ms", order: "asc" },
+      { column: "q.id", order: "asc" },
+    ]).limit(query.limit);
+    const rows = (await this.dialect.lockForClaim(q)) as QueueItemRow[];
+    return rows.map(toRecord);
+  }
+
+  async markLeased(ids: readonly bigint[], grant: LeaseGrant): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db("queue_items")
+      .whereIn("id", ids.map(idParam))
+      .update({
+        status: "leased",
+        lease_owner: grant.owner,
+        lease_token: this.db.raw("lease_token + 1"),
+        lease_expires_at_ms: grant.leaseExpiresAtMs,
+        available_at_ms: grant.leaseExpiresAtMs,
+        delivery_method: grant.method,
+        last_attempt_at_ms: grant.nowMs,
+        first_attempt_at_ms: this.db.raw("COALESCE(first_attempt_at_ms, ?)", [grant.nowMs]),
+        updated_at_ms: grant.nowMs,
+      });
+  }
+
+  async lockByIds(subscriptionId: bigint, ids: readonly bigint[]): Promise<QueueItemRecord[]> {
+    if (ids.length === 0) return [];
+    const q = this.db("queue_items")
+      .select(COLUMNS)
+      .where("subscription_id", idParam(subscriptionId))
+      .whereIn("id", ids.map(idParam))
+      .orderBy("id");
+    // Deterministic lock order (by id) keeps concurrent ack batches from deadlocking each other.
+    const rows = (await (this.dialect.name === "mysql" ? q.forUpdate() : q)) as QueueItemRow[];
+    return rows.map(toRecord);
+  }
+
+  async markSent(ids: readonly bigint[], nowMs: number): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db("queue_items")
+      .whereIn("id", ids.map(idParam))
+      .update({
+        ...LEASE_CLEARED,
+        status: "sent",
+        attempt_count: this.db.raw("attempt_count + 1"),
+        available_at_ms: null,
+        next_retry_at_ms: null,
+        completed_at_ms: nowMs,
+        updated_at_ms: nowMs,
+      });
+  }
+
+  async extendLeases(ids: readonly bigint[], leaseExpiresAtMs: number, nowMs: number): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db("queue_items")
+      .whereIn("id", ids.map(idParam))
+      .update({
+        lease_expires_at_ms: leaseExpiresAtMs,
+        available_at_ms: leaseExpiresAtMs,
+        updated_at_ms: nowMs,
+      });
+  }
+
+  async saveFailures(attempts: readonly FailedAttempt[], nowMs: number): Promise<void> {
+    for (const a of attempts) {
+      await this.db("queue_items")
+        .where("id", idParam(a.id))
+        .update({
+          ...LEASE_CLEARED,
+          status: "failed",
+          attempt_count: a.attemptCount,
+          last_error: a.lastError,
+          next_retry_at_ms: a.nextRetryAtMs,
+          available_at_ms: a.nextRetryAtMs,
+          first_attempt_at_ms: a.firstAttemptAtMs,
+          last_attempt_at_ms: a.lastAttemptAtMs,
+          updated_at_ms: nowMs,
+        });
+    }
+  }
+
+  async markDeadLettered(
+    attempts: readonly Omit<FailedAttempt, "nextRetryAtMs">[],
+    nowMs: number,
+  ): Promise<void> {
+    for (const a of attempts) {
+      await this.db("queue_items")
+        .where("id", idParam(a.id))
+        .update({
+          ...LEASE_CLEARED,
+          status: "dead_lettered",
+          attempt_count: a.attemptCount,
+          last_error: a.lastError,
+          next_retry_at_ms: null,
+          available_at_ms: null,
+          first_attempt_at_ms: a.firstAttemptAtMs,
+          last_attempt_at_ms: a.lastAttemptAtMs,
+          completed_at_ms: nowMs,
+          updated_at_ms: nowMs,
+        });
+    }
+  }
+
+  async unclaim(ids: readonly bigint[], nowMs: number): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db("queue_items")
+      .whereIn("id", ids.map(idParam))
+      .where("status", "leased")
+      .update({
+        ...LEASE_CLEARED,
+        status: this.db.raw("CASE WHEN attempt_count = 0 THEN 'pending' ELSE 'failed' END"),
+        available_at_ms: nowMs,
+        updated_at_ms: nowMs,
+      });
+  }
+
+  async lockExpiredLeases(nowMs: number, limit: number): Promise<QueueItemRecord[]> {
+    const q = this.db("queue_items")
+      .select(COLUMNS)
+      .where("status", "leased")
+      .where("available_at_ms", "<=", nowMs)
+      .orderBy([
+        { column: "available_at_ms", order: "asc" },
+        { column: "id", order: "asc" },
+      ])
+      .limit(limit);
+    return ((await this.dialect.lockForClaim(q)) as QueueItemRow[]).map(toRecord);
+  }
+
+  async lockExpiredItems(nowMs: number, limit: number): Promise<QueueItemRecord[]> {
+    const q = this.db("queue_items")
+      .select(COLUMNS)
+      .whereIn("status", ["pending", "failed"])
+      .where("expires_at_ms", "<=", nowMs)
+      .orderBy([
+        { column: "expires_at_ms", order: "asc" },
+        { column: "id", order: "asc" },
+      ])
+      .limit(limit);
+    return ((await this.dialect.lockForClaim(q)) as QueueItemRow[]).map(toRecord);
+  }
+
+  async findLeaseStates(
+    ids: readonly bigint[],
+  ): Promise<{ id: bigint; status: QueueRowStatus; leaseToken: bigint }[]> {
+    if (ids.length === 0) return [];
+    const rows = (await this.db("queue_items")
+      .select("id", "status", "lease_token")
+      .whereIn("id", ids.map(idParam))) as { id: unknown; status: string; lease_token: unknown }[];
+    return rows.map((r) => ({
+      id: toBigInt(r.id),
+      status: r.status as QueueRowStatus,
+      leaseToken: toBigInt(r.lease_token),
+    }));
+  }
+}
