@@ -69,7 +69,12 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
   };
   const deliveries = new DeliveryService(store, clock);
   const consumers = new ConsumerEngine(deliveries, {
-    tuning: { claimBatchMax: 500, pollMinMs: 10, pollMaxMs: config.pollMaxMs, leaseCheckMs: 250 },
+    tuning: {
+      claimBatchMax: 500,
+      pollMinMs: config.pollMinMs,
+      pollMaxMs: config.pollMaxMs,
+      leaseCheckMs: 250,
+    },
     maxOpenStreams: config.maxOpenStreams,
   });
   // A local publish wakes this instance's waiting consumers at once; other instances poll.

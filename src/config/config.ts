@@ -19,6 +19,8 @@ export interface HeraldConfig {
   logLevel: LogLevel;
   /** How long SIGTERM waits for open calls before closing connections, ms. */
   shutdownGraceMs: number;
+  /** First interval between polls of an idle consumer (doubling up to pollMaxMs), ms. */
+  pollMinMs: number;
   /** Longest interval between polls of an idle consumer for work published on other instances, ms. */
   pollMaxMs: number;
   /** How often expired leases and expired items are swept, ms. */
@@ -40,6 +42,7 @@ export const CONFIG_DEFAULTS = Object.freeze({
   HERALD_DEDUP_WINDOW_SECONDS: "86400",
   HERALD_LOG_LEVEL: "info",
   HERALD_SHUTDOWN_GRACE_SECONDS: "10",
+  HERALD_POLL_MIN_MS: "10",
   HERALD_POLL_MAX_MS: "250",
   HERALD_SWEEP_INTERVAL_MS: "1000",
   HERALD_MAX_STREAMS: "10000",
@@ -112,7 +115,9 @@ export function loadConfig(env: Env = process.env): HeraldConfig {
     0,
     3600,
   );
-  const pollMaxMs = parseIntVar(problems, "HERALD_POLL_MAX_MS", read(env, "HERALD_POLL_MAX_MS"), 10, 60_000);
+  const pollMinMs = parseIntVar(problems, "HERALD_POLL_MIN_MS", read(env, "HERALD_POLL_MIN_MS"), 1, 60_000);
+  const pollMaxMs = parseIntVar(problems, "HERALD_POLL_MAX_MS", read(env, "HERALD_POLL_MAX_MS"), 1, 60_000);
+  if (pollMinMs > pollMaxMs) problems.push("HERALD_POLL_MIN_MS must not exceed HERALD_POLL_MAX_MS");
   const sweepIntervalMs = parseIntVar(
     problems,
     "HERALD_SWEEP_INTERVAL_MS",
@@ -139,6 +144,7 @@ export function loadConfig(env: Env = process.env): HeraldConfig {
     dedupWindowMs: dedupSeconds * 1000,
     logLevel,
     shutdownGraceMs: graceSeconds * 1000,
+    pollMinMs,
     pollMaxMs,
     sweepIntervalMs,
     maxOpenStreams,

@@ -98,6 +98,9 @@ export class ConsumerEngine {
   async acknowledge(subscription: Subscription, ackIds: readonly string[]): Promise<AckOutcome> {
     const outcome = await this.deliveries.acknowledge(subscription, ackIds);
     this.registry.settled(outcome.settled);
+    // On an ordered subscription an ack releases the next message of its key.
+    if (subscription.enableOrdering && outcome.settled.length > 0)
+      this.wakeups.notifySubscription(subscription.id);
     return outcome;
   }
 

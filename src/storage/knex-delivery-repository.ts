@@ -157,13 +157,11 @@ export class KnexDeliveryRepository implements DeliveryRepository {
 
   async extendLeases(ids: readonly bigint[], leaseExpiresAtMs: number, nowMs: number): Promise<void> {
     if (ids.length === 0) return;
-    await this.db("queue_items")
-      .whereIn("id", ids.map(idParam))
-      .update({
-        lease_expires_at_ms: leaseExpiresAtMs,
-        available_at_ms: leaseExpiresAtMs,
-        updated_at_ms: nowMs,
-      });
+    await this.db("queue_items").whereIn("id", ids.map(idParam)).update({
+      lease_expires_at_ms: leaseExpiresAtMs,
+      available_at_ms: leaseExpiresAtMs,
+      updated_at_ms: nowMs,
+    });
   }
 
   async saveFailures(attempts: readonly FailedAttempt[], nowMs: number): Promise<void> {

@@ -129,12 +129,24 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
       expect(exists.code).toBe(grpc.status.ALREADY_EXISTS);
     });
 
-    it("answers UNIMPLEMENTED on the subscriber service until the delivery engine exists", async () => {
-      const err = await callError(clients.subscriber, "Pull", {
+    it("pulls and acks through the subscriber service", async () => {
+      const pulled = await call<{
+        received_messages: { ack_id: string; delivery_attempt: number; message: { data: Buffer } }[];
+      }>(clients.subscriber, "Pull", { subscription: "grpcjs-sub", max_messages: 10 });
+      expect(pulled.received_messages).toHaveLength(1);
+      const [received] = pulled.received_messages;
+      expect(received?.delivery_attempt).toBe(1);
+      expect(Buffer.from(received?.message.data ?? []).toString()).toBe("hello");
+      const acked = await call<{ invalid_ack_ids: string[] }>(clients.subscriber, "Acknowledge", {
         subscription: "grpcjs-sub",
+        ack_ids: [received?.ack_id],
+      });
+      expect(acked.invalid_ack_ids).toEqual([]);
+      const err = await callError(clients.subscriber, "Pull", {
+        subscription: "no-such-sub",
         max_messages: 1,
       });
-      expect(err.code).toBe(grpc.status.UNIMPLEMENTED);
+      expect(err.code).toBe(grpc.status.NOT_FOUND);
     });
   },
 );

@@ -1,6 +1,6 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import type { PublishMessageSchema } from "../../gen/herald/v1/publisher_service_pb.js";
 import type { CreateSubscriptionRequestSchema } from "../../gen/herald/v1/admin_service_pb.js";
+import type { PublishMessageSchema } from "../../gen/herald/v1/publisher_service_pb.js";
 import type { TestServer } from "./test-server.js";
 
 let counter = 0;
@@ -16,7 +16,10 @@ export interface Fixture {
 /** A fresh publisher, topic, subscriber and one subscription (settings overridable), unique per call. */
 export async function createFixture(
   t: TestServer,
-  settings: Partial<MessageInitShape<typeof CreateSubscriptionRequestSchema>> = {},
+  settings: Omit<
+    MessageInitShape<typeof CreateSubscriptionRequestSchema>,
+    "$typeName" | "$unknown" | "name" | "subscriberId" | "topic"
+  > = {},
 ): Promise<Fixture> {
   counter += 1;
   const tag = `f${counter}-${Math.random().toString(36).slice(2, 8)}`;
