@@ -64,8 +64,8 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
   const admin = {
     publishers: new CodedEntityAdmin(store, clock, publisherRules),
     topics: new CodedEntityAdmin(store, clock, topicRules),
-    subscribers: new SubscriberAdmin(store, clock),
-    subscriptions: new SubscriptionAdmin(store, clock),
+    subscribers: new SubscriberAdmin(store, clock, config.webhooks),
+    subscriptions: new SubscriptionAdmin(store, clock, config.webhooks),
   };
   const deliveries = new DeliveryService(store, clock);
   const consumers = new ConsumerEngine(deliveries, {

@@ -1,16 +1,22 @@
 import { computeBackoffMs } from "../domain/backoff.js";
 import type { Clock } from "../domain/clock.js";
+import type { FailureReason } from "../domain/dead-letter.js";
 import { QueueItem } from "../domain/queue-item.js";
 import type { Subscription } from "../domain/subscription.js";
-import type { FailedAttempt, QueueItemRecord } from "./delivery-ports.js";
+import type { DeadLetterEntry, FailedAttempt, QueueItemRecord } from "./delivery-ports.js";
 import type { Repositories } from "./store.js";
 
-export interface FailureOptions {
+/** One failed attempt to record. */
+export interface AttemptFailure {
+  record: QueueItemRecord;
   /** Stored as last_error and in the delivery log. */
   error: string;
-  /** Wait the subscription's backoff before the retry (nack, deadline); false retries at once (closed stream). */
-  withBackoff: boolean;
-  lastHttpStatus?: number | null;
+  httpStatus?: number | null;
+  durationMs?: number | null;
+  /** Overrides the computed backoff (a receiver's Retry-After, already clamped). */
+  retryAfterMs?: number | null;
+  /** Dead-letter at once with this reason (e.g. GONE), whatever attempts are left. */
+  deadLetterNow?: FailureReason;
 }
 
 function toQueueItem(record: QueueItemRecord, clock: Clock): QueueItem {
@@ -39,56 +45,73 @@ function toQueueItem(record: QueueItemRecord, clock: Clock): QueueItem {
 /**
  * Records failed attempts of one subscription's rows (the seed's markFailed), inside the caller's
  * transaction: each row either waits for its retry (exponential backoff with jitter between the
- * subscription's min and max) or, having used its last attempt (shouldMoveToDlq), moves to the
- * dead-letter table with reason MAX_ATTEMPTS. Every attempt gets a `failed` delivery-log row.
- * Returns how many rows were dead-lettered.
+ * subscription's min and max, or the receiver's Retry-After; at once when `withBackoff` is false)
+ * or, having used its last attempt (shouldMoveToDlq), moves to the dead-letter table with reason
+ * MAX_ATTEMPTS. Every attempt gets a `failed` delivery-log row. Returns how many were dead-lettered.
  */
 export async function recordFailedAttempts(
   repos: Repositories,
   subscription: Subscription,
-  records: readonly QueueItemRecord[],
-  options: FailureOptions,
+  failures: readonly AttemptFailure[],
+  withBackoff: boolean,
   clock: Clock,
   random: () => number = Math.random,
 ): Promise<number> {
-  if (records.length === 0) return 0;
+  if (failures.length === 0) return 0;
   const nowMs = clock.nowMs();
   const retries: FailedAttempt[] = [];
-  const dead: Omit<FailedAttempt, "nextRetryAtMs">[] = [];
-  for (const record of records) {
+  const dead: (Omit<FailedAttempt, "nextRetryAtMs"> & { entry: DeadLetterEntry })[] = [];
+  for (const failure of failures) {
+    const { record } = failure;
     const item = toQueueItem(record, clock);
-    const backoffMs = options.withBackoff
-      ? computeBackoffMs({
+    const backoffMs = !withBackoff
+      ? 0
+      : (failure.retryAfterMs ??
+        computeBackoffMs({
           attempt: record.attemptCount + 1,
           minBackoffMs: subscription.minBackoffMs,
           maxBackoffMs: subscription.maxBackoffMs,
           random,
-        })
-      : 0;
-    item.markFailed(options.error, backoffMs);
+        }));
+    item.markFailed(failure.error, backoffMs);
     const attempt = {
       id: record.id,
       attemptCount: item.attemptCount,
-      lastError: options.error,
-      firstAttemptAtMs: item.firstAttemptAtMs ?? nowMs,
-      lastAttemptAtMs: item.lastAttemptAtMs ?? nowMs,
+      lastError: failure.error,
+      firstAttemptAtMs: item.firstAttemptAtMs,
+      lastAttemptAtMs: item.lastAttemptAtMs,
     };
-    if (item.shouldMoveToDlq(subscription.maxDeliveryAttempts)) dead.push(attempt);
-    else retries.push({ ...attempt, nextRetryAtMs: item.nextRetryAtMs ?? nowMs });
+    const reason =
+      failure.deadLetterNow ??
+      (item.shouldMoveToDlq(subscription.maxDeliveryAttempts) ? "MAX_ATTEMPTS" : null);
+    if (reason !== null) {
+      dead.push({
+        ...attempt,
+        entry: {
+          queueId: record.id,
+          failureReason: reason,
+          lastError: failure.error,
+          lastHttpStatus: failure.httpStatus ?? null,
+        },
+      });
+    } else {
+      retries.push({ ...attempt, nextRetryAtMs: item.nextRetryAtMs ?? nowMs });
+    }
   }
   await repos.deliveries.saveFailures(retries, nowMs);
   await repos.deliveries.markDeadLettered(dead, nowMs);
   await repos.deadLetters.insertFromQueue(
-    dead.map((d) => ({
-      queueId: d.id,
-      failureReason: "MAX_ATTEMPTS" as const,
-      lastError: options.error,
-      lastHttpStatus: options.lastHttpStatus ?? null,
-    })),
+    dead.map((d) => d.entry),
     nowMs,
   );
   await repos.notificationLogs.insertForQueueItems(
-    records.map((r) => ({ queueId: r.id, status: "failed" as const, error: options.error })),
+    failures.map((f) => ({
+      queueId: f.record.id,
+      status: "failed" as const,
+      error: f.error,
+      httpStatus: f.httpStatus ?? null,
+      durationMs: f.durationMs ?? null,
+    })),
     {
       topicCode: subscription.topicCode,
       defaultMethod: subscription.deliveryType === "push" ? "webhook" : "pull",

@@ -123,14 +123,8 @@ export class DeliveryService {
         );
         return false;
       }
-      await recordFailedAttempts(
-        repos,
-        subscription,
-        leased,
-        { error: "nack", withBackoff: true },
-        this.clock,
-        this.random,
-      );
+      const failures = leased.map((record) => ({ record, error: "nack" }));
+      await recordFailedAttempts(repos, subscription, failures, true, this.clock, this.random);
       return true;
     });
   }
@@ -154,13 +148,8 @@ export class DeliveryService {
           this.clock.nowMs(),
         );
       } else {
-        await recordFailedAttempts(
-          repos,
-          subscription,
-          leased,
-          { error: "stream closed before ack", withBackoff: false },
-          this.clock,
-        );
+        const failures = leased.map((record) => ({ record, error: "stream closed before ack" }));
+        await recordFailedAttempts(repos, subscription, failures, false, this.clock);
       }
     });
   }

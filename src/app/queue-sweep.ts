@@ -51,13 +51,14 @@ export class QueueSweep {
       const rows = await repos.deliveries.lockExpiredLeases(this.clock.nowMs(), this.batchSize);
       for (const [subscriptionId, group] of bySubscription(rows)) {
         const subscription = await this.subscription(repos, subscriptionId);
-        await recordFailedAttempts(
-          repos,
-          subscription,
-          group,
-          { error: "ack deadline exceeded", withBackoff: true },
-          this.clock,
-        );
+        const failures = group.map((record) => ({
+          record,
+          error:
+            record.deliveryMethod === "webhook"
+              ? "push did not complete before its lease expired"
+              : "ack deadline exceeded",
+        }));
+        await recordFailedAttempts(repos, subscription, failures, true, this.clock);
         result.subscriptionIds.add(subscriptionId);
       }
       result.expiredLeases += rows.length;

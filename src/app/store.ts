@@ -60,8 +60,18 @@ export interface SubscriberPatch {
   isActive?: boolean;
 }
 
+/** A subscriber's Standard Webhooks signing secrets; during a rotation's overlap both sign. */
+export interface SigningKeys {
+  current: string;
+  previous: string | null;
+  previousExpiresAtMs: number | null;
+}
+
 export interface SubscriberRepository {
-  insert(subscriber: NewSubscriber, nowMs: number): Promise<Subscriber>;
+  insert(subscriber: NewSubscriber, signingSecret: string, nowMs: number): Promise<Subscriber>;
+  findSigningKeys(id: bigint): Promise<SigningKeys | undefined>;
+  /** Makes `secret` current; the old one keeps signing until `previousExpiresAtMs`. */
+  rotateSigningSecret(id: bigint, secret: string, previousExpiresAtMs: number, nowMs: number): Promise<void>;
   findById(id: bigint): Promise<Subscriber | undefined>;
   list(page: PageRequest, filter: { clientId?: bigint }): Promise<Page<Subscriber>>;
   update(id: bigint, patch: SubscriberPatch, nowMs: number): Promise<Subscriber>;
@@ -98,6 +108,17 @@ export interface SubscriptionRepository {
   countByTopic(topicId: bigint): Promise<number>;
   /** Messages delivered (acked) on the subscription: the seed's SubscriptionFull.Messages. */
   countDelivered(id: bigint): Promise<number>;
+  /** Live, unpaused PUSH subscriptions whose subscriber is active: what the pusher serves. */
+  listPushActive(): Promise<Subscription[]>;
+  /** Pauses push delivery with a reason (no-op when already paused); returns whether it changed. */
+  pause(id: bigint, reason: string, nowMs: number): Promise<boolean>;
+  /** Resumes push delivery and forgets the failing run. */
+  resume(id: bigint, nowMs: number): Promise<void>;
+  /**
+   * Records the outcome of a batch of pushes for endpoint health: a success clears the failing
+   * run; a failure starts one if none is running. Returns when the current failing run started.
+   */
+  recordPushHealth(id: bigint, succeeded: boolean, nowMs: number): Promise<number | null>;
 }
 
 /** A message ready to store: validated, with its publisher and topic resolved. */

@@ -8,6 +8,7 @@ import {
 } from "../domain/subscriber.js";
 import { requireMaxBytes, requireNonEmpty, requirePrintable } from "../domain/text-limits.js";
 import { encodePageToken, toPageRequest } from "./page-token.js";
+import { newSigningSecret } from "./signing-secret.js";
 import type { Repositories, Store, SubscriberPatch } from "./store.js";
 
 function validateSubscriberName(name: string): void {
@@ -16,18 +17,44 @@ function validateSubscriberName(name: string): void {
   requirePrintable("name", name);
 }
 
-/** Create/Get/List/Update/Delete of subscribers (the seed's `Subscriber`). */
+/** Longest overlap of a secret rotation, and the default. */
+export const SECRET_OVERLAP = Object.freeze({
+  defaultMs: 24 * 60 * 60 * 1000,
+  maxMs: 7 * 24 * 60 * 60 * 1000,
+});
+
+/** Create/Get/List/Update/Delete of subscribers (the seed's `Subscriber`) and their signing secrets. */
 export class SubscriberAdmin {
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
+    private readonly urlPolicy: { allowHttp: boolean },
   ) {}
 
-  async create(input: NewSubscriber): Promise<Subscriber> {
+  /** Creates the subscriber with a fresh signing secret, returned this once. */
+  async create(input: NewSubscriber): Promise<{ subscriber: Subscriber; signingSecret: string }> {
     validateClientId("client_id", input.clientId);
     validateSubscriberName(input.name);
-    validateWebhookUrl("webhook_url", input.webhookUrl);
-    return this.store.repos.subscribers.insert(input, this.clock.nowMs());
+    validateWebhookUrl("webhook_url", input.webhookUrl, this.urlPolicy);
+    const signingSecret = newSigningSecret();
+    const subscriber = await this.store.repos.subscribers.insert(input, signingSecret, this.clock.nowMs());
+    return { subscriber, signingSecret };
+  }
+
+  /** A new signing secret; the old one keeps signing for `overlapMs` (both signatures are sent). */
+  async rotateSecret(
+    id: bigint,
+    overlapMs: number | undefined,
+  ): Promise<{ signingSecret: string; previousExpiresAtMs: number }> {
+    const overlap = overlapMs ?? SECRET_OVERLAP.defaultMs;
+    if (overlap > SECRET_OVERLAP.maxMs) throw DomainError.invalid("overlap", "must be at most 7 days");
+    return this.store.transaction(async (repos) => {
+      await this.getIn(repos, id);
+      const signingSecret = newSigningSecret();
+      const nowMs = this.clock.nowMs();
+      await repos.subscribers.rotateSigningSecret(id, signingSecret, nowMs + overlap, nowMs);
+      return { signingSecret, previousExpiresAtMs: nowMs + overlap };
+    });
   }
 
   get(id: bigint): Promise<Subscriber> {
@@ -47,7 +74,7 @@ export class SubscriberAdmin {
 
   async update(id: bigint, patch: SubscriberPatch): Promise<Subscriber> {
     if (patch.name !== undefined) validateSubscriberName(patch.name);
-    if (patch.webhookUrl !== undefined) validateWebhookUrl("webhook_url", patch.webhookUrl);
+    if (patch.webhookUrl !== undefined) validateWebhookUrl("webhook_url", patch.webhookUrl, this.urlPolicy);
     return this.store.transaction(async (repos) => {
       await this.getIn(repos, id);
       return repos.subscribers.update(id, patch, this.clock.nowMs());

@@ -35,6 +35,7 @@ export class SubscriptionAdmin {
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
+    private readonly urlPolicy: { allowHttp: boolean },
   ) {}
 
   async create(input: CreateSubscriptionInput): Promise<Subscription> {
@@ -48,7 +49,7 @@ export class SubscriptionAdmin {
       ...definedOnly(input),
     };
     validateSubscriptionSettings(settings);
-    validateWebhookUrl("push_endpoint", settings.pushEndpoint);
+    validateWebhookUrl("push_endpoint", settings.pushEndpoint, this.urlPolicy);
     return this.store.transaction(async (repos) => {
       const subscriber = await repos.subscribers.findById(input.subscriberId);
       if (!subscriber) throw DomainError.notFound("subscriber", input.subscriberId.toString());
@@ -108,7 +109,8 @@ export class SubscriptionAdmin {
       }
       const changes = definedOnly(patch);
       validateSubscriptionSettings({ ...current, ...changes });
-      if (changes.pushEndpoint !== undefined) validateWebhookUrl("push_endpoint", changes.pushEndpoint);
+      if (changes.pushEndpoint !== undefined)
+        validateWebhookUrl("push_endpoint", changes.pushEndpoint, this.urlPolicy);
       if (current.deliveryType === "push" && changes.pushEndpoint === "") {
         const subscriber = await repos.subscribers.findById(current.subscriberId);
         if (!subscriber || subscriber.webhookUrl === "") {
@@ -128,6 +130,43 @@ export class SubscriptionAdmin {
     if (!(await this.store.repos.subscriptions.softDelete(current.id, this.clock.nowMs()))) {
       throw DomainError.notFound("subscription", name);
     }
+  }
+
+  /** Stops push delivery (messages keep queueing); FAILED_PRECONDITION for PULL or deleted subscriptions. */
+  async pause(name: string, reason: string): Promise<Subscription> {
+    requirePrintable("reason", reason);
+    return this.store.transaction(async (repos) => {
+      const current = await this.requirePushIn(repos, name);
+      await repos.subscriptions.pause(
+        current.id,
+        reason === "" ? "paused by an admin" : reason,
+        this.clock.nowMs(),
+      );
+      return this.getIn(repos, name);
+    });
+  }
+
+  /** Resumes push delivery; the backlog is delivered. */
+  async resume(name: string): Promise<Subscription> {
+    return this.store.transaction(async (repos) => {
+      const current = await this.requirePushIn(repos, name);
+      await repos.subscriptions.resume(current.id, this.clock.nowMs());
+      return this.getIn(repos, name);
+    });
+  }
+
+  private async requirePushIn(repos: Repositories, name: string): Promise<Subscription> {
+    const current = await this.getIn(repos, name);
+    if (current.deletedAtMs !== null) {
+      throw DomainError.precondition("SUBSCRIPTION_DELETED", `subscription "${name}" is deleted`);
+    }
+    if (current.deliveryType !== "push") {
+      throw DomainError.precondition(
+        "WRONG_DELIVERY_TYPE",
+        `subscription "${name}" is not a PUSH subscription`,
+      );
+    }
+    return current;
   }
 
   private async getIn(repos: Repositories, name: string): Promise<Subscription> {

@@ -1,3 +1,5 @@
+import { isIP } from "node:net";
+
 /**
  * The only reader of process.env. Every variable is validated once at start; an invalid value
  * stops the start with a message naming the variable.
@@ -27,6 +29,22 @@ export interface HeraldConfig {
   sweepIntervalMs: number;
   /** Most Subscribe streams open at once on this instance. */
   maxOpenStreams: number;
+  webhooks: WebhookConfig;
+}
+
+export interface WebhookConfig {
+  /** Plain http:// endpoints allowed (default: only when Herald itself binds a loopback address). */
+  allowHttp: boolean;
+  /** "all" allows private/loopback destinations; otherwise the CIDRs allowed despite the SSRF block. */
+  allowPrivate: "all" | string[];
+  /** Longest a push request may take (capped further by the subscription's ack deadline), ms. */
+  timeoutMs: number;
+  /** Largest concurrency window of one push subscription. */
+  windowMax: number;
+  /** Most push requests in flight on this instance, across subscriptions. */
+  maxInflight: number;
+  /** A subscription failing with no success for this long is paused, ms. */
+  pauseAfterFailingMs: number;
 }
 
 export class ConfigError extends Error {
@@ -46,6 +64,12 @@ export const CONFIG_DEFAULTS = Object.freeze({
   HERALD_POLL_MAX_MS: "250",
   HERALD_SWEEP_INTERVAL_MS: "1000",
   HERALD_MAX_STREAMS: "10000",
+  HERALD_WEBHOOK_ALLOW_HTTP: "auto",
+  HERALD_WEBHOOK_ALLOW_PRIVATE: "",
+  HERALD_PUSH_TIMEOUT_MS: "30000",
+  HERALD_PUSH_WINDOW_MAX: "64",
+  HERALD_PUSH_MAX_INFLIGHT: "1000",
+  HERALD_PUSH_PAUSE_AFTER_SECONDS: "86400",
 });
 
 type Env = Record<string, string | undefined>;
@@ -94,6 +118,67 @@ function validateDatabaseUrl(problems: string[], raw: string): void {
   problems.push("DATABASE_URL must start with sqlite: or mysql://");
 }
 
+function isLoopbackHost(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+function parseWebhookConfig(problems: string[], env: Env, host: string): WebhookConfig {
+  const allowHttpRaw = read(env, "HERALD_WEBHOOK_ALLOW_HTTP");
+  let allowHttp = isLoopbackHost(host);
+  if (allowHttpRaw === "true" || allowHttpRaw === "1") allowHttp = true;
+  else if (allowHttpRaw === "false" || allowHttpRaw === "0") allowHttp = false;
+  else if (allowHttpRaw !== "auto") problems.push("HERALD_WEBHOOK_ALLOW_HTTP must be auto, true or false");
+  const privateRaw = read(env, "HERALD_WEBHOOK_ALLOW_PRIVATE").trim();
+  let allowPrivate: "all" | string[] = [];
+  if (privateRaw === "1" || privateRaw === "true" || privateRaw === "all") allowPrivate = "all";
+  else if (privateRaw !== "") {
+    allowPrivate = privateRaw.split(",").map((c) => c.trim());
+    for (const cidr of allowPrivate) {
+      const [address, bits] = cidr.split("/");
+      const family = address ? isIP(address) : 0;
+      const max = family === 6 ? 128 : 32;
+      if (family === 0 || (bits !== undefined && !(/^\d+$/.test(bits) && Number(bits) <= max))) {
+        problems.push(
+          `HERALD_WEBHOOK_ALLOW_PRIVATE has an invalid CIDR "${cidr}" (use e.g. 127.0.0.1/32,10.0.0.0/8, or "all")`,
+        );
+      }
+    }
+  }
+  return {
+    allowHttp,
+    allowPrivate,
+    timeoutMs: parseIntVar(
+      problems,
+      "HERALD_PUSH_TIMEOUT_MS",
+      read(env, "HERALD_PUSH_TIMEOUT_MS"),
+      100,
+      600_000,
+    ),
+    windowMax: parseIntVar(
+      problems,
+      "HERALD_PUSH_WINDOW_MAX",
+      read(env, "HERALD_PUSH_WINDOW_MAX"),
+      1,
+      10_000,
+    ),
+    maxInflight: parseIntVar(
+      problems,
+      "HERALD_PUSH_MAX_INFLIGHT",
+      read(env, "HERALD_PUSH_MAX_INFLIGHT"),
+      1,
+      100_000,
+    ),
+    pauseAfterFailingMs:
+      parseIntVar(
+        problems,
+        "HERALD_PUSH_PAUSE_AFTER_SECONDS",
+        read(env, "HERALD_PUSH_PAUSE_AFTER_SECONDS"),
+        1,
+        365 * 86400,
+      ) * 1000,
+  };
+}
+
 /** Reads and validates the configuration; throws ConfigError listing every problem. */
 export function loadConfig(env: Env = process.env): HeraldConfig {
   const problems: string[] = [];
@@ -132,6 +217,7 @@ export function loadConfig(env: Env = process.env): HeraldConfig {
     1,
     1_000_000,
   );
+  const webhooks = parseWebhookConfig(problems, env, host);
   const logLevel = read(env, "HERALD_LOG_LEVEL") as LogLevel;
   if (!LOG_LEVELS.includes(logLevel))
     problems.push(`HERALD_LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}`);
@@ -148,5 +234,6 @@ export function loadConfig(env: Env = process.env): HeraldConfig {
     pollMaxMs,
     sweepIntervalMs,
     maxOpenStreams,
+    webhooks,
   });
 }

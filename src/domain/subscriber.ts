@@ -20,11 +20,11 @@ export interface NewSubscriber {
 }
 
 /**
- * Validates a webhook URL: empty (pull-only), or an absolute http(s) URL without credentials or
- * fragment, at most 2048 bytes. Whether plain http or private addresses may be dialled is the
- * pusher's decision at delivery time (SSRF policy), not a property of the stored URL.
+ * Validates a webhook URL: empty (pull-only), or an absolute https URL (http too when `allowHttp`)
+ * without credentials or fragment, at most 2048 bytes. Whether the address it resolves to may be
+ * dialled is the pusher's decision at delivery time (SSRF policy), not a property of the URL.
  */
-export function validateWebhookUrl(field: string, url: string): void {
+export function validateWebhookUrl(field: string, url: string, options: { allowHttp: boolean }): void {
   if (url === "") return;
   requireMaxBytes(field, url, 2048);
   let parsed: URL;
@@ -34,7 +34,10 @@ export function validateWebhookUrl(field: string, url: string): void {
     throw DomainError.invalid(field, "must be an absolute http or https URL");
   }
   if (parsed.protocol !== "https:" && parsed.protocol !== "http:") {
-    throw DomainError.invalid(field, "must use the http or https scheme");
+    throw DomainError.invalid(field, "must use the https scheme");
+  }
+  if (parsed.protocol === "http:" && !options.allowHttp) {
+    throw DomainError.invalid(field, "must use https (plain http is not enabled: HERALD_WEBHOOK_ALLOW_HTTP)");
   }
   if (parsed.username !== "" || parsed.password !== "") {
     throw DomainError.invalid(field, "must not contain credentials");

@@ -37,6 +37,12 @@ export interface Subscription extends SubscriptionSettings {
   deletedAtMs: number | null;
   /** Where push deliveries go: the push endpoint, else the subscriber's webhook URL (the seed's CallbackURL). */
   callbackUrl: string;
+  /** Set while push delivery is paused (endpoint gone or failing too long, or an admin's pause). */
+  pausedAtMs: number | null;
+  pauseReason: string | null;
+  /** Start of the current run of failed pushes; null after a success. */
+  pushFailingSinceMs: number | null;
+  lastPushSuccessAtMs: number | null;
 }
 
 /** The seed's `SubscriptionFull`: the subscription with its delivered-message count. */

@@ -52,43 +52,43 @@ export class KnexNotificationLogRepository implements NotificationLogRepository 
   constructor(private readonly db: Knex | Knex.Transaction) {}
 
   /**
-   * Set-based: one INSERT … SELECT per distinct outcome in the batch (usually one), taking the
-   * message identifier and subscriber from the rows the entries name.
+   * One INSERT … SELECT per 400 entries: the entries' own values travel as a UNION ALL derived table
+   * (portable, and under SQLite's 500-term compound limit), the message identifier and subscriber
+   * come from the rows they name.
    */
   async insertForQueueItems(entries: readonly LogEntry[], context: LogContext, nowMs: number): Promise<void> {
-    const groups = new Map<string, { entry: LogEntry; ids: string[] }>();
-    for (const e of entries) {
-      const key = JSON.stringify([e.status, e.method, e.error, e.skippedReason, e.httpStatus, e.durationMs]);
-      const group = groups.get(key) ?? { entry: e, ids: [] };
-      group.ids.push(idParam(e.queueId));
-      groups.set(key, group);
-    }
-    for (const { entry, ids } of groups.values()) {
+    for (let i = 0; i < entries.length; i += 400) {
+      const chunk = entries.slice(i, i + 400);
+      const values = chunk.flatMap((e) => [
+        idParam(e.queueId),
+        e.method ?? null,
+        e.status,
+        e.skippedReason ?? null,
+        e.httpStatus ?? null,
+        e.durationMs ?? null,
+        e.error ?? null,
+        e.status === "sent" ? nowMs : null,
+      ]);
+      const rows = chunk
+        .map((_, j) =>
+          j === 0
+            ? "SELECT CAST(? AS SIGNED) AS qid, ? AS method, ? AS status, ? AS skipped_reason, ? AS http_status, ? AS duration_ms, ? AS error, ? AS sent_at_ms"
+            : "SELECT CAST(? AS SIGNED), ?, ?, ?, ?, ?, ?, ?",
+        )
+        .join(" UNION ALL ");
       await this.db.raw(
         `INSERT INTO notification_logs
            (subscription_id, message_id, queue_item_id, identifier, topic_code, subscriber_type,
             subscriber_id, delivery_method, status, skipped_reason, http_status, duration_ms, error,
             sent_at_ms, created_at_ms)
          SELECT q.subscription_id, q.message_id, q.id, m.identifier, ?, 'client', s.subscriber_id,
-                COALESCE(?, q.delivery_method, ?), ?, ?, ?, ?, ?, ?, ?
-         FROM queue_items q
+                COALESCE(v.method, q.delivery_method, ?), v.status, v.skipped_reason, v.http_status,
+                v.duration_ms, v.error, v.sent_at_ms, ?
+         FROM (${rows}) v
+         JOIN queue_items q ON q.id = v.qid
          JOIN messages m ON m.id = q.message_id
-         JOIN subscriptions s ON s.id = q.subscription_id
-         WHERE q.id IN (${ids.map(() => "?").join(", ")})
-         ORDER BY q.id`,
-        [
-          context.topicCode,
-          entry.method ?? null,
-          context.defaultMethod,
-          entry.status,
-          entry.skippedReason ?? null,
-          entry.httpStatus ?? null,
-          entry.durationMs ?? null,
-          entry.error ?? null,
-          entry.status === "sent" ? nowMs : null,
-          nowMs,
-          ...ids,
-        ],
+         JOIN subscriptions s ON s.id = q.subscription_id`,
+        [context.topicCode, context.defaultMethod, nowMs, ...values],
       );
     }
   }

@@ -1,9 +1,9 @@
 import type { Knex } from "knex";
-import type { Page, PageRequest, SubscriberPatch, SubscriberRepository } from "../app/store.js";
+import type { Page, PageRequest, SigningKeys, SubscriberPatch, SubscriberRepository } from "../app/store.js";
 import { DomainError } from "../domain/domain-error.js";
 import type { NewSubscriber, Subscriber } from "../domain/subscriber.js";
 import { pageById } from "./page-query.js";
-import { idParam, toBigInt, toBoolean, toNumber } from "./row-values.js";
+import { idParam, toBigInt, toBoolean, toNumber, toNumberOrNull } from "./row-values.js";
 
 interface SubscriberRow {
   id: unknown;
@@ -14,6 +14,17 @@ interface SubscriberRow {
   created_at_ms: unknown;
   updated_at_ms: unknown;
 }
+
+/** Everything but the signing secrets, which only findSigningKeys reads. */
+const PUBLIC_COLUMNS = [
+  "id",
+  "client_id",
+  "name",
+  "webhook_url",
+  "is_active",
+  "created_at_ms",
+  "updated_at_ms",
+];
 
 function toSubscriber(row: SubscriberRow): Subscriber {
   return {
@@ -30,11 +41,12 @@ function toSubscriber(row: SubscriberRow): Subscriber {
 export class KnexSubscriberRepository implements SubscriberRepository {
   constructor(private readonly db: Knex | Knex.Transaction) {}
 
-  async insert(subscriber: NewSubscriber, nowMs: number): Promise<Subscriber> {
+  async insert(subscriber: NewSubscriber, signingSecret: string, nowMs: number): Promise<Subscriber> {
     const [id] = await this.db("subscribers").insert({
       client_id: idParam(subscriber.clientId),
       name: subscriber.name,
       webhook_url: subscriber.webhookUrl,
+      signing_secret: signingSecret,
       is_active: true,
       created_at_ms: nowMs,
       updated_at_ms: nowMs,
@@ -50,7 +62,7 @@ export class KnexSubscriberRepository implements SubscriberRepository {
   }
 
   list(page: PageRequest, filter: { clientId?: bigint }): Promise<Page<Subscriber>> {
-    const query = this.db("subscribers").select("*");
+    const query = this.db("subscribers").select(PUBLIC_COLUMNS);
     if (filter.clientId !== undefined) query.where("client_id", idParam(filter.clientId));
     return pageById(query, page, toSubscriber);
   }
@@ -64,6 +76,41 @@ export class KnexSubscriberRepository implements SubscriberRepository {
       .where({ id: idParam(id) })
       .update(changes);
     return this.getById(id);
+  }
+
+  async findSigningKeys(id: bigint): Promise<SigningKeys | undefined> {
+    const row = (await this.db("subscribers")
+      .select("signing_secret", "previous_signing_secret", "previous_secret_expires_at_ms")
+      .where({ id: idParam(id) })
+      .first()) as
+      | {
+          signing_secret: string;
+          previous_signing_secret: string | null;
+          previous_secret_expires_at_ms: unknown;
+        }
+      | undefined;
+    if (!row) return undefined;
+    return {
+      current: row.signing_secret,
+      previous: row.previous_signing_secret,
+      previousExpiresAtMs: toNumberOrNull(row.previous_secret_expires_at_ms),
+    };
+  }
+
+  async rotateSigningSecret(
+    id: bigint,
+    secret: string,
+    previousExpiresAtMs: number,
+    nowMs: number,
+  ): Promise<void> {
+    await this.db("subscribers")
+      .where({ id: idParam(id) })
+      .update({
+        previous_signing_secret: this.db.ref("signing_secret"),
+        previous_secret_expires_at_ms: previousExpiresAtMs,
+        signing_secret: secret,
+        updated_at_ms: nowMs,
+      });
   }
 
   async delete(id: bigint): Promise<void> {

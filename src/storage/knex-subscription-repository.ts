@@ -33,6 +33,10 @@ interface SubscriptionRow {
   created_at_ms: unknown;
   updated_at_ms: unknown;
   deleted_at_ms: unknown;
+  paused_at_ms: unknown;
+  pause_reason: string | null;
+  push_failing_since_ms: unknown;
+  last_push_success_at_ms: unknown;
 }
 
 function toSubscription(row: SubscriptionRow): Subscription {
@@ -56,6 +60,10 @@ function toSubscription(row: SubscriptionRow): Subscription {
     updatedAtMs: toNumber(row.updated_at_ms),
     deletedAtMs: toNumberOrNull(row.deleted_at_ms),
     callbackUrl: callbackUrlFor(row.push_endpoint, row.subscriber_webhook_url),
+    pausedAtMs: toNumberOrNull(row.paused_at_ms),
+    pauseReason: row.pause_reason,
+    pushFailingSinceMs: toNumberOrNull(row.push_failing_since_ms),
+    lastPushSuccessAtMs: toNumberOrNull(row.last_push_success_at_ms),
   };
 }
 
@@ -160,6 +168,48 @@ export class KnexSubscriptionRepository implements SubscriptionRepository {
 
   async countDelivered(id: bigint): Promise<number> {
     return this.count(this.db("queue_items").where({ subscription_id: idParam(id), status: "sent" }));
+  }
+
+  async listPushActive(): Promise<Subscription[]> {
+    const rows = (await this.selectFull()
+      .where("s.delivery_type", "push")
+      .whereNull("s.deleted_at_ms")
+      .whereNull("s.paused_at_ms")
+      .where("sb.is_active", true)
+      .orderBy("s.id")) as SubscriptionRow[];
+    return rows.map(toSubscription);
+  }
+
+  async pause(id: bigint, reason: string, nowMs: number): Promise<boolean> {
+    const changed = await this.db("subscriptions")
+      .where({ id: idParam(id) })
+      .whereNull("paused_at_ms")
+      .update({ paused_at_ms: nowMs, pause_reason: reason.slice(0, 512), updated_at_ms: nowMs });
+    return changed > 0;
+  }
+
+  async resume(id: bigint, nowMs: number): Promise<void> {
+    await this.db("subscriptions")
+      .where({ id: idParam(id) })
+      .update({ paused_at_ms: null, pause_reason: null, push_failing_since_ms: null, updated_at_ms: nowMs });
+  }
+
+  async recordPushHealth(id: bigint, succeeded: boolean, nowMs: number): Promise<number | null> {
+    if (succeeded) {
+      await this.db("subscriptions")
+        .where({ id: idParam(id) })
+        .update({ push_failing_since_ms: null, last_push_success_at_ms: nowMs });
+      return null;
+    }
+    await this.db("subscriptions")
+      .where({ id: idParam(id) })
+      .whereNull("push_failing_since_ms")
+      .update({ push_failing_since_ms: nowMs });
+    const row = (await this.db("subscriptions")
+      .select("push_failing_since_ms")
+      .where({ id: idParam(id) })
+      .first()) as { push_failing_since_ms: unknown } | undefined;
+    return row ? toNumberOrNull(row.push_failing_since_ms) : null;
   }
 
   private async count(query: Knex.QueryBuilder): Promise<number> {

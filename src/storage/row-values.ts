@@ -34,7 +34,11 @@ export function toStringOrEmpty(value: unknown): string {
   return value === null || value === undefined ? "" : String(value);
 }
 
-/** Knex binds bigint ids poorly on some paths; bind them as decimal strings, which both drivers accept. */
+/**
+ * Ids are bound as decimal strings: knex's typings and its error formatting do not accept bigint.
+ * MariaDB compares a BIGINT column with an integer-like string exactly (checked above 2^53 by the
+ * conformance suite).
+ */
 export function idParam(id: bigint): string {
   return id.toString();
 }

@@ -1,3 +1,4 @@
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { AdminService } from "../../gen/herald/v1/admin_service_pb.js";
 import type { CodedEntityAdmin } from "../app/coded-entity-admin.js";
@@ -83,7 +84,14 @@ export function createAdminHandlers(admin: AdminUseCases): ServiceImpl<typeof Ad
         name: req.name,
         webhookUrl: req.webhookUrl,
       });
-      return { subscriber: subscriberToPb(created) };
+      return { subscriber: subscriberToPb(created.subscriber), signingSecret: created.signingSecret };
+    },
+    async rotateSubscriberSecret(req) {
+      const rotated = await subscribers.rotateSecret(req.id, durationToMs("overlap", req.overlap));
+      return {
+        signingSecret: rotated.signingSecret,
+        previousSecretExpireTime: timestampFromMs(rotated.previousExpiresAtMs),
+      };
     },
     async getSubscriber(req) {
       return { subscriber: subscriberToPb(await subscribers.get(req.id)) };
@@ -144,6 +152,12 @@ export function createAdminHandlers(admin: AdminUseCases): ServiceImpl<typeof Ad
     async deleteSubscription(req) {
       await subscriptions.delete(req.name);
       return {};
+    },
+    async pauseSubscription(req) {
+      return { subscription: subscriptionToPb(await subscriptions.pause(req.name, req.reason)) };
+    },
+    async resumeSubscription(req) {
+      return { subscription: subscriptionToPb(await subscriptions.resume(req.name)) };
     },
   };
 }

@@ -92,5 +92,9 @@ export function subscriptionToPb(s: Subscription): SubscriptionPb {
     updateTime: timestampFromMs(s.updatedAtMs),
     ...(s.deletedAtMs !== null ? { deleteTime: timestampFromMs(s.deletedAtMs) } : {}),
     callbackUrl: s.callbackUrl,
+    ...(s.pausedAtMs !== null
+      ? { pauseTime: timestampFromMs(s.pausedAtMs), pauseReason: s.pauseReason ?? "" }
+      : {}),
+    ...(s.pushFailingSinceMs !== null ? { pushFailingSince: timestampFromMs(s.pushFailingSinceMs) } : {}),
   });
 }

@@ -72,6 +72,7 @@ export function createSubscriber(
       name: unique("subscriber"),
       webhookUrl: fields.webhookUrl ?? "https://hooks.example.com/default",
     },
+    "whsec_dGVzdC1zZWNyZXQtdGVzdC1zZWNyZXQ=",
     NOW_MS,
   );
 }

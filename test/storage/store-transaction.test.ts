@@ -47,6 +47,7 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))("store on 
         const topic = await repos.topics.insert({ code: codes.topic, name: "t", description: "" }, NOW_MS);
         const subscriber = await repos.subscribers.insert(
           { clientId: 77n, name: "s", webhookUrl: "" },
+          "whsec_dGVzdC1zZWNyZXQtdGVzdC1zZWNyZXQ=",
           NOW_MS,
         );
         const subscription = await repos.subscriptions.insert(

@@ -18,6 +18,7 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
           name: "Billing — ünïcode 🚀",
           webhookUrl: "https://hooks.example.com/a?b=c",
         },
+        "whsec_dGVzdC1zZWNyZXQtdGVzdC1zZWNyZXQ=",
         NOW_MS,
       );
       expect(inserted).toEqual({
@@ -35,6 +36,7 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
     it("keeps an empty webhook URL (pull-only subscriber)", async () => {
       const inserted = await store().repos.subscribers.insert(
         { clientId: 2n, name: "pull", webhookUrl: "" },
+        "whsec_dGVzdC1zZWNyZXQtdGVzdC1zZWNyZXQ=",
         NOW_MS,
       );
       expect((await store().repos.subscribers.findById(inserted.id))?.webhookUrl).toBe("");
@@ -47,6 +49,7 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
     it("updates each patched field and updatedAtMs, leaving the rest", async () => {
       const created = await store().repos.subscribers.insert(
         { clientId: 3n, name: "before", webhookUrl: "https://a.example.com" },
+        "whsec_dGVzdC1zZWNyZXQtdGVzdC1zZWNyZXQ=",
         NOW_MS,
       );
       const patched = await store().repos.subscribers.update(
@@ -77,6 +80,7 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
     it("deletes by id and ignores an unknown id", async () => {
       const created = await store().repos.subscribers.insert(
         { clientId: 4n, name: "gone", webhookUrl: "" },
+        "whsec_dGVzdC1zZWNyZXQtdGVzdC1zZWNyZXQ=",
         NOW_MS,
       );
       await store().repos.subscribers.delete(created.id);
@@ -89,10 +93,20 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
       const ids: bigint[] = [];
       for (let i = 0; i < 5; i++) {
         ids.push(
-          (await store().repos.subscribers.insert({ clientId, name: `s${i}`, webhookUrl: "" }, NOW_MS)).id,
+          (
+            await store().repos.subscribers.insert(
+              { clientId, name: `s${i}`, webhookUrl: "" },
+              "whsec_dGVzdC1zZWNyZXQtdGVzdC1zZWNyZXQ=",
+              NOW_MS,
+            )
+          ).id,
         );
         // Another client's rows interleave and must not appear in the filtered pages.
-        await store().repos.subscribers.insert({ clientId: 501n, name: `other${i}`, webhookUrl: "" }, NOW_MS);
+        await store().repos.subscribers.insert(
+          { clientId: 501n, name: `other${i}`, webhookUrl: "" },
+          "whsec_dGVzdC1zZWNyZXQtdGVzdC1zZWNyZXQ=",
+          NOW_MS,
+        );
       }
       const filter = { clientId };
       const first = await store().repos.subscribers.list({ afterId: null, limit: 2 }, filter);
@@ -110,6 +124,7 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
     it("filters by an exact int64 client id", async () => {
       const big = await store().repos.subscribers.insert(
         { clientId: HUGE_CLIENT_ID + 1n, name: "big", webhookUrl: "" },
+        "whsec_dGVzdC1zZWNyZXQtdGVzdC1zZWNyZXQ=",
         NOW_MS,
       );
       // HUGE_CLIENT_ID and HUGE_CLIENT_ID + 1 are the same double: a lossy comparison would mix them.
@@ -124,7 +139,11 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
     it("lists every client's subscribers without a filter", async () => {
       let clientId = 600n;
       const ids = await insertSeveral(3, () =>
-        store().repos.subscribers.insert({ clientId: clientId++, name: "n", webhookUrl: "" }, NOW_MS),
+        store().repos.subscribers.insert(
+          { clientId: clientId++, name: "n", webhookUrl: "" },
+          "whsec_dGVzdC1zZWNyZXQtdGVzdC1zZWNyZXQ=",
+          NOW_MS,
+        ),
       );
       const page = await store().repos.subscribers.list({ afterId: (ids[0] as bigint) - 1n, limit: 10 }, {});
       expect(page.items.map((s) => s.id)).toEqual(ids);

@@ -61,6 +61,10 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
         createdAtMs: NOW_MS,
         updatedAtMs: NOW_MS,
         deletedAtMs: null,
+        pausedAtMs: null,
+        pauseReason: null,
+        pushFailingSinceMs: null,
+        lastPushSuccessAtMs: null,
         callbackUrl: "https://override.example.com/push",
       });
       expect(await store().repos.subscriptions.findByName(name)).toEqual(inserted);

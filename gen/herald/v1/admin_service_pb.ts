@@ -4,8 +4,8 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Duration } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_duration } from "@bufbuild/protobuf/wkt";
+import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_duration, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { DeliveryType, Publisher, Subscriber, Subscription, Topic } from "./resources_pb.js";
 import { file_herald_v1_resources } from "./resources_pb.js";
 import type { Message } from "@bufbuild/protobuf";
@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file herald/v1/admin_service.proto.
  */
 export const file_herald_v1_admin_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch1oZXJhbGQvdjEvYWRtaW5fc2VydmljZS5wcm90bxIJaGVyYWxkLnYxIkkKFkNyZWF0ZVB1Ymxpc2hlclJlcXVlc3QSDAoEY29kZRgBIAEoCRIMCgRuYW1lGAIgASgJEhMKC2Rlc2NyaXB0aW9uGAMgASgJIkIKF0NyZWF0ZVB1Ymxpc2hlclJlc3BvbnNlEicKCXB1Ymxpc2hlchgBIAEoCzIULmhlcmFsZC52MS5QdWJsaXNoZXIiIwoTR2V0UHVibGlzaGVyUmVxdWVzdBIMCgRjb2RlGAEgASgJIj8KFEdldFB1Ymxpc2hlclJlc3BvbnNlEicKCXB1Ymxpc2hlchgBIAEoCzIULmhlcmFsZC52MS5QdWJsaXNoZXIiPgoVTGlzdFB1Ymxpc2hlcnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIlsKFkxpc3RQdWJsaXNoZXJzUmVzcG9uc2USKAoKcHVibGlzaGVycxgBIAMoCzIULmhlcmFsZC52MS5QdWJsaXNoZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIpIBChZVcGRhdGVQdWJsaXNoZXJSZXF1ZXN0EgwKBGNvZGUYASABKAkSEQoEbmFtZRgCIAEoCUgAiAEBEhgKC2Rlc2NyaXB0aW9uGAMgASgJSAGIAQESFgoJaXNfYWN0aXZlGAQgASgISAKIAQFCBwoFX25hbWVCDgoMX2Rlc2NyaXB0aW9uQgwKCl9pc19hY3RpdmUiQgoXVXBkYXRlUHVibGlzaGVyUmVzcG9uc2USJwoJcHVibGlzaGVyGAEgASgLMhQuaGVyYWxkLnYxLlB1Ymxpc2hlciImChZEZWxldGVQdWJsaXNoZXJSZXF1ZXN0EgwKBGNvZGUYASABKAkiGQoXRGVsZXRlUHVibGlzaGVyUmVzcG9uc2UiRQoSQ3JlYXRlVG9waWNSZXF1ZXN0EgwKBGNvZGUYASABKAkSDAoEbmFtZRgCIAEoCRITCgtkZXNjcmlwdGlvbhgDIAEoCSI2ChNDcmVhdGVUb3BpY1Jlc3BvbnNlEh8KBXRvcGljGAEgASgLMhAuaGVyYWxkLnYxLlRvcGljIh8KD0dldFRvcGljUmVxdWVzdBIMCgRjb2RlGAEgASgJIjMKEEdldFRvcGljUmVzcG9uc2USHwoFdG9waWMYASABKAsyEC5oZXJhbGQudjEuVG9waWMiOgoRTGlzdFRvcGljc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiTwoSTGlzdFRvcGljc1Jlc3BvbnNlEiAKBnRvcGljcxgBIAMoCzIQLmhlcmFsZC52MS5Ub3BpYxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkijgEKElVwZGF0ZVRvcGljUmVxdWVzdBIMCgRjb2RlGAEgASgJEhEKBG5hbWUYAiABKAlIAIgBARIYCgtkZXNjcmlwdGlvbhgDIAEoCUgBiAEBEhYKCWlzX2FjdGl2ZRgEIAEoCEgCiAEBQgcKBV9uYW1lQg4KDF9kZXNjcmlwdGlvbkIMCgpfaXNfYWN0aXZlIjYKE1VwZGF0ZVRvcGljUmVzcG9uc2USHwoFdG9waWMYASABKAsyEC5oZXJhbGQudjEuVG9waWMiIgoSRGVsZXRlVG9waWNSZXF1ZXN0EgwKBGNvZGUYASABKAkiFQoTRGVsZXRlVG9waWNSZXNwb25zZSJPChdDcmVhdGVTdWJzY3JpYmVyUmVxdWVzdBIRCgljbGllbnRfaWQYASABKAMSDAoEbmFtZRgCIAEoCRITCgt3ZWJob29rX3VybBgDIAEoCSJFChhDcmVhdGVTdWJzY3JpYmVyUmVzcG9uc2USKQoKc3Vic2NyaWJlchgBIAEoCzIVLmhlcmFsZC52MS5TdWJzY3JpYmVyIiIKFEdldFN1YnNjcmliZXJSZXF1ZXN0EgoKAmlkGAEgASgDIkIKFUdldFN1YnNjcmliZXJSZXNwb25zZRIpCgpzdWJzY3JpYmVyGAEgASgLMhUuaGVyYWxkLnYxLlN1YnNjcmliZXIiUgoWTGlzdFN1YnNjcmliZXJzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRIRCgljbGllbnRfaWQYAyABKAMiXgoXTGlzdFN1YnNjcmliZXJzUmVzcG9uc2USKgoLc3Vic2NyaWJlcnMYASADKAsyFS5oZXJhbGQudjEuU3Vic2NyaWJlchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkikQEKF1VwZGF0ZVN1YnNjcmliZXJSZXF1ZXN0EgoKAmlkGAEgASgDEhEKBG5hbWUYAiABKAlIAIgBARIYCgt3ZWJob29rX3VybBgDIAEoCUgBiAEBEhYKCWlzX2FjdGl2ZRgEIAEoCEgCiAEBQgcKBV9uYW1lQg4KDF93ZWJob29rX3VybEIMCgpfaXNfYWN0aXZlIkUKGFVwZGF0ZVN1YnNjcmliZXJSZXNwb25zZRIpCgpzdWJzY3JpYmVyGAEgASgLMhUuaGVyYWxkLnYxLlN1YnNjcmliZXIiJQoXRGVsZXRlU3Vic2NyaWJlclJlcXVlc3QSCgoCaWQYASABKAMiGgoYRGVsZXRlU3Vic2NyaWJlclJlc3BvbnNlIs0DChlDcmVhdGVTdWJzY3JpcHRpb25SZXF1ZXN0EgwKBG5hbWUYASABKAkSFQoNc3Vic2NyaWJlcl9pZBgCIAEoAxINCgV0b3BpYxgDIAEoCRISCgppZGVudGlmaWVyGAQgASgJEi4KDWRlbGl2ZXJ5X3R5cGUYBSABKA4yFy5oZXJhbGQudjEuRGVsaXZlcnlUeXBlEhUKDXB1c2hfZW5kcG9pbnQYBiABKAkSIQoUYWNrX2RlYWRsaW5lX3NlY29uZHMYByABKAVIAIgBARIiChVtYXhfZGVsaXZlcnlfYXR0ZW1wdHMYCCABKAVIAYgBARIuCgttaW5fYmFja29mZhgJIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIuCgttYXhfYmFja29mZhgKIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIuCgttZXNzYWdlX3R0bBgLIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIXCg9lbmFibGVfb3JkZXJpbmcYDCABKAhCFwoVX2Fja19kZWFkbGluZV9zZWNvbmRzQhgKFl9tYXhfZGVsaXZlcnlfYXR0ZW1wdHMiSwoaQ3JlYXRlU3Vic2NyaXB0aW9uUmVzcG9uc2USLQoMc3Vic2NyaXB0aW9uGAEgASgLMhcuaGVyYWxkLnYxLlN1YnNjcmlwdGlvbiImChZHZXRTdWJzY3JpcHRpb25SZXF1ZXN0EgwKBG5hbWUYASABKAkiXwoXR2V0U3Vic2NyaXB0aW9uUmVzcG9uc2USLQoMc3Vic2NyaXB0aW9uGAEgASgLMhcuaGVyYWxkLnYxLlN1YnNjcmlwdGlvbhIVCg1tZXNzYWdlX2NvdW50GAIgASgDIn0KGExpc3RTdWJzY3JpcHRpb25zUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRINCgV0b3BpYxgDIAEoCRIVCg1zdWJzY3JpYmVyX2lkGAQgASgDEhQKDHNob3dfZGVsZXRlZBgFIAEoCCJkChlMaXN0U3Vic2NyaXB0aW9uc1Jlc3BvbnNlEi4KDXN1YnNjcmlwdGlvbnMYASADKAsyFy5oZXJhbGQudjEuU3Vic2NyaXB0aW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSK7AwoZVXBkYXRlU3Vic2NyaXB0aW9uUmVxdWVzdBIMCgRuYW1lGAEgASgJEhcKCmlkZW50aWZpZXIYAiABKAlIAIgBARIaCg1wdXNoX2VuZHBvaW50GAMgASgJSAGIAQESIQoUYWNrX2RlYWRsaW5lX3NlY29uZHMYBCABKAVIAogBARIiChVtYXhfZGVsaXZlcnlfYXR0ZW1wdHMYBSABKAVIA4gBARIuCgttaW5fYmFja29mZhgGIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIuCgttYXhfYmFja29mZhgHIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIuCgttZXNzYWdlX3R0bBgIIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIcCg9lbmFibGVfb3JkZXJpbmcYCSABKAhIBIgBAUINCgtfaWRlbnRpZmllckIQCg5fcHVzaF9lbmRwb2ludEIXChVfYWNrX2RlYWRsaW5lX3NlY29uZHNCGAoWX21heF9kZWxpdmVyeV9hdHRlbXB0c0ISChBfZW5hYmxlX29yZGVyaW5nIksKGlVwZGF0ZVN1YnNjcmlwdGlvblJlc3BvbnNlEi0KDHN1YnNjcmlwdGlvbhgBIAEoCzIXLmhlcmFsZC52MS5TdWJzY3JpcHRpb24iKQoZRGVsZXRlU3Vic2NyaXB0aW9uUmVxdWVzdBIMCgRuYW1lGAEgASgJIhwKGkRlbGV0ZVN1YnNjcmlwdGlvblJlc3BvbnNlMuYNCgxBZG1pblNlcnZpY2USWAoPQ3JlYXRlUHVibGlzaGVyEiEuaGVyYWxkLnYxLkNyZWF0ZVB1Ymxpc2hlclJlcXVlc3QaIi5oZXJhbGQudjEuQ3JlYXRlUHVibGlzaGVyUmVzcG9uc2USTwoMR2V0UHVibGlzaGVyEh4uaGVyYWxkLnYxLkdldFB1Ymxpc2hlclJlcXVlc3QaHy5oZXJhbGQudjEuR2V0UHVibGlzaGVyUmVzcG9uc2USVQoOTGlzdFB1Ymxpc2hlcnMSIC5oZXJhbGQudjEuTGlzdFB1Ymxpc2hlcnNSZXF1ZXN0GiEuaGVyYWxkLnYxLkxpc3RQdWJsaXNoZXJzUmVzcG9uc2USWAoPVXBkYXRlUHVibGlzaGVyEiEuaGVyYWxkLnYxLlVwZGF0ZVB1Ymxpc2hlclJlcXVlc3QaIi5oZXJhbGQudjEuVXBkYXRlUHVibGlzaGVyUmVzcG9uc2USWAoPRGVsZXRlUHVibGlzaGVyEiEuaGVyYWxkLnYxLkRlbGV0ZVB1Ymxpc2hlclJlcXVlc3QaIi5oZXJhbGQudjEuRGVsZXRlUHVibGlzaGVyUmVzcG9uc2USTAoLQ3JlYXRlVG9waWMSHS5oZXJhbGQudjEuQ3JlYXRlVG9waWNSZXF1ZXN0Gh4uaGVyYWxkLnYxLkNyZWF0ZVRvcGljUmVzcG9uc2USQwoIR2V0VG9waWMSGi5oZXJhbGQudjEuR2V0VG9waWNSZXF1ZXN0GhsuaGVyYWxkLnYxLkdldFRvcGljUmVzcG9uc2USSQoKTGlzdFRvcGljcxIcLmhlcmFsZC52MS5MaXN0VG9waWNzUmVxdWVzdBodLmhlcmFsZC52MS5MaXN0VG9waWNzUmVzcG9uc2USTAoLVXBkYXRlVG9waWMSHS5oZXJhbGQudjEuVXBkYXRlVG9waWNSZXF1ZXN0Gh4uaGVyYWxkLnYxLlVwZGF0ZVRvcGljUmVzcG9uc2USTAoLRGVsZXRlVG9waWMSHS5oZXJhbGQudjEuRGVsZXRlVG9waWNSZXF1ZXN0Gh4uaGVyYWxkLnYxLkRlbGV0ZVRvcGljUmVzcG9uc2USWwoQQ3JlYXRlU3Vic2NyaWJlchIiLmhlcmFsZC52MS5DcmVhdGVTdWJzY3JpYmVyUmVxdWVzdBojLmhlcmFsZC52MS5DcmVhdGVTdWJzY3JpYmVyUmVzcG9uc2USUgoNR2V0U3Vic2NyaWJlchIfLmhlcmFsZC52MS5HZXRTdWJzY3JpYmVyUmVxdWVzdBogLmhlcmFsZC52MS5HZXRTdWJzY3JpYmVyUmVzcG9uc2USWAoPTGlzdFN1YnNjcmliZXJzEiEuaGVyYWxkLnYxLkxpc3RTdWJzY3JpYmVyc1JlcXVlc3QaIi5oZXJhbGQudjEuTGlzdFN1YnNjcmliZXJzUmVzcG9uc2USWwoQVXBkYXRlU3Vic2NyaWJlchIiLmhlcmFsZC52MS5VcGRhdGVTdWJzY3JpYmVyUmVxdWVzdBojLmhlcmFsZC52MS5VcGRhdGVTdWJzY3JpYmVyUmVzcG9uc2USWwoQRGVsZXRlU3Vic2NyaWJlchIiLmhlcmFsZC52MS5EZWxldGVTdWJzY3JpYmVyUmVxdWVzdBojLmhlcmFsZC52MS5EZWxldGVTdWJzY3JpYmVyUmVzcG9uc2USYQoSQ3JlYXRlU3Vic2NyaXB0aW9uEiQuaGVyYWxkLnYxLkNyZWF0ZVN1YnNjcmlwdGlvblJlcXVlc3QaJS5oZXJhbGQudjEuQ3JlYXRlU3Vic2NyaXB0aW9uUmVzcG9uc2USWAoPR2V0U3Vic2NyaXB0aW9uEiEuaGVyYWxkLnYxLkdldFN1YnNjcmlwdGlvblJlcXVlc3QaIi5oZXJhbGQudjEuR2V0U3Vic2NyaXB0aW9uUmVzcG9uc2USXgoRTGlzdFN1YnNjcmlwdGlvbnMSIy5oZXJhbGQudjEuTGlzdFN1YnNjcmlwdGlvbnNSZXF1ZXN0GiQuaGVyYWxkLnYxLkxpc3RTdWJzY3JpcHRpb25zUmVzcG9uc2USYQoSVXBkYXRlU3Vic2NyaXB0aW9uEiQuaGVyYWxkLnYxLlVwZGF0ZVN1YnNjcmlwdGlvblJlcXVlc3QaJS5oZXJhbGQudjEuVXBkYXRlU3Vic2NyaXB0aW9uUmVzcG9uc2USYQoSRGVsZXRlU3Vic2NyaXB0aW9uEiQuaGVyYWxkLnYxLkRlbGV0ZVN1YnNjcmlwdGlvblJlcXVlc3QaJS5oZXJhbGQudjEuRGVsZXRlU3Vic2NyaXB0aW9uUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_duration, file_herald_v1_resources]);
+  fileDesc("Ch1oZXJhbGQvdjEvYWRtaW5fc2VydmljZS5wcm90bxIJaGVyYWxkLnYxIkkKFkNyZWF0ZVB1Ymxpc2hlclJlcXVlc3QSDAoEY29kZRgBIAEoCRIMCgRuYW1lGAIgASgJEhMKC2Rlc2NyaXB0aW9uGAMgASgJIkIKF0NyZWF0ZVB1Ymxpc2hlclJlc3BvbnNlEicKCXB1Ymxpc2hlchgBIAEoCzIULmhlcmFsZC52MS5QdWJsaXNoZXIiIwoTR2V0UHVibGlzaGVyUmVxdWVzdBIMCgRjb2RlGAEgASgJIj8KFEdldFB1Ymxpc2hlclJlc3BvbnNlEicKCXB1Ymxpc2hlchgBIAEoCzIULmhlcmFsZC52MS5QdWJsaXNoZXIiPgoVTGlzdFB1Ymxpc2hlcnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIlsKFkxpc3RQdWJsaXNoZXJzUmVzcG9uc2USKAoKcHVibGlzaGVycxgBIAMoCzIULmhlcmFsZC52MS5QdWJsaXNoZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIpIBChZVcGRhdGVQdWJsaXNoZXJSZXF1ZXN0EgwKBGNvZGUYASABKAkSEQoEbmFtZRgCIAEoCUgAiAEBEhgKC2Rlc2NyaXB0aW9uGAMgASgJSAGIAQESFgoJaXNfYWN0aXZlGAQgASgISAKIAQFCBwoFX25hbWVCDgoMX2Rlc2NyaXB0aW9uQgwKCl9pc19hY3RpdmUiQgoXVXBkYXRlUHVibGlzaGVyUmVzcG9uc2USJwoJcHVibGlzaGVyGAEgASgLMhQuaGVyYWxkLnYxLlB1Ymxpc2hlciImChZEZWxldGVQdWJsaXNoZXJSZXF1ZXN0EgwKBGNvZGUYASABKAkiGQoXRGVsZXRlUHVibGlzaGVyUmVzcG9uc2UiRQoSQ3JlYXRlVG9waWNSZXF1ZXN0EgwKBGNvZGUYASABKAkSDAoEbmFtZRgCIAEoCRITCgtkZXNjcmlwdGlvbhgDIAEoCSI2ChNDcmVhdGVUb3BpY1Jlc3BvbnNlEh8KBXRvcGljGAEgASgLMhAuaGVyYWxkLnYxLlRvcGljIh8KD0dldFRvcGljUmVxdWVzdBIMCgRjb2RlGAEgASgJIjMKEEdldFRvcGljUmVzcG9uc2USHwoFdG9waWMYASABKAsyEC5oZXJhbGQudjEuVG9waWMiOgoRTGlzdFRvcGljc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiTwoSTGlzdFRvcGljc1Jlc3BvbnNlEiAKBnRvcGljcxgBIAMoCzIQLmhlcmFsZC52MS5Ub3BpYxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkijgEKElVwZGF0ZVRvcGljUmVxdWVzdBIMCgRjb2RlGAEgASgJEhEKBG5hbWUYAiABKAlIAIgBARIYCgtkZXNjcmlwdGlvbhgDIAEoCUgBiAEBEhYKCWlzX2FjdGl2ZRgEIAEoCEgCiAEBQgcKBV9uYW1lQg4KDF9kZXNjcmlwdGlvbkIMCgpfaXNfYWN0aXZlIjYKE1VwZGF0ZVRvcGljUmVzcG9uc2USHwoFdG9waWMYASABKAsyEC5oZXJhbGQudjEuVG9waWMiIgoSRGVsZXRlVG9waWNSZXF1ZXN0EgwKBGNvZGUYASABKAkiFQoTRGVsZXRlVG9waWNSZXNwb25zZSJPChdDcmVhdGVTdWJzY3JpYmVyUmVxdWVzdBIRCgljbGllbnRfaWQYASABKAMSDAoEbmFtZRgCIAEoCRITCgt3ZWJob29rX3VybBgDIAEoCSJdChhDcmVhdGVTdWJzY3JpYmVyUmVzcG9uc2USKQoKc3Vic2NyaWJlchgBIAEoCzIVLmhlcmFsZC52MS5TdWJzY3JpYmVyEhYKDnNpZ25pbmdfc2VjcmV0GAIgASgJIiIKFEdldFN1YnNjcmliZXJSZXF1ZXN0EgoKAmlkGAEgASgDIkIKFUdldFN1YnNjcmliZXJSZXNwb25zZRIpCgpzdWJzY3JpYmVyGAEgASgLMhUuaGVyYWxkLnYxLlN1YnNjcmliZXIiUgoWTGlzdFN1YnNjcmliZXJzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRIRCgljbGllbnRfaWQYAyABKAMiXgoXTGlzdFN1YnNjcmliZXJzUmVzcG9uc2USKgoLc3Vic2NyaWJlcnMYASADKAsyFS5oZXJhbGQudjEuU3Vic2NyaWJlchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkikQEKF1VwZGF0ZVN1YnNjcmliZXJSZXF1ZXN0EgoKAmlkGAEgASgDEhEKBG5hbWUYAiABKAlIAIgBARIYCgt3ZWJob29rX3VybBgDIAEoCUgBiAEBEhYKCWlzX2FjdGl2ZRgEIAEoCEgCiAEBQgcKBV9uYW1lQg4KDF93ZWJob29rX3VybEIMCgpfaXNfYWN0aXZlIkUKGFVwZGF0ZVN1YnNjcmliZXJSZXNwb25zZRIpCgpzdWJzY3JpYmVyGAEgASgLMhUuaGVyYWxkLnYxLlN1YnNjcmliZXIiJQoXRGVsZXRlU3Vic2NyaWJlclJlcXVlc3QSCgoCaWQYASABKAMiGgoYRGVsZXRlU3Vic2NyaWJlclJlc3BvbnNlIlcKHVJvdGF0ZVN1YnNjcmliZXJTZWNyZXRSZXF1ZXN0EgoKAmlkGAEgASgDEioKB292ZXJsYXAYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24ieQoeUm90YXRlU3Vic2NyaWJlclNlY3JldFJlc3BvbnNlEhYKDnNpZ25pbmdfc2VjcmV0GAEgASgJEj8KG3ByZXZpb3VzX3NlY3JldF9leHBpcmVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAizQMKGUNyZWF0ZVN1YnNjcmlwdGlvblJlcXVlc3QSDAoEbmFtZRgBIAEoCRIVCg1zdWJzY3JpYmVyX2lkGAIgASgDEg0KBXRvcGljGAMgASgJEhIKCmlkZW50aWZpZXIYBCABKAkSLgoNZGVsaXZlcnlfdHlwZRgFIAEoDjIXLmhlcmFsZC52MS5EZWxpdmVyeVR5cGUSFQoNcHVzaF9lbmRwb2ludBgGIAEoCRIhChRhY2tfZGVhZGxpbmVfc2Vjb25kcxgHIAEoBUgAiAEBEiIKFW1heF9kZWxpdmVyeV9hdHRlbXB0cxgIIAEoBUgBiAEBEi4KC21pbl9iYWNrb2ZmGAkgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEi4KC21heF9iYWNrb2ZmGAogASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEi4KC21lc3NhZ2VfdHRsGAsgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhcKD2VuYWJsZV9vcmRlcmluZxgMIAEoCEIXChVfYWNrX2RlYWRsaW5lX3NlY29uZHNCGAoWX21heF9kZWxpdmVyeV9hdHRlbXB0cyJLChpDcmVhdGVTdWJzY3JpcHRpb25SZXNwb25zZRItCgxzdWJzY3JpcHRpb24YASABKAsyFy5oZXJhbGQudjEuU3Vic2NyaXB0aW9uIiYKFkdldFN1YnNjcmlwdGlvblJlcXVlc3QSDAoEbmFtZRgBIAEoCSJfChdHZXRTdWJzY3JpcHRpb25SZXNwb25zZRItCgxzdWJzY3JpcHRpb24YASABKAsyFy5oZXJhbGQudjEuU3Vic2NyaXB0aW9uEhUKDW1lc3NhZ2VfY291bnQYAiABKAMifQoYTGlzdFN1YnNjcmlwdGlvbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEg0KBXRvcGljGAMgASgJEhUKDXN1YnNjcmliZXJfaWQYBCABKAMSFAoMc2hvd19kZWxldGVkGAUgASgIImQKGUxpc3RTdWJzY3JpcHRpb25zUmVzcG9uc2USLgoNc3Vic2NyaXB0aW9ucxgBIAMoCzIXLmhlcmFsZC52MS5TdWJzY3JpcHRpb24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIrsDChlVcGRhdGVTdWJzY3JpcHRpb25SZXF1ZXN0EgwKBG5hbWUYASABKAkSFwoKaWRlbnRpZmllchgCIAEoCUgAiAEBEhoKDXB1c2hfZW5kcG9pbnQYAyABKAlIAYgBARIhChRhY2tfZGVhZGxpbmVfc2Vjb25kcxgEIAEoBUgCiAEBEiIKFW1heF9kZWxpdmVyeV9hdHRlbXB0cxgFIAEoBUgDiAEBEi4KC21pbl9iYWNrb2ZmGAYgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEi4KC21heF9iYWNrb2ZmGAcgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEi4KC21lc3NhZ2VfdHRsGAggASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhwKD2VuYWJsZV9vcmRlcmluZxgJIAEoCEgEiAEBQg0KC19pZGVudGlmaWVyQhAKDl9wdXNoX2VuZHBvaW50QhcKFV9hY2tfZGVhZGxpbmVfc2Vjb25kc0IYChZfbWF4X2RlbGl2ZXJ5X2F0dGVtcHRzQhIKEF9lbmFibGVfb3JkZXJpbmciSwoaVXBkYXRlU3Vic2NyaXB0aW9uUmVzcG9uc2USLQoMc3Vic2NyaXB0aW9uGAEgASgLMhcuaGVyYWxkLnYxLlN1YnNjcmlwdGlvbiIpChlEZWxldGVTdWJzY3JpcHRpb25SZXF1ZXN0EgwKBG5hbWUYASABKAkiHAoaRGVsZXRlU3Vic2NyaXB0aW9uUmVzcG9uc2UiOAoYUGF1c2VTdWJzY3JpcHRpb25SZXF1ZXN0EgwKBG5hbWUYASABKAkSDgoGcmVhc29uGAIgASgJIkoKGVBhdXNlU3Vic2NyaXB0aW9uUmVzcG9uc2USLQoMc3Vic2NyaXB0aW9uGAEgASgLMhcuaGVyYWxkLnYxLlN1YnNjcmlwdGlvbiIpChlSZXN1bWVTdWJzY3JpcHRpb25SZXF1ZXN0EgwKBG5hbWUYASABKAkiSwoaUmVzdW1lU3Vic2NyaXB0aW9uUmVzcG9uc2USLQoMc3Vic2NyaXB0aW9uGAEgASgLMhcuaGVyYWxkLnYxLlN1YnNjcmlwdGlvbjKYEAoMQWRtaW5TZXJ2aWNlElgKD0NyZWF0ZVB1Ymxpc2hlchIhLmhlcmFsZC52MS5DcmVhdGVQdWJsaXNoZXJSZXF1ZXN0GiIuaGVyYWxkLnYxLkNyZWF0ZVB1Ymxpc2hlclJlc3BvbnNlEk8KDEdldFB1Ymxpc2hlchIeLmhlcmFsZC52MS5HZXRQdWJsaXNoZXJSZXF1ZXN0Gh8uaGVyYWxkLnYxLkdldFB1Ymxpc2hlclJlc3BvbnNlElUKDkxpc3RQdWJsaXNoZXJzEiAuaGVyYWxkLnYxLkxpc3RQdWJsaXNoZXJzUmVxdWVzdBohLmhlcmFsZC52MS5MaXN0UHVibGlzaGVyc1Jlc3BvbnNlElgKD1VwZGF0ZVB1Ymxpc2hlchIhLmhlcmFsZC52MS5VcGRhdGVQdWJsaXNoZXJSZXF1ZXN0GiIuaGVyYWxkLnYxLlVwZGF0ZVB1Ymxpc2hlclJlc3BvbnNlElgKD0RlbGV0ZVB1Ymxpc2hlchIhLmhlcmFsZC52MS5EZWxldGVQdWJsaXNoZXJSZXF1ZXN0GiIuaGVyYWxkLnYxLkRlbGV0ZVB1Ymxpc2hlclJlc3BvbnNlEkwKC0NyZWF0ZVRvcGljEh0uaGVyYWxkLnYxLkNyZWF0ZVRvcGljUmVxdWVzdBoeLmhlcmFsZC52MS5DcmVhdGVUb3BpY1Jlc3BvbnNlEkMKCEdldFRvcGljEhouaGVyYWxkLnYxLkdldFRvcGljUmVxdWVzdBobLmhlcmFsZC52MS5HZXRUb3BpY1Jlc3BvbnNlEkkKCkxpc3RUb3BpY3MSHC5oZXJhbGQudjEuTGlzdFRvcGljc1JlcXVlc3QaHS5oZXJhbGQudjEuTGlzdFRvcGljc1Jlc3BvbnNlEkwKC1VwZGF0ZVRvcGljEh0uaGVyYWxkLnYxLlVwZGF0ZVRvcGljUmVxdWVzdBoeLmhlcmFsZC52MS5VcGRhdGVUb3BpY1Jlc3BvbnNlEkwKC0RlbGV0ZVRvcGljEh0uaGVyYWxkLnYxLkRlbGV0ZVRvcGljUmVxdWVzdBoeLmhlcmFsZC52MS5EZWxldGVUb3BpY1Jlc3BvbnNlElsKEENyZWF0ZVN1YnNjcmliZXISIi5oZXJhbGQudjEuQ3JlYXRlU3Vic2NyaWJlclJlcXVlc3QaIy5oZXJhbGQudjEuQ3JlYXRlU3Vic2NyaWJlclJlc3BvbnNlElIKDUdldFN1YnNjcmliZXISHy5oZXJhbGQudjEuR2V0U3Vic2NyaWJlclJlcXVlc3QaIC5oZXJhbGQudjEuR2V0U3Vic2NyaWJlclJlc3BvbnNlElgKD0xpc3RTdWJzY3JpYmVycxIhLmhlcmFsZC52MS5MaXN0U3Vic2NyaWJlcnNSZXF1ZXN0GiIuaGVyYWxkLnYxLkxpc3RTdWJzY3JpYmVyc1Jlc3BvbnNlElsKEFVwZGF0ZVN1YnNjcmliZXISIi5oZXJhbGQudjEuVXBkYXRlU3Vic2NyaWJlclJlcXVlc3QaIy5oZXJhbGQudjEuVXBkYXRlU3Vic2NyaWJlclJlc3BvbnNlElsKEERlbGV0ZVN1YnNjcmliZXISIi5oZXJhbGQudjEuRGVsZXRlU3Vic2NyaWJlclJlcXVlc3QaIy5oZXJhbGQudjEuRGVsZXRlU3Vic2NyaWJlclJlc3BvbnNlEm0KFlJvdGF0ZVN1YnNjcmliZXJTZWNyZXQSKC5oZXJhbGQudjEuUm90YXRlU3Vic2NyaWJlclNlY3JldFJlcXVlc3QaKS5oZXJhbGQudjEuUm90YXRlU3Vic2NyaWJlclNlY3JldFJlc3BvbnNlEmEKEkNyZWF0ZVN1YnNjcmlwdGlvbhIkLmhlcmFsZC52MS5DcmVhdGVTdWJzY3JpcHRpb25SZXF1ZXN0GiUuaGVyYWxkLnYxLkNyZWF0ZVN1YnNjcmlwdGlvblJlc3BvbnNlElgKD0dldFN1YnNjcmlwdGlvbhIhLmhlcmFsZC52MS5HZXRTdWJzY3JpcHRpb25SZXF1ZXN0GiIuaGVyYWxkLnYxLkdldFN1YnNjcmlwdGlvblJlc3BvbnNlEl4KEUxpc3RTdWJzY3JpcHRpb25zEiMuaGVyYWxkLnYxLkxpc3RTdWJzY3JpcHRpb25zUmVxdWVzdBokLmhlcmFsZC52MS5MaXN0U3Vic2NyaXB0aW9uc1Jlc3BvbnNlEmEKElVwZGF0ZVN1YnNjcmlwdGlvbhIkLmhlcmFsZC52MS5VcGRhdGVTdWJzY3JpcHRpb25SZXF1ZXN0GiUuaGVyYWxkLnYxLlVwZGF0ZVN1YnNjcmlwdGlvblJlc3BvbnNlEmEKEkRlbGV0ZVN1YnNjcmlwdGlvbhIkLmhlcmFsZC52MS5EZWxldGVTdWJzY3JpcHRpb25SZXF1ZXN0GiUuaGVyYWxkLnYxLkRlbGV0ZVN1YnNjcmlwdGlvblJlc3BvbnNlEl4KEVBhdXNlU3Vic2NyaXB0aW9uEiMuaGVyYWxkLnYxLlBhdXNlU3Vic2NyaXB0aW9uUmVxdWVzdBokLmhlcmFsZC52MS5QYXVzZVN1YnNjcmlwdGlvblJlc3BvbnNlEmEKElJlc3VtZVN1YnNjcmlwdGlvbhIkLmhlcmFsZC52MS5SZXN1bWVTdWJzY3JpcHRpb25SZXF1ZXN0GiUuaGVyYWxkLnYxLlJlc3VtZVN1YnNjcmlwdGlvblJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_herald_v1_resources]);
 
 /**
  * @generated from message herald.v1.CreatePublisherRequest
@@ -463,6 +463,14 @@ export type CreateSubscriberResponse = Message<"herald.v1.CreateSubscriberRespon
    * @generated from field: herald.v1.Subscriber subscriber = 1;
    */
   subscriber?: Subscriber | undefined;
+
+  /**
+   * Standard Webhooks secret ("whsec_…") that signs this subscriber's pushes. Returned only here
+   * and by RotateSubscriberSecret; store it now.
+   *
+   * @generated from field: string signing_secret = 2;
+   */
+  signingSecret: string;
 };
 
 /**
@@ -639,6 +647,52 @@ export const DeleteSubscriberResponseSchema: GenMessage<DeleteSubscriberResponse
   messageDesc(file_herald_v1_admin_service, 29);
 
 /**
+ * @generated from message herald.v1.RotateSubscriberSecretRequest
+ */
+export type RotateSubscriberSecretRequest = Message<"herald.v1.RotateSubscriberSecretRequest"> & {
+  /**
+   * @generated from field: int64 id = 1;
+   */
+  id: bigint;
+
+  /**
+   * How long the previous secret keeps signing alongside the new one. Default 24 h, at most 7 days.
+   *
+   * @generated from field: google.protobuf.Duration overlap = 2;
+   */
+  overlap?: Duration | undefined;
+};
+
+/**
+ * Describes the message herald.v1.RotateSubscriberSecretRequest.
+ * Use `create(RotateSubscriberSecretRequestSchema)` to create a new message.
+ */
+export const RotateSubscriberSecretRequestSchema: GenMessage<RotateSubscriberSecretRequest> = /*@__PURE__*/
+  messageDesc(file_herald_v1_admin_service, 30);
+
+/**
+ * @generated from message herald.v1.RotateSubscriberSecretResponse
+ */
+export type RotateSubscriberSecretResponse = Message<"herald.v1.RotateSubscriberSecretResponse"> & {
+  /**
+   * @generated from field: string signing_secret = 1;
+   */
+  signingSecret: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp previous_secret_expire_time = 2;
+   */
+  previousSecretExpireTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message herald.v1.RotateSubscriberSecretResponse.
+ * Use `create(RotateSubscriberSecretResponseSchema)` to create a new message.
+ */
+export const RotateSubscriberSecretResponseSchema: GenMessage<RotateSubscriberSecretResponse> = /*@__PURE__*/
+  messageDesc(file_herald_v1_admin_service, 31);
+
+/**
  * @generated from message herald.v1.CreateSubscriptionRequest
  */
 export type CreateSubscriptionRequest = Message<"herald.v1.CreateSubscriptionRequest"> & {
@@ -724,7 +778,7 @@ export type CreateSubscriptionRequest = Message<"herald.v1.CreateSubscriptionReq
  * Use `create(CreateSubscriptionRequestSchema)` to create a new message.
  */
 export const CreateSubscriptionRequestSchema: GenMessage<CreateSubscriptionRequest> = /*@__PURE__*/
-  messageDesc(file_herald_v1_admin_service, 30);
+  messageDesc(file_herald_v1_admin_service, 32);
 
 /**
  * @generated from message herald.v1.CreateSubscriptionResponse
@@ -741,7 +795,7 @@ export type CreateSubscriptionResponse = Message<"herald.v1.CreateSubscriptionRe
  * Use `create(CreateSubscriptionResponseSchema)` to create a new message.
  */
 export const CreateSubscriptionResponseSchema: GenMessage<CreateSubscriptionResponse> = /*@__PURE__*/
-  messageDesc(file_herald_v1_admin_service, 31);
+  messageDesc(file_herald_v1_admin_service, 33);
 
 /**
  * @generated from message herald.v1.GetSubscriptionRequest
@@ -758,7 +812,7 @@ export type GetSubscriptionRequest = Message<"herald.v1.GetSubscriptionRequest">
  * Use `create(GetSubscriptionRequestSchema)` to create a new message.
  */
 export const GetSubscriptionRequestSchema: GenMessage<GetSubscriptionRequest> = /*@__PURE__*/
-  messageDesc(file_herald_v1_admin_service, 32);
+  messageDesc(file_herald_v1_admin_service, 34);
 
 /**
  * @generated from message herald.v1.GetSubscriptionResponse
@@ -782,7 +836,7 @@ export type GetSubscriptionResponse = Message<"herald.v1.GetSubscriptionResponse
  * Use `create(GetSubscriptionResponseSchema)` to create a new message.
  */
 export const GetSubscriptionResponseSchema: GenMessage<GetSubscriptionResponse> = /*@__PURE__*/
-  messageDesc(file_herald_v1_admin_service, 33);
+  messageDesc(file_herald_v1_admin_service, 35);
 
 /**
  * @generated from message herald.v1.ListSubscriptionsRequest
@@ -827,7 +881,7 @@ export type ListSubscriptionsRequest = Message<"herald.v1.ListSubscriptionsReque
  * Use `create(ListSubscriptionsRequestSchema)` to create a new message.
  */
 export const ListSubscriptionsRequestSchema: GenMessage<ListSubscriptionsRequest> = /*@__PURE__*/
-  messageDesc(file_herald_v1_admin_service, 34);
+  messageDesc(file_herald_v1_admin_service, 36);
 
 /**
  * @generated from message herald.v1.ListSubscriptionsResponse
@@ -849,7 +903,7 @@ export type ListSubscriptionsResponse = Message<"herald.v1.ListSubscriptionsResp
  * Use `create(ListSubscriptionsResponseSchema)` to create a new message.
  */
 export const ListSubscriptionsResponseSchema: GenMessage<ListSubscriptionsResponse> = /*@__PURE__*/
-  messageDesc(file_herald_v1_admin_service, 35);
+  messageDesc(file_herald_v1_admin_service, 37);
 
 /**
  * @generated from message herald.v1.UpdateSubscriptionRequest
@@ -906,7 +960,7 @@ export type UpdateSubscriptionRequest = Message<"herald.v1.UpdateSubscriptionReq
  * Use `create(UpdateSubscriptionRequestSchema)` to create a new message.
  */
 export const UpdateSubscriptionRequestSchema: GenMessage<UpdateSubscriptionRequest> = /*@__PURE__*/
-  messageDesc(file_herald_v1_admin_service, 36);
+  messageDesc(file_herald_v1_admin_service, 38);
 
 /**
  * @generated from message herald.v1.UpdateSubscriptionResponse
@@ -923,7 +977,7 @@ export type UpdateSubscriptionResponse = Message<"herald.v1.UpdateSubscriptionRe
  * Use `create(UpdateSubscriptionResponseSchema)` to create a new message.
  */
 export const UpdateSubscriptionResponseSchema: GenMessage<UpdateSubscriptionResponse> = /*@__PURE__*/
-  messageDesc(file_herald_v1_admin_service, 37);
+  messageDesc(file_herald_v1_admin_service, 39);
 
 /**
  * @generated from message herald.v1.DeleteSubscriptionRequest
@@ -940,7 +994,7 @@ export type DeleteSubscriptionRequest = Message<"herald.v1.DeleteSubscriptionReq
  * Use `create(DeleteSubscriptionRequestSchema)` to create a new message.
  */
 export const DeleteSubscriptionRequestSchema: GenMessage<DeleteSubscriptionRequest> = /*@__PURE__*/
-  messageDesc(file_herald_v1_admin_service, 38);
+  messageDesc(file_herald_v1_admin_service, 40);
 
 /**
  * @generated from message herald.v1.DeleteSubscriptionResponse
@@ -953,7 +1007,82 @@ export type DeleteSubscriptionResponse = Message<"herald.v1.DeleteSubscriptionRe
  * Use `create(DeleteSubscriptionResponseSchema)` to create a new message.
  */
 export const DeleteSubscriptionResponseSchema: GenMessage<DeleteSubscriptionResponse> = /*@__PURE__*/
-  messageDesc(file_herald_v1_admin_service, 39);
+  messageDesc(file_herald_v1_admin_service, 41);
+
+/**
+ * @generated from message herald.v1.PauseSubscriptionRequest
+ */
+export type PauseSubscriptionRequest = Message<"herald.v1.PauseSubscriptionRequest"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * Shown by GetSubscription while paused.
+   *
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message herald.v1.PauseSubscriptionRequest.
+ * Use `create(PauseSubscriptionRequestSchema)` to create a new message.
+ */
+export const PauseSubscriptionRequestSchema: GenMessage<PauseSubscriptionRequest> = /*@__PURE__*/
+  messageDesc(file_herald_v1_admin_service, 42);
+
+/**
+ * @generated from message herald.v1.PauseSubscriptionResponse
+ */
+export type PauseSubscriptionResponse = Message<"herald.v1.PauseSubscriptionResponse"> & {
+  /**
+   * @generated from field: herald.v1.Subscription subscription = 1;
+   */
+  subscription?: Subscription | undefined;
+};
+
+/**
+ * Describes the message herald.v1.PauseSubscriptionResponse.
+ * Use `create(PauseSubscriptionResponseSchema)` to create a new message.
+ */
+export const PauseSubscriptionResponseSchema: GenMessage<PauseSubscriptionResponse> = /*@__PURE__*/
+  messageDesc(file_herald_v1_admin_service, 43);
+
+/**
+ * @generated from message herald.v1.ResumeSubscriptionRequest
+ */
+export type ResumeSubscriptionRequest = Message<"herald.v1.ResumeSubscriptionRequest"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message herald.v1.ResumeSubscriptionRequest.
+ * Use `create(ResumeSubscriptionRequestSchema)` to create a new message.
+ */
+export const ResumeSubscriptionRequestSchema: GenMessage<ResumeSubscriptionRequest> = /*@__PURE__*/
+  messageDesc(file_herald_v1_admin_service, 44);
+
+/**
+ * @generated from message herald.v1.ResumeSubscriptionResponse
+ */
+export type ResumeSubscriptionResponse = Message<"herald.v1.ResumeSubscriptionResponse"> & {
+  /**
+   * @generated from field: herald.v1.Subscription subscription = 1;
+   */
+  subscription?: Subscription | undefined;
+};
+
+/**
+ * Describes the message herald.v1.ResumeSubscriptionResponse.
+ * Use `create(ResumeSubscriptionResponseSchema)` to create a new message.
+ */
+export const ResumeSubscriptionResponseSchema: GenMessage<ResumeSubscriptionResponse> = /*@__PURE__*/
+  messageDesc(file_herald_v1_admin_service, 45);
 
 /**
  * AdminService manages publishers, topics, subscribers and subscriptions.
@@ -1088,6 +1217,17 @@ export const AdminService: GenService<{
     output: typeof DeleteSubscriberResponseSchema;
   },
   /**
+   * Issues a new webhook signing secret; the previous one keeps signing (both signatures are sent)
+   * for the overlap period. The new secret is returned once, here.
+   *
+   * @generated from rpc herald.v1.AdminService.RotateSubscriberSecret
+   */
+  rotateSubscriberSecret: {
+    methodKind: "unary";
+    input: typeof RotateSubscriberSecretRequestSchema;
+    output: typeof RotateSubscriberSecretResponseSchema;
+  },
+  /**
    * @generated from rpc herald.v1.AdminService.CreateSubscription
    */
   createSubscription: {
@@ -1130,6 +1270,26 @@ export const AdminService: GenService<{
     methodKind: "unary";
     input: typeof DeleteSubscriptionRequestSchema;
     output: typeof DeleteSubscriptionResponseSchema;
+  },
+  /**
+   * Stops push delivery of a PUSH subscription; messages keep queueing.
+   *
+   * @generated from rpc herald.v1.AdminService.PauseSubscription
+   */
+  pauseSubscription: {
+    methodKind: "unary";
+    input: typeof PauseSubscriptionRequestSchema;
+    output: typeof PauseSubscriptionResponseSchema;
+  },
+  /**
+   * Resumes push delivery (also after an automatic pause: 410 Gone or a long failing run); the backlog is delivered.
+   *
+   * @generated from rpc herald.v1.AdminService.ResumeSubscription
+   */
+  resumeSubscription: {
+    methodKind: "unary";
+    input: typeof ResumeSubscriptionRequestSchema;
+    output: typeof ResumeSubscriptionResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_herald_v1_admin_service, 0);

@@ -47,6 +47,11 @@ export function up(dialect: Dialect) {
       t.bigInteger("client_id").notNullable().index("subscribers_client_idx");
       t.string("name", 255).notNullable();
       t.string("webhook_url", 2048).notNullable();
+      // Standard Webhooks signing secrets ("whsec_…"). Kept readable because HMAC needs them; never
+      // returned by the API except once on create and on rotate, never logged.
+      t.string("signing_secret", 128).notNullable();
+      t.string("previous_signing_secret", 128).nullable();
+      t.bigInteger("previous_secret_expires_at_ms").nullable();
       t.boolean("is_active").notNullable();
       timestamps(t);
     });
@@ -71,6 +76,11 @@ export function up(dialect: Dialect) {
       t.boolean("is_active").notNullable();
       timestamps(t);
       t.bigInteger("deleted_at_ms").nullable();
+      // Push endpoint health: paused subscriptions are skipped by the pusher until resumed.
+      t.bigInteger("paused_at_ms").nullable();
+      t.string("pause_reason", 512).nullable();
+      t.bigInteger("push_failing_since_ms").nullable();
+      t.bigInteger("last_push_success_at_ms").nullable();
       // Publish fans out by topic to live subscriptions.
       t.index(["topic_id", "is_active"], "subscriptions_topic_idx");
       t.index(["subscriber_id"], "subscriptions_subscriber_idx");
