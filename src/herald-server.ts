@@ -18,6 +18,7 @@ import { publisherRules, topicRules } from "./app/admin-rules.js";
 import { CodedEntityAdmin } from "./app/coded-entity-admin.js";
 import { DeliveryService } from "./app/delivery-service.js";
 import { PublishMessages } from "./app/publish-messages.js";
+import { PushSettlement } from "./app/push-settlement.js";
 import { QueueSweep } from "./app/queue-sweep.js";
 import type { Store } from "./app/store.js";
 import { SubscriberAdmin } from "./app/subscriber-admin.js";
@@ -26,7 +27,11 @@ import { SubscriptionLookup } from "./app/subscription-lookup.js";
 import type { HeraldConfig } from "./config/config.js";
 import { type Clock, systemClock } from "./domain/clock.js";
 import { ConsumerEngine } from "./engine/consumer-engine.js";
+import { DestinationPolicy } from "./engine/destination-policy.js";
 import { QueueSweeper } from "./engine/queue-sweeper.js";
+import { Wakeups } from "./engine/wakeups.js";
+import { WebhookClient } from "./engine/webhook-client.js";
+import { WebhookPusher } from "./engine/webhook-pusher.js";
 import { createJsonLogger, type Logger } from "./logger.js";
 import { openStore } from "./storage/open-store.js";
 import { createAdminHandlers } from "./transport/admin-handlers.js";
@@ -35,6 +40,7 @@ import { createHealthRoutes, HealthState } from "./transport/health-service.js";
 import { createPublisherHandlers } from "./transport/publisher-handlers.js";
 import { createReflectionRoutes } from "./transport/reflection-service.js";
 import { createSubscriberHandlers } from "./transport/subscriber-handlers.js";
+import { HERALD_VERSION } from "./version.js";
 
 /** Largest request message accepted: the 10 MiB publish limit plus protobuf framing and attributes. */
 const READ_MAX_BYTES = 12 * 1024 * 1024;
@@ -46,6 +52,8 @@ export interface HeraldServer {
   readonly store: Store;
   /** Runs one queue sweep now (expired leases and items); the server also sweeps on an interval. */
   sweepNow(): Promise<void>;
+  /** Re-reads PUSH subscriptions now (the server also does so every second). */
+  refreshPushers(): Promise<void>;
   /** Stops accepting, ends open calls, closes connections and the database. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -68,7 +76,8 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
     subscriptions: new SubscriptionAdmin(store, clock, config.webhooks),
   };
   const deliveries = new DeliveryService(store, clock);
-  const consumers = new ConsumerEngine(deliveries, {
+  const wakeups = new Wakeups();
+  const consumers = new ConsumerEngine(deliveries, wakeups, {
     tuning: {
       claimBatchMax: 500,
       pollMinMs: config.pollMinMs,
@@ -78,12 +87,31 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
     maxOpenStreams: config.maxOpenStreams,
   });
   // A local publish wakes this instance's waiting consumers at once; other instances poll.
-  publishing.onPublished((result) => consumers.wakeups.notifyTopic(result.topicId));
-  const sweeper = new QueueSweeper(
-    new QueueSweep(store, clock),
-    consumers.wakeups,
+  publishing.onPublished((result) => wakeups.notifyTopic(result.topicId));
+  const sweeper = new QueueSweeper(new QueueSweep(store, clock), wakeups, logger, config.sweepIntervalMs);
+  const pusher = new WebhookPusher(
+    store,
+    deliveries,
+    new PushSettlement(store, clock, config.webhooks.pauseAfterFailingMs),
+    new WebhookClient(new DestinationPolicy(config.webhooks.allowPrivate), {
+      allowHttp: config.webhooks.allowHttp,
+      userAgent: `Herald/${HERALD_VERSION}`,
+      connectionsPerOrigin: config.webhooks.windowMax,
+    }),
+    wakeups,
+    clock,
     logger,
-    config.sweepIntervalMs,
+    {
+      tuning: {
+        timeoutMs: config.webhooks.timeoutMs,
+        windowMax: config.webhooks.windowMax,
+        pollMinMs: config.pollMinMs,
+        pollMaxMs: config.pollMaxMs,
+      },
+      maxInflight: config.webhooks.maxInflight,
+      refreshMs: 1_000,
+      owner: consumers.owner,
+    },
   );
   const lookup = new SubscriptionLookup(store, clock);
   const health = new HealthState();
@@ -126,6 +154,7 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
     });
   });
   sweeper.start();
+  pusher.start();
   const { port } = server.address() as AddressInfo;
   const hostForUrl = config.host.includes(":") ? `[${config.host}]` : config.host;
   const url = `http://${hostForUrl}:${port}`;
@@ -136,6 +165,8 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
     stopping ??= (async () => {
       health.shutdown();
       await sweeper.stop();
+      // In-flight webhook requests finish (bounded by the grace period) and their outcomes are recorded.
+      await pusher.stop(config.shutdownGraceMs);
       // Streams end first (UNAVAILABLE, leases given back) while connections are still open.
       await consumers.stop();
       shutdown.abort();
@@ -152,5 +183,12 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
     })();
     return stopping;
   };
-  return { url, port, store, stop, sweepNow: () => sweeper.runOnce() };
+  return {
+    url,
+    port,
+    store,
+    stop,
+    sweepNow: () => sweeper.runOnce(),
+    refreshPushers: () => pusher.refresh(),
+  };
 }

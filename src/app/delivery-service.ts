@@ -5,6 +5,7 @@ import type { DeliveryMethod } from "../domain/notification-log.js";
 import type { Subscription } from "../domain/subscription.js";
 import { type AckRef, decodeAckId, encodeAckId } from "./ack-id.js";
 import { recordFailedAttempts } from "./attempt-failures.js";
+import { lockCurrentLeases } from "./current-leases.js";
 import type { QueueItemRecord } from "./delivery-ports.js";
 import type { Repositories, Store } from "./store.js";
 
@@ -141,7 +142,7 @@ export class DeliveryService {
   ): Promise<void> {
     if (refs.length === 0) return;
     await this.store.transaction(async (repos) => {
-      const leased = await this.lockLeased(repos, subscription, refs);
+      const leased = await lockCurrentLeases(repos, subscription.id, refs);
       if (cause === "shutdown") {
         await repos.deliveries.unclaim(
           leased.map((r) => r.id),
@@ -171,15 +172,6 @@ export class DeliveryService {
       const state = current.get(ref.queueId);
       return state?.status === "leased" && state.leaseToken === ref.leaseToken;
     });
-  }
-
-  private async lockLeased(repos: Repositories, subscription: Subscription, refs: readonly AckRef[]) {
-    const rows = await repos.deliveries.lockByIds(
-      subscription.id,
-      refs.map((r) => r.queueId),
-    );
-    const tokens = new Map(refs.map((r) => [r.queueId, r.leaseToken]));
-    return rows.filter((row) => row.status === "leased" && tokens.get(row.id) === row.leaseToken);
   }
 
   /**

@@ -5,7 +5,7 @@ import type { AckOutcome, Delivery, DeliveryService } from "../app/delivery-serv
 import type { Subscription } from "../domain/subscription.js";
 import { LeaseRegistry } from "./lease-registry.js";
 import { type StreamLimits, type StreamTuning, streamDeliveries } from "./stream-consumer.js";
-import { Wakeups } from "./wakeups.js";
+import type { Wakeups } from "./wakeups.js";
 
 export interface ConsumerEngineOptions {
   tuning: StreamTuning;
@@ -19,7 +19,6 @@ export interface ConsumerEngineOptions {
  * after giving its leases back.
  */
 export class ConsumerEngine {
-  readonly wakeups = new Wakeups();
   private readonly registry = new LeaseRegistry();
   private readonly stopController = new AbortController();
   private readonly openStreams = new Set<Promise<void>>();
@@ -28,6 +27,7 @@ export class ConsumerEngine {
 
   constructor(
     private readonly deliveries: DeliveryService,
+    readonly wakeups: Wakeups,
     private readonly options: ConsumerEngineOptions,
   ) {}
 

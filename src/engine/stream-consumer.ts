@@ -93,7 +93,10 @@ export async function* streamDeliveries(
       if (outstanding.size > 0 && Date.now() - lastLeaseCheckMs >= tuning.leaseCheckMs) await checkLeases();
       const freeMessages = limits.maxOutstandingMessages - outstanding.size;
       const freeBytes = limits.maxOutstandingBytes - outstandingBytes;
-      if (freeMessages <= 0 || freeBytes <= 0) {
+      // Refill in batches: claiming each time one ack frees room would spend a transaction per message.
+      const worthClaiming =
+        outstanding.size === 0 ? 1 : Math.max(1, Math.floor(limits.maxOutstandingMessages / 4));
+      if (freeMessages < Math.min(worthClaiming, tuning.claimBatchMax) || freeBytes <= 0) {
         await waitForCapacity();
         continue;
       }

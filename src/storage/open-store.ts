@@ -90,13 +90,25 @@ async function ensureMysqlDatabase(url: string): Promise<void> {
   }
 }
 
-/** Runs pending migrations on an open knex. */
+/**
+ * Runs pending migrations on an open knex. Instances starting together race for knex's migration
+ * lock (which fails instead of waiting) and for creating its bookkeeping tables: the losers wait
+ * and try again, and find the migrations done by the winner.
+ */
 export async function migrateLatest(knex: Knex, dialect: Dialect): Promise<string[]> {
-  const [, applied] = (await knex.migrate.latest({ migrationSource: createMigrationSource(dialect) })) as [
-    number,
-    string[],
-  ];
-  return applied;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const [, applied] = (await knex.migrate.latest({
+        migrationSource: createMigrationSource(dialect),
+      })) as [number, string[]];
+      return applied;
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      const contended = /already locked|take lock|already exists/i.test(message);
+      if (!contended || attempt >= 60) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250 + Math.random() * 250));
+    }
+  }
 }
 
 /** Opens a Store on DATABASE_URL, migrating it unless told not to. */

@@ -34,3 +34,19 @@ export async function until(condition: () => boolean, timeoutMs = 20_000, what =
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
+
+/** Resolves with `read()`'s value once `accept` holds for it, re-reading every 20 ms up to `timeoutMs`. */
+export async function eventually<T>(
+  read: () => Promise<T>,
+  accept: (value: T) => boolean,
+  timeoutMs = 20_000,
+  what = "condition",
+): Promise<T> {
+  const started = Date.now();
+  for (;;) {
+    const value = await read();
+    if (accept(value)) return value;
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

@@ -21,15 +21,20 @@ export interface TestServer {
 export async function startTestServer(
   db: TestDatabase,
   overrides: Partial<HeraldConfig> = {},
-  options: { clock?: Clock; logger?: Logger } = {},
+  options: { clock?: Clock; logger?: Logger; env?: Record<string, string> } = {},
 ): Promise<TestServer> {
   const config: HeraldConfig = {
-    ...loadConfig({ HERALD_ADDR: "127.0.0.1:0", DATABASE_URL: db.url, HERALD_LOG_LEVEL: "silent" }),
+    ...loadConfig({
+      HERALD_ADDR: "127.0.0.1:0",
+      DATABASE_URL: db.url,
+      HERALD_LOG_LEVEL: "silent",
+      ...options.env,
+    }),
     ...overrides,
   };
   const server = await startHerald(config, {
     logger: options.logger ?? createJsonLogger("silent"),
-    ...options,
+    ...(options.clock ? { clock: options.clock } : {}),
   });
   const transport = createGrpcTransport({ baseUrl: server.url });
   return {

@@ -1,0 +1,94 @@
+import type { Clock } from "../domain/clock.js";
+import type { PushVerdict } from "../domain/push-outcome.js";
+import type { Subscription } from "../domain/subscription.js";
+import type { AckRef } from "./ack-id.js";
+import { type AttemptFailure, recordFailedAttempts } from "./attempt-failures.js";
+import { lockCurrentLeases } from "./current-leases.js";
+import type { Store } from "./store.js";
+
+/** The result of one push attempt, as the pusher saw it. */
+export interface PushOutcome {
+  ref: AckRef;
+  verdict: PushVerdict;
+  httpStatus: number | null;
+  /** Response snippet or connection error; empty on success. */
+  detail: string;
+  durationMs: number;
+}
+
+/**
+ * Records a batch of push outcomes of one subscription in one transaction: acks become `sent`,
+ * failures retry after the backoff (or the receiver's Retry-After) or dead-letter after the last
+ * attempt, 410 Gone dead-letters at once and pauses the subscription, and a subscription failing
+ * with no success for `pauseAfterFailingMs` is paused. Outcomes of deliveries whose lease was
+ * lost (expired and redelivered) are ignored: the newer delivery decides.
+ * Returns the pause reason when the subscription was paused.
+ */
+export class PushSettlement {
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly pauseAfterFailingMs: number,
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  async settle(subscription: Subscription, outcomes: readonly PushOutcome[]): Promise<string | null> {
+    if (outcomes.length === 0) return null;
+    return this.store.transaction(async (repos) => {
+      const nowMs = this.clock.nowMs();
+      const current = new Map(
+        (
+          await lockCurrentLeases(
+            repos,
+            subscription.id,
+            outcomes.map((o) => o.ref),
+          )
+        ).map((r) => [r.id, r]),
+      );
+      const acked = outcomes.filter((o) => o.verdict.kind === "ack" && current.has(o.ref.queueId));
+      const failures: AttemptFailure[] = [];
+      for (const o of outcomes) {
+        const record = current.get(o.ref.queueId);
+        if (!record || o.verdict.kind === "ack") continue;
+        failures.push({
+          record,
+          error: o.detail,
+          httpStatus: o.httpStatus,
+          durationMs: o.durationMs,
+          retryAfterMs: o.verdict.kind === "retry" ? o.verdict.retryAfterMs : null,
+          ...(o.verdict.kind === "gone" ? { deadLetterNow: "GONE" as const } : {}),
+        });
+      }
+      await repos.deliveries.markSent(
+        acked.map((o) => o.ref.queueId),
+        nowMs,
+      );
+      await repos.notificationLogs.insertForQueueItems(
+        acked.map((o) => ({
+          queueId: o.ref.queueId,
+          status: "sent" as const,
+          httpStatus: o.httpStatus,
+          durationMs: o.durationMs,
+        })),
+        { topicCode: subscription.topicCode, defaultMethod: "webhook" },
+        nowMs,
+      );
+      await recordFailedAttempts(repos, subscription, failures, true, this.clock, this.random);
+
+      if (acked.length === 0 && failures.length === 0) return null;
+      const failingSince = await repos.subscriptions.recordPushHealth(
+        subscription.id,
+        acked.length > 0,
+        nowMs,
+      );
+      let reason: string | null = null;
+      if (failures.some((f) => f.deadLetterNow === "GONE")) {
+        reason = "the endpoint answered 410 Gone";
+      } else if (failingSince !== null && nowMs - failingSince >= this.pauseAfterFailingMs) {
+        reason = `every push failed since ${new Date(failingSince).toISOString()}`;
+      }
+      if (reason !== null && (await repos.subscriptions.pause(subscription.id, reason, nowMs))) return reason;
+      return null;
+    });
+  }
+}

@@ -1,0 +1,224 @@
+import type { Delivery, DeliveryService } from "../app/delivery-service.js";
+import type { PushOutcome, PushSettlement } from "../app/push-settlement.js";
+import type { SigningKeys } from "../app/store.js";
+import type { Clock } from "../domain/clock.js";
+import { classifyPushResponse, type PushVerdict } from "../domain/push-outcome.js";
+import type { Subscription } from "../domain/subscription.js";
+import type { Logger } from "../logger.js";
+import type { InflightLimiter } from "./inflight-limiter.js";
+import type { Wakeups } from "./wakeups.js";
+import type { WebhookClient } from "./webhook-client.js";
+import { pushBody, signedHeaders } from "./webhook-payload.js";
+
+export interface PusherTuning {
+  /** Push request timeout cap; the subscription's ack deadline caps it further. */
+  timeoutMs: number;
+  /** Largest concurrency window; the window starts small, grows by one per success, halves on failure. */
+  windowMax: number;
+  pollMinMs: number;
+  pollMaxMs: number;
+}
+
+export interface PusherDeps {
+  deliveries: DeliveryService;
+  settlement: PushSettlement;
+  client: WebhookClient;
+  wakeups: Wakeups;
+  limiter: InflightLimiter;
+  signingKeys(subscriberId: bigint): Promise<SigningKeys>;
+  clock: Clock;
+  logger: Logger;
+  owner: string;
+  tuning: PusherTuning;
+}
+
+/** Extra lease time beyond the request timeout, so a finished push is recorded before its lease can expire. */
+const LEASE_MARGIN_MS = 15_000;
+const INITIAL_WINDOW = 4;
+
+/**
+ * Pushes one PUSH subscription's queue to its endpoint with an adaptive concurrency window (as
+ * Pub/Sub's push window: grows on success, shrinks on failure). Each subscription has its own
+ * loop and window, so a slow or failing endpoint only slows itself. Outcomes are recorded in
+ * batches: while one batch is being written the next accumulates.
+ */
+export class SubscriptionPusher {
+  private window: number;
+  private inflight = 0;
+  private readonly outcomes: PushOutcome[] = [];
+  private settling: Promise<void> | undefined;
+  private readonly controller = new AbortController();
+  private loop: Promise<void> | undefined;
+  private readonly idle = new Set<() => void>();
+  private wakeRoom: (() => void) | undefined;
+
+  constructor(
+    private subscription: Subscription,
+    private readonly deps: PusherDeps,
+  ) {
+    this.window = Math.min(INITIAL_WINDOW, deps.tuning.windowMax);
+  }
+
+  get current(): Subscription {
+    return this.subscription;
+  }
+
+  update(subscription: Subscription): void {
+    this.subscription = subscription;
+  }
+
+  start(): void {
+    this.loop ??= this.run().catch((error: unknown) => {
+      this.deps.logger.error("pusher stopped unexpectedly", { subscription: this.subscription.name, error });
+    });
+  }
+
+  /** Stops claiming, lets in-flight pushes finish for up to `drainMs`, and records their outcomes. */
+  async stop(drainMs: number): Promise<void> {
+    this.controller.abort();
+    await this.loop;
+    if (this.inflight > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, drainMs);
+        this.idle.add(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    await this.flush();
+  }
+
+  private async run(): Promise<void> {
+    const { deliveries, wakeups, limiter, tuning } = this.deps;
+    const signal = this.controller.signal;
+    let pollMs = tuning.pollMinMs;
+    while (!signal.aborted) {
+      const room = Math.min(this.window - this.inflight, limiter.available);
+      // Refill in batches: claiming each time one push finishes would spend a transaction per message.
+      const worthClaiming = this.inflight === 0 ? 1 : Math.max(1, Math.floor(this.window / 4));
+      if (room < worthClaiming) {
+        await Promise.race([
+          limiter.waitForRoom(tuning.pollMaxMs, signal),
+          new Promise<void>((resolve) => {
+            this.wakeRoom = resolve;
+          }),
+        ]);
+        this.wakeRoom = undefined;
+        continue;
+      }
+      const sub = this.subscription;
+      let batch: Delivery[];
+      try {
+        batch = await deliveries.claim(sub, {
+          owner: this.deps.owner,
+          method: "webhook",
+          max: Math.min(room, 100),
+          leaseMs: this.timeoutMs() + LEASE_MARGIN_MS,
+        });
+      } catch (error) {
+        this.deps.logger.warn("push claim failed", { subscription: sub.name, error });
+        await wakeups.wait(sub.id, sub.topicId, tuning.pollMaxMs, signal);
+        continue;
+      }
+      if (batch.length === 0) {
+        await wakeups.wait(sub.id, sub.topicId, pollMs, signal);
+        pollMs = Math.min(pollMs * 2, tuning.pollMaxMs);
+        continue;
+      }
+      pollMs = tuning.pollMinMs;
+      limiter.acquire(batch.length);
+      this.inflight += batch.length;
+      let keys: SigningKeys;
+      try {
+        keys = await this.deps.signingKeys(sub.subscriberId);
+      } catch (error) {
+        this.deps.logger.warn("could not load signing keys", { subscription: sub.name, error });
+        await deliveries.unclaim(batch.map((d) => d.ref)).catch(() => undefined);
+        this.finished(batch.length);
+        continue;
+      }
+      for (const delivery of batch) void this.push(sub, delivery, keys);
+    }
+  }
+
+  private timeoutMs(): number {
+    return Math.min(this.subscription.ackDeadlineSeconds * 1000, this.deps.tuning.timeoutMs);
+  }
+
+  private async push(sub: Subscription, delivery: Delivery, keys: SigningKeys): Promise<void> {
+    const { client, clock } = this.deps;
+    let verdict: PushVerdict;
+    let outcome: PushOutcome;
+    try {
+      const body = pushBody(sub, delivery);
+      const res = await client.send({
+        url: sub.callbackUrl,
+        body,
+        headers: signedHeaders(delivery.ref.queueId, body, keys, clock.nowMs()),
+        timeoutMs: this.timeoutMs(),
+      });
+      verdict =
+        res.status === null
+          ? { kind: "retry", retryAfterMs: null }
+          : classifyPushResponse(res.status, res.retryAfter, clock.nowMs(), sub);
+      outcome = {
+        ref: delivery.ref,
+        verdict,
+        httpStatus: res.status,
+        detail: res.detail,
+        durationMs: res.durationMs,
+      };
+    } catch (error) {
+      verdict = { kind: "retry", retryAfterMs: null };
+      outcome = {
+        ref: delivery.ref,
+        verdict,
+        httpStatus: null,
+        detail: `push failed: ${String(error)}`,
+        durationMs: 0,
+      };
+    }
+    this.window =
+      verdict.kind === "ack"
+        ? Math.min(this.deps.tuning.windowMax, this.window + 1)
+        : Math.max(1, Math.floor(this.window / 2));
+    this.outcomes.push(outcome);
+    this.finished(1);
+    void this.flush();
+  }
+
+  private finished(n: number): void {
+    this.inflight -= n;
+    this.deps.limiter.release(n);
+    this.wakeRoom?.();
+    if (this.inflight === 0) for (const resolve of [...this.idle]) resolve();
+  }
+
+  /** Writes accumulated outcomes; one write at a time, so outcomes batch up while one is running. */
+  private async flush(): Promise<void> {
+    while (this.settling) await this.settling;
+    if (this.outcomes.length === 0) return;
+    const batch = this.outcomes.splice(0, this.outcomes.length);
+    this.settling = (async () => {
+      try {
+        const paused = await this.deps.settlement.settle(this.subscription, batch);
+        if (paused !== null) {
+          this.deps.logger.warn("push subscription paused", {
+            subscription: this.subscription.name,
+            reason: paused,
+          });
+          this.controller.abort();
+        }
+      } catch (error) {
+        // The leases stay; they expire and the sweeper turns them into retries.
+        this.deps.logger.warn("recording push outcomes failed", {
+          subscription: this.subscription.name,
+          error,
+        });
+      }
+    })();
+    await this.settling;
+    this.settling = undefined;
+  }
+}

@@ -1,0 +1,78 @@
+import { createServer, type IncomingHttpHeaders, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface ReceivedPush {
+  headers: IncomingHttpHeaders;
+  body: string;
+  json: {
+    message: {
+      data: string;
+      attributes: Record<string, string>;
+      messageId: string;
+      message_id: string;
+      publishTime: string;
+      orderingKey?: string;
+      identifier: string;
+      topic: string;
+    };
+    subscription: string;
+    deliveryAttempt: number;
+  };
+  atMs: number;
+  /** Status this sink answered with (filled in after the handler ran). */
+  status: number;
+}
+
+/** How the sink answers one request: a status (and headers), or a delay before answering. */
+export type SinkReply = { status: number; headers?: Record<string, string>; delayMs?: number; body?: string };
+
+/**
+ * A real local HTTP webhook receiver on 127.0.0.1:0. `reply` decides each answer (default 204);
+ * every request is recorded with the time it arrived and the status it got.
+ */
+export async function startWebhookSink(
+  reply: (push: ReceivedPush, index: number) => SinkReply = () => ({ status: 204 }),
+) {
+  const received: ReceivedPush[] = [];
+  const open = new Set<ServerResponse>();
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const body = Buffer.concat(chunks).toString("utf8");
+      const push: ReceivedPush = {
+        headers: req.headers,
+        body,
+        json: JSON.parse(body),
+        atMs: Date.now(),
+        status: 0,
+      };
+      const index = received.length;
+      received.push(push);
+      const answer = reply(push, index);
+      push.status = answer.status;
+      open.add(res);
+      const send = () => {
+        open.delete(res);
+        if (res.destroyed) return;
+        res.writeHead(answer.status, answer.headers ?? {});
+        res.end(answer.body ?? "");
+      };
+      if (answer.delayMs) setTimeout(send, answer.delayMs);
+      else send();
+    });
+  });
+  server.keepAliveTimeout = 1_000;
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/hook`,
+    port,
+    received,
+    async close() {
+      for (const res of open) res.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
