@@ -6,6 +6,8 @@ import { type AttemptFailure, recordFailedAttempts } from "./attempt-failures.js
 import { lockCurrentLeases } from "./current-leases.js";
 import type { Store } from "./store.js";
 
+const HEALTH_HEARTBEAT_MS = 5_000;
+
 /** The result of one push attempt, as the pusher saw it. */
 export interface PushOutcome {
   ref: AckRef;
@@ -25,6 +27,9 @@ export interface PushOutcome {
  * Returns the pause reason when the subscription was paused.
  */
 export class PushSettlement {
+  /** What this instance last wrote of each subscription's push health. */
+  private readonly health = new Map<bigint, { failingSinceMs: number | null; successWrittenAtMs: number }>();
+
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,

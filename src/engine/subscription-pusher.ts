@@ -35,6 +35,7 @@ export interface PusherDeps {
 /** Extra lease time beyond the request timeout, so a finished push is recorded before its lease can expire. */
 const LEASE_MARGIN_MS = 15_000;
 const INITIAL_WINDOW = 4;
+const FLUSH_LINGER_MS = 3;
 
 /**
  * Pushes one PUSH subscription's queue to its endpoint with an adaptive concurrency window (as
@@ -51,6 +52,7 @@ export class SubscriptionPusher {
   private loop: Promise<void> | undefined;
   private readonly idle = new Set<() => void>();
   private wakeRoom: (() => void) | undefined;
+  private flushTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private subscription: Subscription,
@@ -86,6 +88,8 @@ export class SubscriptionPusher {
         });
       });
     }
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
     await this.flush();
   }
 
@@ -185,7 +189,16 @@ export class SubscriptionPusher {
         : Math.max(1, Math.floor(this.window / 2));
     this.outcomes.push(outcome);
     this.finished(1);
-    void this.flush();
+    this.scheduleFlush();
+  }
+
+  /** Outcomes linger a moment so that one transaction records many of them. */
+  private scheduleFlush(): void {
+    if (this.flushTimer !== undefined) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      void this.flush();
+    }, FLUSH_LINGER_MS);
   }
 
   private finished(n: number): void {
