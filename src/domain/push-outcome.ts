@@ -21,7 +21,8 @@ export function parseRetryAfterMs(header: string | undefined, nowMs: number): nu
   if (header === undefined) return null;
   const value = header.trim();
   if (/^\d{1,10}$/.test(value)) return Number(value) * 1000;
-  if (!/[A-Za-z]/.test(value)) return null;
+  // HTTP-date in its IMF-fixdate form ("Sun, 06 Nov 1994 08:49:37 GMT"); anything else is ignored.
+  if (!/^[A-Za-z]{3}, \d{2} [A-Za-z]{3} \d{4} \d{2}:\d{2}:\d{2} GMT$/.test(value)) return null;
   const at = Date.parse(value);
   return Number.isNaN(at) ? null : Math.max(0, at - nowMs);
 }
