@@ -3,7 +3,7 @@ import type { DeadLetterEntry, DeadLetterRepository } from "../app/delivery-port
 import type { DeadLetterState, FailureReason } from "../domain/dead-letter.js";
 import { idParam, toBigInt, toBoolean, toBytes, toNumber, toNumberOrNull } from "./row-values.js";
 
-interface DeadLetterRow {
+export interface DeadLetterRow {
   id: unknown;
   subscription_id: unknown;
   message_id: unknown;

@@ -8,7 +8,7 @@ import type {
 } from "../domain/notification-log.js";
 import { idParam, toBigInt, toNumber, toNumberOrNull } from "./row-values.js";
 
-interface LogRow {
+export interface LogRow {
   id: unknown;
   subscription_id: unknown;
   message_id: unknown;

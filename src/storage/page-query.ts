@@ -11,9 +11,11 @@ export async function pageById<Row extends { id: unknown }, T>(
   page: PageRequest,
   map: (row: Row) => T,
   idColumn = "id",
+  order: "asc" | "desc" = "asc",
 ): Promise<Page<T>> {
-  if (page.afterId !== null) query.where(idColumn, ">", idParam(page.afterId));
-  const rows = (await query.orderBy(idColumn, "asc").limit(page.limit + 1)) as Row[];
+  // `afterId` is the last id of the previous page, in the list's own order.
+  if (page.afterId !== null) query.where(idColumn, order === "asc" ? ">" : "<", idParam(page.afterId));
+  const rows = (await query.orderBy(idColumn, order).limit(page.limit + 1)) as Row[];
   const hasMore = rows.length > page.limit;
   const kept = hasMore ? rows.slice(0, page.limit) : rows;
   const last = kept[kept.length - 1];

@@ -2,10 +2,12 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { AdminService } from "../../gen/herald/v1/admin_service_pb.js";
 import type { CodedEntityAdmin } from "../app/coded-entity-admin.js";
+import type { Inspection } from "../app/inspection.js";
 import type { SubscriberAdmin } from "../app/subscriber-admin.js";
 import type { SubscriptionAdmin } from "../app/subscription-admin.js";
 import type { Publisher } from "../domain/publisher.js";
 import type { Topic } from "../domain/topic.js";
+import { createInspectionHandlers } from "./inspection-handlers.js";
 import {
   deliveryTypeFromPb,
   durationToMs,
@@ -39,9 +41,13 @@ function definedSettings(req: {
 }
 
 /** herald.v1.AdminService: thin proto ⇄ use-case translation; rules live in src/app and src/domain. */
-export function createAdminHandlers(admin: AdminUseCases): ServiceImpl<typeof AdminService> {
+export function createAdminHandlers(
+  admin: AdminUseCases,
+  inspection: Inspection,
+): ServiceImpl<typeof AdminService> {
   const { publishers, topics, subscribers, subscriptions } = admin;
   return {
+    ...createInspectionHandlers(inspection),
     async createPublisher(req) {
       return { publisher: publisherToPb(await publishers.create(req)) };
     },

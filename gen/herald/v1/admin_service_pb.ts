@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file herald/v1/admin_service.proto.
  */
 export const file_herald_v1_admin_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch1oZXJhbGQvdjEvYWRtaW5fc2VydmljZS5wcm90bxIJaGVyYWxkLnYxIkkKFkNyZWF0ZVB1Ymxpc2hlclJlcXVlc3QSDAoEY29kZRgBIAEoCRIMCgRuYW1lGAIgASgJEhMKC2Rlc2NyaXB0aW9uGAMgASgJIkIKF0NyZWF0ZVB1Ymxpc2hlclJlc3BvbnNlEicKCXB1Ymxpc2hlchgBIAEoCzIULmhlcmFsZC52MS5QdWJsaXNoZXIiIwoTR2V0UHVibGlzaGVyUmVxdWVzdBIMCgRjb2RlGAEgASgJIj8KFEdldFB1Ymxpc2hlclJlc3BvbnNlEicKCXB1Ymxpc2hlchgBIAEoCzIULmhlcmFsZC52MS5QdWJsaXNoZXIiPgoVTGlzdFB1Ymxpc2hlcnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIlsKFkxpc3RQdWJsaXNoZXJzUmVzcG9uc2USKAoKcHVibGlzaGVycxgBIAMoCzIULmhlcmFsZC52MS5QdWJsaXNoZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIpIBChZVcGRhdGVQdWJsaXNoZXJSZXF1ZXN0EgwKBGNvZGUYASABKAkSEQoEbmFtZRgCIAEoCUgAiAEBEhgKC2Rlc2NyaXB0aW9uGAMgASgJSAGIAQESFgoJaXNfYWN0aXZlGAQgASgISAKIAQFCBwoFX25hbWVCDgoMX2Rlc2NyaXB0aW9uQgwKCl9pc19hY3RpdmUiQgoXVXBkYXRlUHVibGlzaGVyUmVzcG9uc2USJwoJcHVibGlzaGVyGAEgASgLMhQuaGVyYWxkLnYxLlB1Ymxpc2hlciImChZEZWxldGVQdWJsaXNoZXJSZXF1ZXN0EgwKBGNvZGUYASABKAkiGQoXRGVsZXRlUHVibGlzaGVyUmVzcG9uc2UiRQoSQ3JlYXRlVG9waWNSZXF1ZXN0EgwKBGNvZGUYASABKAkSDAoEbmFtZRgCIAEoCRITCgtkZXNjcmlwdGlvbhgDIAEoCSI2ChNDcmVhdGVUb3BpY1Jlc3BvbnNlEh8KBXRvcGljGAEgASgLMhAuaGVyYWxkLnYxLlRvcGljIh8KD0dldFRvcGljUmVxdWVzdBIMCgRjb2RlGAEgASgJIjMKEEdldFRvcGljUmVzcG9uc2USHwoFdG9waWMYASABKAsyEC5oZXJhbGQudjEuVG9waWMiOgoRTGlzdFRvcGljc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiTwoSTGlzdFRvcGljc1Jlc3BvbnNlEiAKBnRvcGljcxgBIAMoCzIQLmhlcmFsZC52MS5Ub3BpYxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkijgEKElVwZGF0ZVRvcGljUmVxdWVzdBIMCgRjb2RlGAEgASgJEhEKBG5hbWUYAiABKAlIAIgBARIYCgtkZXNjcmlwdGlvbhgDIAEoCUgBiAEBEhYKCWlzX2FjdGl2ZRgEIAEoCEgCiAEBQgcKBV9uYW1lQg4KDF9kZXNjcmlwdGlvbkIMCgpfaXNfYWN0aXZlIjYKE1VwZGF0ZVRvcGljUmVzcG9uc2USHwoFdG9waWMYASABKAsyEC5oZXJhbGQudjEuVG9waWMiIgoSRGVsZXRlVG9waWNSZXF1ZXN0EgwKBGNvZGUYASABKAkiFQoTRGVsZXRlVG9waWNSZXNwb25zZSJPChdDcmVhdGVTdWJzY3JpYmVyUmVxdWVzdBIRCgljbGllbnRfaWQYASABKAMSDAoEbmFtZRgCIAEoCRITCgt3ZWJob29rX3VybBgDIAEoCSJdChhDcmVhdGVTdWJzY3JpYmVyUmVzcG9uc2USKQoKc3Vic2NyaWJlchgBIAEoCzIVLmhlcmFsZC52MS5TdWJzY3JpYmVyEhYKDnNpZ25pbmdfc2VjcmV0GAIgASgJIiIKFEdldFN1YnNjcmliZXJSZXF1ZXN0EgoKAmlkGAEgASgDIkIKFUdldFN1YnNjcmliZXJSZXNwb25zZRIpCgpzdWJzY3JpYmVyGAEgASgLMhUuaGVyYWxkLnYxLlN1YnNjcmliZXIiUgoWTGlzdFN1YnNjcmliZXJzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRIRCgljbGllbnRfaWQYAyABKAMiXgoXTGlzdFN1YnNjcmliZXJzUmVzcG9uc2USKgoLc3Vic2NyaWJlcnMYASADKAsyFS5oZXJhbGQudjEuU3Vic2NyaWJlchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkikQEKF1VwZGF0ZVN1YnNjcmliZXJSZXF1ZXN0EgoKAmlkGAEgASgDEhEKBG5hbWUYAiABKAlIAIgBARIYCgt3ZWJob29rX3VybBgDIAEoCUgBiAEBEhYKCWlzX2FjdGl2ZRgEIAEoCEgCiAEBQgcKBV9uYW1lQg4KDF93ZWJob29rX3VybEIMCgpfaXNfYWN0aXZlIkUKGFVwZGF0ZVN1YnNjcmliZXJSZXNwb25zZRIpCgpzdWJzY3JpYmVyGAEgASgLMhUuaGVyYWxkLnYxLlN1YnNjcmliZXIiJQoXRGVsZXRlU3Vic2NyaWJlclJlcXVlc3QSCgoCaWQYASABKAMiGgoYRGVsZXRlU3Vic2NyaWJlclJlc3BvbnNlIlcKHVJvdGF0ZVN1YnNjcmliZXJTZWNyZXRSZXF1ZXN0EgoKAmlkGAEgASgDEioKB292ZXJsYXAYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24ieQoeUm90YXRlU3Vic2NyaWJlclNlY3JldFJlc3BvbnNlEhYKDnNpZ25pbmdfc2VjcmV0GAEgASgJEj8KG3ByZXZpb3VzX3NlY3JldF9leHBpcmVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAizQMKGUNyZWF0ZVN1YnNjcmlwdGlvblJlcXVlc3QSDAoEbmFtZRgBIAEoCRIVCg1zdWJzY3JpYmVyX2lkGAIgASgDEg0KBXRvcGljGAMgASgJEhIKCmlkZW50aWZpZXIYBCABKAkSLgoNZGVsaXZlcnlfdHlwZRgFIAEoDjIXLmhlcmFsZC52MS5EZWxpdmVyeVR5cGUSFQoNcHVzaF9lbmRwb2ludBgGIAEoCRIhChRhY2tfZGVhZGxpbmVfc2Vjb25kcxgHIAEoBUgAiAEBEiIKFW1heF9kZWxpdmVyeV9hdHRlbXB0cxgIIAEoBUgBiAEBEi4KC21pbl9iYWNrb2ZmGAkgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEi4KC21heF9iYWNrb2ZmGAogASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEi4KC21lc3NhZ2VfdHRsGAsgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhcKD2VuYWJsZV9vcmRlcmluZxgMIAEoCEIXChVfYWNrX2RlYWRsaW5lX3NlY29uZHNCGAoWX21heF9kZWxpdmVyeV9hdHRlbXB0cyJLChpDcmVhdGVTdWJzY3JpcHRpb25SZXNwb25zZRItCgxzdWJzY3JpcHRpb24YASABKAsyFy5oZXJhbGQudjEuU3Vic2NyaXB0aW9uIiYKFkdldFN1YnNjcmlwdGlvblJlcXVlc3QSDAoEbmFtZRgBIAEoCSJfChdHZXRTdWJzY3JpcHRpb25SZXNwb25zZRItCgxzdWJzY3JpcHRpb24YASABKAsyFy5oZXJhbGQudjEuU3Vic2NyaXB0aW9uEhUKDW1lc3NhZ2VfY291bnQYAiABKAMifQoYTGlzdFN1YnNjcmlwdGlvbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEg0KBXRvcGljGAMgASgJEhUKDXN1YnNjcmliZXJfaWQYBCABKAMSFAoMc2hvd19kZWxldGVkGAUgASgIImQKGUxpc3RTdWJzY3JpcHRpb25zUmVzcG9uc2USLgoNc3Vic2NyaXB0aW9ucxgBIAMoCzIXLmhlcmFsZC52MS5TdWJzY3JpcHRpb24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIrsDChlVcGRhdGVTdWJzY3JpcHRpb25SZXF1ZXN0EgwKBG5hbWUYASABKAkSFwoKaWRlbnRpZmllchgCIAEoCUgAiAEBEhoKDXB1c2hfZW5kcG9pbnQYAyABKAlIAYgBARIhChRhY2tfZGVhZGxpbmVfc2Vjb25kcxgEIAEoBUgCiAEBEiIKFW1heF9kZWxpdmVyeV9hdHRlbXB0cxgFIAEoBUgDiAEBEi4KC21pbl9iYWNrb2ZmGAYgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEi4KC21heF9iYWNrb2ZmGAcgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEi4KC21lc3NhZ2VfdHRsGAggASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhwKD2VuYWJsZV9vcmRlcmluZxgJIAEoCEgEiAEBQg0KC19pZGVudGlmaWVyQhAKDl9wdXNoX2VuZHBvaW50QhcKFV9hY2tfZGVhZGxpbmVfc2Vjb25kc0IYChZfbWF4X2RlbGl2ZXJ5X2F0dGVtcHRzQhIKEF9lbmFibGVfb3JkZXJpbmciSwoaVXBkYXRlU3Vic2NyaXB0aW9uUmVzcG9uc2USLQoMc3Vic2NyaXB0aW9uGAEgASgLMhcuaGVyYWxkLnYxLlN1YnNjcmlwdGlvbiIpChlEZWxldGVTdWJzY3JpcHRpb25SZXF1ZXN0EgwKBG5hbWUYASABKAkiHAoaRGVsZXRlU3Vic2NyaXB0aW9uUmVzcG9uc2UiOAoYUGF1c2VTdWJzY3JpcHRpb25SZXF1ZXN0EgwKBG5hbWUYASABKAkSDgoGcmVhc29uGAIgASgJIkoKGVBhdXNlU3Vic2NyaXB0aW9uUmVzcG9uc2USLQoMc3Vic2NyaXB0aW9uGAEgASgLMhcuaGVyYWxkLnYxLlN1YnNjcmlwdGlvbiIpChlSZXN1bWVTdWJzY3JpcHRpb25SZXF1ZXN0EgwKBG5hbWUYASABKAkiSwoaUmVzdW1lU3Vic2NyaXB0aW9uUmVzcG9uc2USLQoMc3Vic2NyaXB0aW9uGAEgASgLMhcuaGVyYWxkLnYxLlN1YnNjcmlwdGlvbjKYEAoMQWRtaW5TZXJ2aWNlElgKD0NyZWF0ZVB1Ymxpc2hlchIhLmhlcmFsZC52MS5DcmVhdGVQdWJsaXNoZXJSZXF1ZXN0GiIuaGVyYWxkLnYxLkNyZWF0ZVB1Ymxpc2hlclJlc3BvbnNlEk8KDEdldFB1Ymxpc2hlchIeLmhlcmFsZC52MS5HZXRQdWJsaXNoZXJSZXF1ZXN0Gh8uaGVyYWxkLnYxLkdldFB1Ymxpc2hlclJlc3BvbnNlElUKDkxpc3RQdWJsaXNoZXJzEiAuaGVyYWxkLnYxLkxpc3RQdWJsaXNoZXJzUmVxdWVzdBohLmhlcmFsZC52MS5MaXN0UHVibGlzaGVyc1Jlc3BvbnNlElgKD1VwZGF0ZVB1Ymxpc2hlchIhLmhlcmFsZC52MS5VcGRhdGVQdWJsaXNoZXJSZXF1ZXN0GiIuaGVyYWxkLnYxLlVwZGF0ZVB1Ymxpc2hlclJlc3BvbnNlElgKD0RlbGV0ZVB1Ymxpc2hlchIhLmhlcmFsZC52MS5EZWxldGVQdWJsaXNoZXJSZXF1ZXN0GiIuaGVyYWxkLnYxLkRlbGV0ZVB1Ymxpc2hlclJlc3BvbnNlEkwKC0NyZWF0ZVRvcGljEh0uaGVyYWxkLnYxLkNyZWF0ZVRvcGljUmVxdWVzdBoeLmhlcmFsZC52MS5DcmVhdGVUb3BpY1Jlc3BvbnNlEkMKCEdldFRvcGljEhouaGVyYWxkLnYxLkdldFRvcGljUmVxdWVzdBobLmhlcmFsZC52MS5HZXRUb3BpY1Jlc3BvbnNlEkkKCkxpc3RUb3BpY3MSHC5oZXJhbGQudjEuTGlzdFRvcGljc1JlcXVlc3QaHS5oZXJhbGQudjEuTGlzdFRvcGljc1Jlc3BvbnNlEkwKC1VwZGF0ZVRvcGljEh0uaGVyYWxkLnYxLlVwZGF0ZVRvcGljUmVxdWVzdBoeLmhlcmFsZC52MS5VcGRhdGVUb3BpY1Jlc3BvbnNlEkwKC0RlbGV0ZVRvcGljEh0uaGVyYWxkLnYxLkRlbGV0ZVRvcGljUmVxdWVzdBoeLmhlcmFsZC52MS5EZWxldGVUb3BpY1Jlc3BvbnNlElsKEENyZWF0ZVN1YnNjcmliZXISIi5oZXJhbGQudjEuQ3JlYXRlU3Vic2NyaWJlclJlcXVlc3QaIy5oZXJhbGQudjEuQ3JlYXRlU3Vic2NyaWJlclJlc3BvbnNlElIKDUdldFN1YnNjcmliZXISHy5oZXJhbGQudjEuR2V0U3Vic2NyaWJlclJlcXVlc3QaIC5oZXJhbGQudjEuR2V0U3Vic2NyaWJlclJlc3BvbnNlElgKD0xpc3RTdWJzY3JpYmVycxIhLmhlcmFsZC52MS5MaXN0U3Vic2NyaWJlcnNSZXF1ZXN0GiIuaGVyYWxkLnYxLkxpc3RTdWJzY3JpYmVyc1Jlc3BvbnNlElsKEFVwZGF0ZVN1YnNjcmliZXISIi5oZXJhbGQudjEuVXBkYXRlU3Vic2NyaWJlclJlcXVlc3QaIy5oZXJhbGQudjEuVXBkYXRlU3Vic2NyaWJlclJlc3BvbnNlElsKEERlbGV0ZVN1YnNjcmliZXISIi5oZXJhbGQudjEuRGVsZXRlU3Vic2NyaWJlclJlcXVlc3QaIy5oZXJhbGQudjEuRGVsZXRlU3Vic2NyaWJlclJlc3BvbnNlEm0KFlJvdGF0ZVN1YnNjcmliZXJTZWNyZXQSKC5oZXJhbGQudjEuUm90YXRlU3Vic2NyaWJlclNlY3JldFJlcXVlc3QaKS5oZXJhbGQudjEuUm90YXRlU3Vic2NyaWJlclNlY3JldFJlc3BvbnNlEmEKEkNyZWF0ZVN1YnNjcmlwdGlvbhIkLmhlcmFsZC52MS5DcmVhdGVTdWJzY3JpcHRpb25SZXF1ZXN0GiUuaGVyYWxkLnYxLkNyZWF0ZVN1YnNjcmlwdGlvblJlc3BvbnNlElgKD0dldFN1YnNjcmlwdGlvbhIhLmhlcmFsZC52MS5HZXRTdWJzY3JpcHRpb25SZXF1ZXN0GiIuaGVyYWxkLnYxLkdldFN1YnNjcmlwdGlvblJlc3BvbnNlEl4KEUxpc3RTdWJzY3JpcHRpb25zEiMuaGVyYWxkLnYxLkxpc3RTdWJzY3JpcHRpb25zUmVxdWVzdBokLmhlcmFsZC52MS5MaXN0U3Vic2NyaXB0aW9uc1Jlc3BvbnNlEmEKElVwZGF0ZVN1YnNjcmlwdGlvbhIkLmhlcmFsZC52MS5VcGRhdGVTdWJzY3JpcHRpb25SZXF1ZXN0GiUuaGVyYWxkLnYxLlVwZGF0ZVN1YnNjcmlwdGlvblJlc3BvbnNlEmEKEkRlbGV0ZVN1YnNjcmlwdGlvbhIkLmhlcmFsZC52MS5EZWxldGVTdWJzY3JpcHRpb25SZXF1ZXN0GiUuaGVyYWxkLnYxLkRlbGV0ZVN1YnNjcmlwdGlvblJlc3BvbnNlEl4KEVBhdXNlU3Vic2NyaXB0aW9uEiMuaGVyYWxkLnYxLlBhdXNlU3Vic2NyaXB0aW9uUmVxdWVzdBokLmhlcmFsZC52MS5QYXVzZVN1YnNjcmlwdGlvblJlc3BvbnNlEmEKElJlc3VtZVN1YnNjcmlwdGlvbhIkLmhlcmFsZC52MS5SZXN1bWVTdWJzY3JpcHRpb25SZXF1ZXN0GiUuaGVyYWxkLnYxLlJlc3VtZVN1YnNjcmlwdGlvblJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_herald_v1_resources]);
+  fileDesc("Ch1oZXJhbGQvdjEvYWRtaW5fc2VydmljZS5wcm90bxIJaGVyYWxkLnYxIkkKFkNyZWF0ZVB1Ymxpc2hlclJlcXVlc3QSDAoEY29kZRgBIAEoCRIMCgRuYW1lGAIgASgJEhMKC2Rlc2NyaXB0aW9uGAMgASgJIkIKF0NyZWF0ZVB1Ymxpc2hlclJlc3BvbnNlEicKCXB1Ymxpc2hlchgBIAEoCzIULmhlcmFsZC52MS5QdWJsaXNoZXIiIwoTR2V0UHVibGlzaGVyUmVxdWVzdBIMCgRjb2RlGAEgASgJIj8KFEdldFB1Ymxpc2hlclJlc3BvbnNlEicKCXB1Ymxpc2hlchgBIAEoCzIULmhlcmFsZC52MS5QdWJsaXNoZXIiPgoVTGlzdFB1Ymxpc2hlcnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIlsKFkxpc3RQdWJsaXNoZXJzUmVzcG9uc2USKAoKcHVibGlzaGVycxgBIAMoCzIULmhlcmFsZC52MS5QdWJsaXNoZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIpIBChZVcGRhdGVQdWJsaXNoZXJSZXF1ZXN0EgwKBGNvZGUYASABKAkSEQoEbmFtZRgCIAEoCUgAiAEBEhgKC2Rlc2NyaXB0aW9uGAMgASgJSAGIAQESFgoJaXNfYWN0aXZlGAQgASgISAKIAQFCBwoFX25hbWVCDgoMX2Rlc2NyaXB0aW9uQgwKCl9pc19hY3RpdmUiQgoXVXBkYXRlUHVibGlzaGVyUmVzcG9uc2USJwoJcHVibGlzaGVyGAEgASgLMhQuaGVyYWxkLnYxLlB1Ymxpc2hlciImChZEZWxldGVQdWJsaXNoZXJSZXF1ZXN0EgwKBGNvZGUYASABKAkiGQoXRGVsZXRlUHVibGlzaGVyUmVzcG9uc2UiRQoSQ3JlYXRlVG9waWNSZXF1ZXN0EgwKBGNvZGUYASABKAkSDAoEbmFtZRgCIAEoCRITCgtkZXNjcmlwdGlvbhgDIAEoCSI2ChNDcmVhdGVUb3BpY1Jlc3BvbnNlEh8KBXRvcGljGAEgASgLMhAuaGVyYWxkLnYxLlRvcGljIh8KD0dldFRvcGljUmVxdWVzdBIMCgRjb2RlGAEgASgJIjMKEEdldFRvcGljUmVzcG9uc2USHwoFdG9waWMYASABKAsyEC5oZXJhbGQudjEuVG9waWMiOgoRTGlzdFRvcGljc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiTwoSTGlzdFRvcGljc1Jlc3BvbnNlEiAKBnRvcGljcxgBIAMoCzIQLmhlcmFsZC52MS5Ub3BpYxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkijgEKElVwZGF0ZVRvcGljUmVxdWVzdBIMCgRjb2RlGAEgASgJEhEKBG5hbWUYAiABKAlIAIgBARIYCgtkZXNjcmlwdGlvbhgDIAEoCUgBiAEBEhYKCWlzX2FjdGl2ZRgEIAEoCEgCiAEBQgcKBV9uYW1lQg4KDF9kZXNjcmlwdGlvbkIMCgpfaXNfYWN0aXZlIjYKE1VwZGF0ZVRvcGljUmVzcG9uc2USHwoFdG9waWMYASABKAsyEC5oZXJhbGQudjEuVG9waWMiIgoSRGVsZXRlVG9waWNSZXF1ZXN0EgwKBGNvZGUYASABKAkiFQoTRGVsZXRlVG9waWNSZXNwb25zZSJPChdDcmVhdGVTdWJzY3JpYmVyUmVxdWVzdBIRCgljbGllbnRfaWQYASABKAMSDAoEbmFtZRgCIAEoCRITCgt3ZWJob29rX3VybBgDIAEoCSJdChhDcmVhdGVTdWJzY3JpYmVyUmVzcG9uc2USKQoKc3Vic2NyaWJlchgBIAEoCzIVLmhlcmFsZC52MS5TdWJzY3JpYmVyEhYKDnNpZ25pbmdfc2VjcmV0GAIgASgJIiIKFEdldFN1YnNjcmliZXJSZXF1ZXN0EgoKAmlkGAEgASgDIkIKFUdldFN1YnNjcmliZXJSZXNwb25zZRIpCgpzdWJzY3JpYmVyGAEgASgLMhUuaGVyYWxkLnYxLlN1YnNjcmliZXIiUgoWTGlzdFN1YnNjcmliZXJzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRIRCgljbGllbnRfaWQYAyABKAMiXgoXTGlzdFN1YnNjcmliZXJzUmVzcG9uc2USKgoLc3Vic2NyaWJlcnMYASADKAsyFS5oZXJhbGQudjEuU3Vic2NyaWJlchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkikQEKF1VwZGF0ZVN1YnNjcmliZXJSZXF1ZXN0EgoKAmlkGAEgASgDEhEKBG5hbWUYAiABKAlIAIgBARIYCgt3ZWJob29rX3VybBgDIAEoCUgBiAEBEhYKCWlzX2FjdGl2ZRgEIAEoCEgCiAEBQgcKBV9uYW1lQg4KDF93ZWJob29rX3VybEIMCgpfaXNfYWN0aXZlIkUKGFVwZGF0ZVN1YnNjcmliZXJSZXNwb25zZRIpCgpzdWJzY3JpYmVyGAEgASgLMhUuaGVyYWxkLnYxLlN1YnNjcmliZXIiJQoXRGVsZXRlU3Vic2NyaWJlclJlcXVlc3QSCgoCaWQYASABKAMiGgoYRGVsZXRlU3Vic2NyaWJlclJlc3BvbnNlIlcKHVJvdGF0ZVN1YnNjcmliZXJTZWNyZXRSZXF1ZXN0EgoKAmlkGAEgASgDEioKB292ZXJsYXAYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24ieQoeUm90YXRlU3Vic2NyaWJlclNlY3JldFJlc3BvbnNlEhYKDnNpZ25pbmdfc2VjcmV0GAEgASgJEj8KG3ByZXZpb3VzX3NlY3JldF9leHBpcmVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAizQMKGUNyZWF0ZVN1YnNjcmlwdGlvblJlcXVlc3QSDAoEbmFtZRgBIAEoCRIVCg1zdWJzY3JpYmVyX2lkGAIgASgDEg0KBXRvcGljGAMgASgJEhIKCmlkZW50aWZpZXIYBCABKAkSLgoNZGVsaXZlcnlfdHlwZRgFIAEoDjIXLmhlcmFsZC52MS5EZWxpdmVyeVR5cGUSFQoNcHVzaF9lbmRwb2ludBgGIAEoCRIhChRhY2tfZGVhZGxpbmVfc2Vjb25kcxgHIAEoBUgAiAEBEiIKFW1heF9kZWxpdmVyeV9hdHRlbXB0cxgIIAEoBUgBiAEBEi4KC21pbl9iYWNrb2ZmGAkgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEi4KC21heF9iYWNrb2ZmGAogASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEi4KC21lc3NhZ2VfdHRsGAsgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhcKD2VuYWJsZV9vcmRlcmluZxgMIAEoCEIXChVfYWNrX2RlYWRsaW5lX3NlY29uZHNCGAoWX21heF9kZWxpdmVyeV9hdHRlbXB0cyJLChpDcmVhdGVTdWJzY3JpcHRpb25SZXNwb25zZRItCgxzdWJzY3JpcHRpb24YASABKAsyFy5oZXJhbGQudjEuU3Vic2NyaXB0aW9uIiYKFkdldFN1YnNjcmlwdGlvblJlcXVlc3QSDAoEbmFtZRgBIAEoCSJfChdHZXRTdWJzY3JpcHRpb25SZXNwb25zZRItCgxzdWJzY3JpcHRpb24YASABKAsyFy5oZXJhbGQudjEuU3Vic2NyaXB0aW9uEhUKDW1lc3NhZ2VfY291bnQYAiABKAMifQoYTGlzdFN1YnNjcmlwdGlvbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEg0KBXRvcGljGAMgASgJEhUKDXN1YnNjcmliZXJfaWQYBCABKAMSFAoMc2hvd19kZWxldGVkGAUgASgIImQKGUxpc3RTdWJzY3JpcHRpb25zUmVzcG9uc2USLgoNc3Vic2NyaXB0aW9ucxgBIAMoCzIXLmhlcmFsZC52MS5TdWJzY3JpcHRpb24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIrsDChlVcGRhdGVTdWJzY3JpcHRpb25SZXF1ZXN0EgwKBG5hbWUYASABKAkSFwoKaWRlbnRpZmllchgCIAEoCUgAiAEBEhoKDXB1c2hfZW5kcG9pbnQYAyABKAlIAYgBARIhChRhY2tfZGVhZGxpbmVfc2Vjb25kcxgEIAEoBUgCiAEBEiIKFW1heF9kZWxpdmVyeV9hdHRlbXB0cxgFIAEoBUgDiAEBEi4KC21pbl9iYWNrb2ZmGAYgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEi4KC21heF9iYWNrb2ZmGAcgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEi4KC21lc3NhZ2VfdHRsGAggASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhwKD2VuYWJsZV9vcmRlcmluZxgJIAEoCEgEiAEBQg0KC19pZGVudGlmaWVyQhAKDl9wdXNoX2VuZHBvaW50QhcKFV9hY2tfZGVhZGxpbmVfc2Vjb25kc0IYChZfbWF4X2RlbGl2ZXJ5X2F0dGVtcHRzQhIKEF9lbmFibGVfb3JkZXJpbmciSwoaVXBkYXRlU3Vic2NyaXB0aW9uUmVzcG9uc2USLQoMc3Vic2NyaXB0aW9uGAEgASgLMhcuaGVyYWxkLnYxLlN1YnNjcmlwdGlvbiIpChlEZWxldGVTdWJzY3JpcHRpb25SZXF1ZXN0EgwKBG5hbWUYASABKAkiHAoaRGVsZXRlU3Vic2NyaXB0aW9uUmVzcG9uc2UiOAoYUGF1c2VTdWJzY3JpcHRpb25SZXF1ZXN0EgwKBG5hbWUYASABKAkSDgoGcmVhc29uGAIgASgJIkoKGVBhdXNlU3Vic2NyaXB0aW9uUmVzcG9uc2USLQoMc3Vic2NyaXB0aW9uGAEgASgLMhcuaGVyYWxkLnYxLlN1YnNjcmlwdGlvbiIpChlSZXN1bWVTdWJzY3JpcHRpb25SZXF1ZXN0EgwKBG5hbWUYASABKAkiSwoaUmVzdW1lU3Vic2NyaXB0aW9uUmVzcG9uc2USLQoMc3Vic2NyaXB0aW9uGAEgASgLMhcuaGVyYWxkLnYxLlN1YnNjcmlwdGlvbiIrChtHZXRTdWJzY3JpcHRpb25TdGF0c1JlcXVlc3QSDAoEbmFtZRgBIAEoCSLJAQoRU3Vic2NyaXB0aW9uU3RhdHMSDwoHYmFja2xvZxgBIAEoAxIRCglpbl9mbGlnaHQYAiABKAMSGQoRd2FpdGluZ19mb3JfcmV0cnkYAyABKAMSIgoab2xkZXN0X3VuYWNrZWRfYWdlX3NlY29uZHMYBCABKAMSFgoOc2VudF9sYXN0X2hvdXIYBSABKAMSGAoQZmFpbGVkX2xhc3RfaG91chgGIAEoAxIfChdkZWFkX2xldHRlcnNfdW5yZXNvbHZlZBgHIAEoAyJLChxHZXRTdWJzY3JpcHRpb25TdGF0c1Jlc3BvbnNlEisKBXN0YXRzGAEgASgLMhwuaGVyYWxkLnYxLlN1YnNjcmlwdGlvblN0YXRzIoUECglRdWV1ZUl0ZW0SCgoCaWQYASABKAMSEgoKbWVzc2FnZV9pZBgCIAEoCRIXCg9zdWJzY3JpcHRpb25faWQYAyABKAMSDgoGc3RhdHVzGAQgASgJEhUKDWF0dGVtcHRfY291bnQYBSABKAUSNQoRbGFzdF9hdHRlbXB0X3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjMKD25leHRfcmV0cnlfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKbGFzdF9lcnJvchgIIAEoCRIXCg9zZXF1ZW5jZV9udW1iZXIYCSABKAMSLwoLZXhwaXJlX3RpbWUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2NyZWF0ZV90aW1lGAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgppZGVudGlmaWVyGAwgASgJEgwKBGRhdGEYDSABKAwSFAoMY2FsbGJhY2tfdXJsGA4gASgJEhUKDXN1YnNjcmliZXJfaWQYDyABKAMSNQoRbGVhc2VfZXhwaXJlX3RpbWUYECABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhcKD2RlbGl2ZXJ5X21ldGhvZBgRIAEoCSJkChVMaXN0UXVldWVJdGVtc1JlcXVlc3QSFAoMc3Vic2NyaXB0aW9uGAEgASgJEg4KBnN0YXR1cxgCIAEoCRIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCSJcChZMaXN0UXVldWVJdGVtc1Jlc3BvbnNlEikKC3F1ZXVlX2l0ZW1zGAEgAygLMhQuaGVyYWxkLnYxLlF1ZXVlSXRlbRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkijgMKD05vdGlmaWNhdGlvbkxvZxIKCgJpZBgBIAEoAxIXCg9zdWJzY3JpcHRpb25faWQYAiABKAMSEgoKbWVzc2FnZV9pZBgDIAEoCRIVCg1xdWV1ZV9pdGVtX2lkGAQgASgDEhIKCmlkZW50aWZpZXIYBSABKAkSDQoFdG9waWMYBiABKAkSFwoPc3Vic2NyaWJlcl90eXBlGAcgASgJEhUKDXN1YnNjcmliZXJfaWQYCCABKAMSFwoPZGVsaXZlcnlfbWV0aG9kGAkgASgJEg4KBnN0YXR1cxgKIAEoCRIWCg5za2lwcGVkX3JlYXNvbhgLIAEoCRITCgtodHRwX3N0YXR1cxgMIAEoBRITCgtkdXJhdGlvbl9tcxgNIAEoBRINCgVlcnJvchgOIAEoCRItCglzZW50X3RpbWUYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2NyZWF0ZV90aW1lGBAgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKMAgobTGlzdE5vdGlmaWNhdGlvbkxvZ3NSZXF1ZXN0EhIKCm1lc3NhZ2VfaWQYASABKAkSFAoMc3Vic2NyaXB0aW9uGAIgASgJEhUKDXN1YnNjcmliZXJfaWQYAyABKAMSFwoPZGVsaXZlcnlfbWV0aG9kGAQgASgJEg4KBnN0YXR1cxgFIAEoCRIuCgpzdGFydF90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJcGFnZV9zaXplGAggASgFEhIKCnBhZ2VfdG9rZW4YCSABKAkibgocTGlzdE5vdGlmaWNhdGlvbkxvZ3NSZXNwb25zZRI1ChFub3RpZmljYXRpb25fbG9ncxgBIAMoCzIaLmhlcmFsZC52MS5Ob3RpZmljYXRpb25Mb2cSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJMsESCgxBZG1pblNlcnZpY2USWAoPQ3JlYXRlUHVibGlzaGVyEiEuaGVyYWxkLnYxLkNyZWF0ZVB1Ymxpc2hlclJlcXVlc3QaIi5oZXJhbGQudjEuQ3JlYXRlUHVibGlzaGVyUmVzcG9uc2USTwoMR2V0UHVibGlzaGVyEh4uaGVyYWxkLnYxLkdldFB1Ymxpc2hlclJlcXVlc3QaHy5oZXJhbGQudjEuR2V0UHVibGlzaGVyUmVzcG9uc2USVQoOTGlzdFB1Ymxpc2hlcnMSIC5oZXJhbGQudjEuTGlzdFB1Ymxpc2hlcnNSZXF1ZXN0GiEuaGVyYWxkLnYxLkxpc3RQdWJsaXNoZXJzUmVzcG9uc2USWAoPVXBkYXRlUHVibGlzaGVyEiEuaGVyYWxkLnYxLlVwZGF0ZVB1Ymxpc2hlclJlcXVlc3QaIi5oZXJhbGQudjEuVXBkYXRlUHVibGlzaGVyUmVzcG9uc2USWAoPRGVsZXRlUHVibGlzaGVyEiEuaGVyYWxkLnYxLkRlbGV0ZVB1Ymxpc2hlclJlcXVlc3QaIi5oZXJhbGQudjEuRGVsZXRlUHVibGlzaGVyUmVzcG9uc2USTAoLQ3JlYXRlVG9waWMSHS5oZXJhbGQudjEuQ3JlYXRlVG9waWNSZXF1ZXN0Gh4uaGVyYWxkLnYxLkNyZWF0ZVRvcGljUmVzcG9uc2USQwoIR2V0VG9waWMSGi5oZXJhbGQudjEuR2V0VG9waWNSZXF1ZXN0GhsuaGVyYWxkLnYxLkdldFRvcGljUmVzcG9uc2USSQoKTGlzdFRvcGljcxIcLmhlcmFsZC52MS5MaXN0VG9waWNzUmVxdWVzdBodLmhlcmFsZC52MS5MaXN0VG9waWNzUmVzcG9uc2USTAoLVXBkYXRlVG9waWMSHS5oZXJhbGQudjEuVXBkYXRlVG9waWNSZXF1ZXN0Gh4uaGVyYWxkLnYxLlVwZGF0ZVRvcGljUmVzcG9uc2USTAoLRGVsZXRlVG9waWMSHS5oZXJhbGQudjEuRGVsZXRlVG9waWNSZXF1ZXN0Gh4uaGVyYWxkLnYxLkRlbGV0ZVRvcGljUmVzcG9uc2USWwoQQ3JlYXRlU3Vic2NyaWJlchIiLmhlcmFsZC52MS5DcmVhdGVTdWJzY3JpYmVyUmVxdWVzdBojLmhlcmFsZC52MS5DcmVhdGVTdWJzY3JpYmVyUmVzcG9uc2USUgoNR2V0U3Vic2NyaWJlchIfLmhlcmFsZC52MS5HZXRTdWJzY3JpYmVyUmVxdWVzdBogLmhlcmFsZC52MS5HZXRTdWJzY3JpYmVyUmVzcG9uc2USWAoPTGlzdFN1YnNjcmliZXJzEiEuaGVyYWxkLnYxLkxpc3RTdWJzY3JpYmVyc1JlcXVlc3QaIi5oZXJhbGQudjEuTGlzdFN1YnNjcmliZXJzUmVzcG9uc2USWwoQVXBkYXRlU3Vic2NyaWJlchIiLmhlcmFsZC52MS5VcGRhdGVTdWJzY3JpYmVyUmVxdWVzdBojLmhlcmFsZC52MS5VcGRhdGVTdWJzY3JpYmVyUmVzcG9uc2USWwoQRGVsZXRlU3Vic2NyaWJlchIiLmhlcmFsZC52MS5EZWxldGVTdWJzY3JpYmVyUmVxdWVzdBojLmhlcmFsZC52MS5EZWxldGVTdWJzY3JpYmVyUmVzcG9uc2USbQoWUm90YXRlU3Vic2NyaWJlclNlY3JldBIoLmhlcmFsZC52MS5Sb3RhdGVTdWJzY3JpYmVyU2VjcmV0UmVxdWVzdBopLmhlcmFsZC52MS5Sb3RhdGVTdWJzY3JpYmVyU2VjcmV0UmVzcG9uc2USYQoSQ3JlYXRlU3Vic2NyaXB0aW9uEiQuaGVyYWxkLnYxLkNyZWF0ZVN1YnNjcmlwdGlvblJlcXVlc3QaJS5oZXJhbGQudjEuQ3JlYXRlU3Vic2NyaXB0aW9uUmVzcG9uc2USWAoPR2V0U3Vic2NyaXB0aW9uEiEuaGVyYWxkLnYxLkdldFN1YnNjcmlwdGlvblJlcXVlc3QaIi5oZXJhbGQudjEuR2V0U3Vic2NyaXB0aW9uUmVzcG9uc2USXgoRTGlzdFN1YnNjcmlwdGlvbnMSIy5oZXJhbGQudjEuTGlzdFN1YnNjcmlwdGlvbnNSZXF1ZXN0GiQuaGVyYWxkLnYxLkxpc3RTdWJzY3JpcHRpb25zUmVzcG9uc2USYQoSVXBkYXRlU3Vic2NyaXB0aW9uEiQuaGVyYWxkLnYxLlVwZGF0ZVN1YnNjcmlwdGlvblJlcXVlc3QaJS5oZXJhbGQudjEuVXBkYXRlU3Vic2NyaXB0aW9uUmVzcG9uc2USYQoSRGVsZXRlU3Vic2NyaXB0aW9uEiQuaGVyYWxkLnYxLkRlbGV0ZVN1YnNjcmlwdGlvblJlcXVlc3QaJS5oZXJhbGQudjEuRGVsZXRlU3Vic2NyaXB0aW9uUmVzcG9uc2USXgoRUGF1c2VTdWJzY3JpcHRpb24SIy5oZXJhbGQudjEuUGF1c2VTdWJzY3JpcHRpb25SZXF1ZXN0GiQuaGVyYWxkLnYxLlBhdXNlU3Vic2NyaXB0aW9uUmVzcG9uc2USYQoSUmVzdW1lU3Vic2NyaXB0aW9uEiQuaGVyYWxkLnYxLlJlc3VtZVN1YnNjcmlwdGlvblJlcXVlc3QaJS5oZXJhbGQudjEuUmVzdW1lU3Vic2NyaXB0aW9uUmVzcG9uc2USZwoUR2V0U3Vic2NyaXB0aW9uU3RhdHMSJi5oZXJhbGQudjEuR2V0U3Vic2NyaXB0aW9uU3RhdHNSZXF1ZXN0GicuaGVyYWxkLnYxLkdldFN1YnNjcmlwdGlvblN0YXRzUmVzcG9uc2USVQoOTGlzdFF1ZXVlSXRlbXMSIC5oZXJhbGQudjEuTGlzdFF1ZXVlSXRlbXNSZXF1ZXN0GiEuaGVyYWxkLnYxLkxpc3RRdWV1ZUl0ZW1zUmVzcG9uc2USZwoUTGlzdE5vdGlmaWNhdGlvbkxvZ3MSJi5oZXJhbGQudjEuTGlzdE5vdGlmaWNhdGlvbkxvZ3NSZXF1ZXN0GicuaGVyYWxkLnYxLkxpc3ROb3RpZmljYXRpb25Mb2dzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_herald_v1_resources]);
 
 /**
  * @generated from message herald.v1.CreatePublisherRequest
@@ -1085,6 +1085,439 @@ export const ResumeSubscriptionResponseSchema: GenMessage<ResumeSubscriptionResp
   messageDesc(file_herald_v1_admin_service, 45);
 
 /**
+ * @generated from message herald.v1.GetSubscriptionStatsRequest
+ */
+export type GetSubscriptionStatsRequest = Message<"herald.v1.GetSubscriptionStatsRequest"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message herald.v1.GetSubscriptionStatsRequest.
+ * Use `create(GetSubscriptionStatsRequestSchema)` to create a new message.
+ */
+export const GetSubscriptionStatsRequestSchema: GenMessage<GetSubscriptionStatsRequest> = /*@__PURE__*/
+  messageDesc(file_herald_v1_admin_service, 46);
+
+/**
+ * @generated from message herald.v1.SubscriptionStats
+ */
+export type SubscriptionStats = Message<"herald.v1.SubscriptionStats"> & {
+  /**
+   * Pending: waiting for a first delivery.
+   *
+   * @generated from field: int64 backlog = 1;
+   */
+  backlog: bigint;
+
+  /**
+   * Leased: delivered, waiting for an ack (or a push in progress).
+   *
+   * @generated from field: int64 in_flight = 2;
+   */
+  inFlight: bigint;
+
+  /**
+   * Failed: waiting for their retry time.
+   *
+   * @generated from field: int64 waiting_for_retry = 3;
+   */
+  waitingForRetry: bigint;
+
+  /**
+   * Age of the oldest message not yet acked (pending, leased or failed), seconds; 0 when none.
+   *
+   * @generated from field: int64 oldest_unacked_age_seconds = 4;
+   */
+  oldestUnackedAgeSeconds: bigint;
+
+  /**
+   * @generated from field: int64 sent_last_hour = 5;
+   */
+  sentLastHour: bigint;
+
+  /**
+   * @generated from field: int64 failed_last_hour = 6;
+   */
+  failedLastHour: bigint;
+
+  /**
+   * @generated from field: int64 dead_letters_unresolved = 7;
+   */
+  deadLettersUnresolved: bigint;
+};
+
+/**
+ * Describes the message herald.v1.SubscriptionStats.
+ * Use `create(SubscriptionStatsSchema)` to create a new message.
+ */
+export const SubscriptionStatsSchema: GenMessage<SubscriptionStats> = /*@__PURE__*/
+  messageDesc(file_herald_v1_admin_service, 47);
+
+/**
+ * @generated from message herald.v1.GetSubscriptionStatsResponse
+ */
+export type GetSubscriptionStatsResponse = Message<"herald.v1.GetSubscriptionStatsResponse"> & {
+  /**
+   * @generated from field: herald.v1.SubscriptionStats stats = 1;
+   */
+  stats?: SubscriptionStats | undefined;
+};
+
+/**
+ * Describes the message herald.v1.GetSubscriptionStatsResponse.
+ * Use `create(GetSubscriptionStatsResponseSchema)` to create a new message.
+ */
+export const GetSubscriptionStatsResponseSchema: GenMessage<GetSubscriptionStatsResponse> = /*@__PURE__*/
+  messageDesc(file_herald_v1_admin_service, 48);
+
+/**
+ * QueueItem is one queue row with its message (the seed's QueueWithDetails).
+ *
+ * @generated from message herald.v1.QueueItem
+ */
+export type QueueItem = Message<"herald.v1.QueueItem"> & {
+  /**
+   * @generated from field: int64 id = 1;
+   */
+  id: bigint;
+
+  /**
+   * @generated from field: string message_id = 2;
+   */
+  messageId: string;
+
+  /**
+   * @generated from field: int64 subscription_id = 3;
+   */
+  subscriptionId: bigint;
+
+  /**
+   * pending, leased, sent, failed or dead_lettered.
+   *
+   * @generated from field: string status = 4;
+   */
+  status: string;
+
+  /**
+   * @generated from field: int32 attempt_count = 5;
+   */
+  attemptCount: number;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp last_attempt_time = 6;
+   */
+  lastAttemptTime?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp next_retry_time = 7;
+   */
+  nextRetryTime?: Timestamp | undefined;
+
+  /**
+   * @generated from field: string last_error = 8;
+   */
+  lastError: string;
+
+  /**
+   * @generated from field: int64 sequence_number = 9;
+   */
+  sequenceNumber: bigint;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp expire_time = 10;
+   */
+  expireTime?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp create_time = 11;
+   */
+  createTime?: Timestamp | undefined;
+
+  /**
+   * @generated from field: string identifier = 12;
+   */
+  identifier: string;
+
+  /**
+   * @generated from field: bytes data = 13;
+   */
+  data: Uint8Array;
+
+  /**
+   * @generated from field: string callback_url = 14;
+   */
+  callbackUrl: string;
+
+  /**
+   * @generated from field: int64 subscriber_id = 15;
+   */
+  subscriberId: bigint;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp lease_expire_time = 16;
+   */
+  leaseExpireTime?: Timestamp | undefined;
+
+  /**
+   * grpc, pull or webhook: how the current or last attempt was made.
+   *
+   * @generated from field: string delivery_method = 17;
+   */
+  deliveryMethod: string;
+};
+
+/**
+ * Describes the message herald.v1.QueueItem.
+ * Use `create(QueueItemSchema)` to create a new message.
+ */
+export const QueueItemSchema: GenMessage<QueueItem> = /*@__PURE__*/
+  messageDesc(file_herald_v1_admin_service, 49);
+
+/**
+ * @generated from message herald.v1.ListQueueItemsRequest
+ */
+export type ListQueueItemsRequest = Message<"herald.v1.ListQueueItemsRequest"> & {
+  /**
+   * Subscription name (required).
+   *
+   * @generated from field: string subscription = 1;
+   */
+  subscription: string;
+
+  /**
+   * Only rows in this status (pending, leased, sent, failed, dead_lettered); empty for all.
+   *
+   * @generated from field: string status = 2;
+   */
+  status: string;
+
+  /**
+   * 1..1000, default 100.
+   *
+   * @generated from field: int32 page_size = 3;
+   */
+  pageSize: number;
+
+  /**
+   * @generated from field: string page_token = 4;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message herald.v1.ListQueueItemsRequest.
+ * Use `create(ListQueueItemsRequestSchema)` to create a new message.
+ */
+export const ListQueueItemsRequestSchema: GenMessage<ListQueueItemsRequest> = /*@__PURE__*/
+  messageDesc(file_herald_v1_admin_service, 50);
+
+/**
+ * @generated from message herald.v1.ListQueueItemsResponse
+ */
+export type ListQueueItemsResponse = Message<"herald.v1.ListQueueItemsResponse"> & {
+  /**
+   * @generated from field: repeated herald.v1.QueueItem queue_items = 1;
+   */
+  queueItems: QueueItem[];
+
+  /**
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message herald.v1.ListQueueItemsResponse.
+ * Use `create(ListQueueItemsResponseSchema)` to create a new message.
+ */
+export const ListQueueItemsResponseSchema: GenMessage<ListQueueItemsResponse> = /*@__PURE__*/
+  messageDesc(file_herald_v1_admin_service, 51);
+
+/**
+ * NotificationLog is one delivery attempt (the seed's NotificationLog).
+ *
+ * @generated from message herald.v1.NotificationLog
+ */
+export type NotificationLog = Message<"herald.v1.NotificationLog"> & {
+  /**
+   * @generated from field: int64 id = 1;
+   */
+  id: bigint;
+
+  /**
+   * @generated from field: int64 subscription_id = 2;
+   */
+  subscriptionId: bigint;
+
+  /**
+   * @generated from field: string message_id = 3;
+   */
+  messageId: string;
+
+  /**
+   * @generated from field: int64 queue_item_id = 4;
+   */
+  queueItemId: bigint;
+
+  /**
+   * @generated from field: string identifier = 5;
+   */
+  identifier: string;
+
+  /**
+   * @generated from field: string topic = 6;
+   */
+  topic: string;
+
+  /**
+   * @generated from field: string subscriber_type = 7;
+   */
+  subscriberType: string;
+
+  /**
+   * @generated from field: int64 subscriber_id = 8;
+   */
+  subscriberId: bigint;
+
+  /**
+   * webhook, grpc or pull.
+   *
+   * @generated from field: string delivery_method = 9;
+   */
+  deliveryMethod: string;
+
+  /**
+   * pending, sent, failed or skipped.
+   *
+   * @generated from field: string status = 10;
+   */
+  status: string;
+
+  /**
+   * @generated from field: string skipped_reason = 11;
+   */
+  skippedReason: string;
+
+  /**
+   * @generated from field: int32 http_status = 12;
+   */
+  httpStatus: number;
+
+  /**
+   * @generated from field: int32 duration_ms = 13;
+   */
+  durationMs: number;
+
+  /**
+   * @generated from field: string error = 14;
+   */
+  error: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp sent_time = 15;
+   */
+  sentTime?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp create_time = 16;
+   */
+  createTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message herald.v1.NotificationLog.
+ * Use `create(NotificationLogSchema)` to create a new message.
+ */
+export const NotificationLogSchema: GenMessage<NotificationLog> = /*@__PURE__*/
+  messageDesc(file_herald_v1_admin_service, 52);
+
+/**
+ * @generated from message herald.v1.ListNotificationLogsRequest
+ */
+export type ListNotificationLogsRequest = Message<"herald.v1.ListNotificationLogsRequest"> & {
+  /**
+   * @generated from field: string message_id = 1;
+   */
+  messageId: string;
+
+  /**
+   * Subscription name.
+   *
+   * @generated from field: string subscription = 2;
+   */
+  subscription: string;
+
+  /**
+   * @generated from field: int64 subscriber_id = 3;
+   */
+  subscriberId: bigint;
+
+  /**
+   * @generated from field: string delivery_method = 4;
+   */
+  deliveryMethod: string;
+
+  /**
+   * @generated from field: string status = 5;
+   */
+  status: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp start_time = 6;
+   */
+  startTime?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp end_time = 7;
+   */
+  endTime?: Timestamp | undefined;
+
+  /**
+   * 1..1000, default 100.
+   *
+   * @generated from field: int32 page_size = 8;
+   */
+  pageSize: number;
+
+  /**
+   * @generated from field: string page_token = 9;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message herald.v1.ListNotificationLogsRequest.
+ * Use `create(ListNotificationLogsRequestSchema)` to create a new message.
+ */
+export const ListNotificationLogsRequestSchema: GenMessage<ListNotificationLogsRequest> = /*@__PURE__*/
+  messageDesc(file_herald_v1_admin_service, 53);
+
+/**
+ * @generated from message herald.v1.ListNotificationLogsResponse
+ */
+export type ListNotificationLogsResponse = Message<"herald.v1.ListNotificationLogsResponse"> & {
+  /**
+   * @generated from field: repeated herald.v1.NotificationLog notification_logs = 1;
+   */
+  notificationLogs: NotificationLog[];
+
+  /**
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message herald.v1.ListNotificationLogsResponse.
+ * Use `create(ListNotificationLogsResponseSchema)` to create a new message.
+ */
+export const ListNotificationLogsResponseSchema: GenMessage<ListNotificationLogsResponse> = /*@__PURE__*/
+  messageDesc(file_herald_v1_admin_service, 54);
+
+/**
  * AdminService manages publishers, topics, subscribers and subscriptions.
  *
  * @generated from service herald.v1.AdminService
@@ -1290,6 +1723,36 @@ export const AdminService: GenService<{
     methodKind: "unary";
     input: typeof ResumeSubscriptionRequestSchema;
     output: typeof ResumeSubscriptionResponseSchema;
+  },
+  /**
+   * The numbers an on-call person checks first: backlog, in flight, retries, oldest unacked, recent outcomes.
+   *
+   * @generated from rpc herald.v1.AdminService.GetSubscriptionStats
+   */
+  getSubscriptionStats: {
+    methodKind: "unary";
+    input: typeof GetSubscriptionStatsRequestSchema;
+    output: typeof GetSubscriptionStatsResponseSchema;
+  },
+  /**
+   * A subscription's queue rows with their message and retry state (the seed's QueueWithDetails).
+   *
+   * @generated from rpc herald.v1.AdminService.ListQueueItems
+   */
+  listQueueItems: {
+    methodKind: "unary";
+    input: typeof ListQueueItemsRequestSchema;
+    output: typeof ListQueueItemsResponseSchema;
+  },
+  /**
+   * The delivery log: one row per attempt, newest first.
+   *
+   * @generated from rpc herald.v1.AdminService.ListNotificationLogs
+   */
+  listNotificationLogs: {
+    methodKind: "unary";
+    input: typeof ListNotificationLogsRequestSchema;
+    output: typeof ListNotificationLogsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_herald_v1_admin_service, 0);

@@ -1,0 +1,104 @@
+/**
+ * Storage ports of the operations use cases: dead-letter administration and inspection of the
+ * queue and the delivery log. Aggregates are computed by the database, never by loading rows.
+ */
+import type { DeadLetterState } from "../domain/dead-letter.js";
+import type { DlqStats } from "../domain/dlq-stats.js";
+import type { NotificationLog } from "../domain/notification-log.js";
+import type { QueueRowStatus } from "./delivery-ports.js";
+import type { Page, PageRequest } from "./store.js";
+
+export interface DeadLetterFilter {
+  subscriptionId?: bigint;
+  resolved?: boolean;
+  failureReason?: string;
+  movedAfterMs?: number;
+  movedBeforeMs?: number;
+}
+
+/** A dead letter with the name of its source subscription. */
+export interface DeadLetterView extends DeadLetterState {
+  subscriptionName: string;
+}
+
+/** What a replay needs to know about each dead letter. */
+export interface ReplayCandidate {
+  id: bigint;
+  subscriptionId: bigint;
+  isResolved: boolean;
+  subscriptionLive: boolean;
+}
+
+export interface DeadLetterAdminRepository {
+  /** Newest first (keyset on id, descending). */
+  list(filter: DeadLetterFilter, page: PageRequest): Promise<Page<DeadLetterView>>;
+  findById(id: bigint): Promise<DeadLetterView | undefined>;
+  stats(filter: DeadLetterFilter, nowMs: number): Promise<DlqStats>;
+  /** Ids matching the filter in ascending order after `afterId`, at most `limit` (bounded-memory scans). */
+  idsAfter(filter: DeadLetterFilter, afterId: bigint, limit: number): Promise<bigint[]>;
+  findReplayCandidates(ids: readonly bigint[]): Promise<ReplayCandidate[]>;
+  /**
+   * Enqueues each dead letter's message again to its source subscription (a new pending row, fresh
+   * attempt count and TTL) and marks the dead letters resolved with note "replayed".
+   */
+  replay(ids: readonly bigint[], resolvedBy: string, nowMs: number): Promise<number>;
+  /** The seed's Resolve for each unresolved id; returns how many changed. */
+  resolve(ids: readonly bigint[], resolvedBy: string, note: string, nowMs: number): Promise<number>;
+  /** Deletes up to `limit` dead letters moved before `olderThanMs`; returns how many. */
+  purgeBatch(
+    filter: DeadLetterFilter & { olderThanMs: number; includeUnresolved: boolean },
+    limit: number,
+  ): Promise<number>;
+}
+
+/** The seed's QueueWithDetails. */
+export interface QueueItemDetails {
+  queueId: bigint;
+  messageId: bigint;
+  subscriptionId: bigint;
+  status: QueueRowStatus;
+  attemptCount: number;
+  lastAttemptAtMs: number | null;
+  nextRetryAtMs: number | null;
+  lastError: string | null;
+  sequenceNumber: bigint;
+  expiresAtMs: number;
+  createdAtMs: number;
+  identifier: string;
+  data: Uint8Array;
+  callbackUrl: string;
+  subscriberId: bigint;
+  leaseExpiresAtMs: number | null;
+  deliveryMethod: string | null;
+}
+
+export interface SubscriptionStats {
+  backlog: number;
+  inFlight: number;
+  waitingForRetry: number;
+  oldestUnackedAgeSeconds: number;
+  sentLastHour: number;
+  failedLastHour: number;
+  deadLettersUnresolved: number;
+}
+
+export interface NotificationLogFilter {
+  messageId?: bigint;
+  subscriptionId?: bigint;
+  subscriberId?: bigint;
+  deliveryMethod?: string;
+  status?: string;
+  startMs?: number;
+  endMs?: number;
+}
+
+export interface InspectionRepository {
+  listQueueItems(
+    subscriptionId: bigint,
+    status: QueueRowStatus | undefined,
+    page: PageRequest,
+  ): Promise<Page<QueueItemDetails>>;
+  subscriptionStats(subscriptionId: bigint, nowMs: number): Promise<SubscriptionStats>;
+  /** Newest first (keyset on id, descending). */
+  listNotificationLogs(filter: NotificationLogFilter, page: PageRequest): Promise<Page<NotificationLog>>;
+}

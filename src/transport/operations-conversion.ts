@@ -1,0 +1,120 @@
+/** domain → proto for the dead-letter and inspection views. */
+import { create } from "@bufbuild/protobuf";
+import { type Timestamp, timestampDate, timestampFromMs } from "@bufbuild/protobuf/wkt";
+import {
+  type NotificationLog as NotificationLogPb,
+  NotificationLogSchema,
+  type QueueItem as QueueItemPb,
+  QueueItemSchema,
+  type SubscriptionStats as SubscriptionStatsPb,
+  SubscriptionStatsSchema,
+} from "../../gen/herald/v1/admin_service_pb.js";
+import {
+  type DeadLetter as DeadLetterPb,
+  DeadLetterSchema,
+  type DeadLetterStats as DeadLetterStatsPb,
+  DeadLetterStatsSchema,
+} from "../../gen/herald/v1/dead_letter_service_pb.js";
+import type { DeadLetterView, QueueItemDetails, SubscriptionStats } from "../app/operations-ports.js";
+import type { DlqStats } from "../domain/dlq-stats.js";
+import type { NotificationLog } from "../domain/notification-log.js";
+
+function optionalTime(ms: number | null): Timestamp | undefined {
+  return ms === null ? undefined : timestampFromMs(ms);
+}
+
+/** An optional proto Timestamp as epoch ms. */
+export function timestampToMs(ts: Timestamp | undefined): number | undefined {
+  return ts === undefined ? undefined : timestampDate(ts).getTime();
+}
+
+export function deadLetterToPb(d: DeadLetterView): DeadLetterPb {
+  return create(DeadLetterSchema, {
+    id: d.id,
+    subscription: d.subscriptionName,
+    subscriptionId: d.subscriptionId,
+    messageId: d.messageId.toString(),
+    originalQueueId: d.originalQueueId,
+    attemptCount: d.attemptCount,
+    lastError: d.lastError ?? "",
+    failureReason: d.failureReason,
+    lastHttpStatus: d.lastHttpStatus ?? 0,
+    firstAttemptTime: optionalTime(d.firstAttemptAtMs),
+    lastAttemptTime: optionalTime(d.lastAttemptAtMs),
+    movedTime: timestampFromMs(d.movedToDlqAtMs),
+    messageData: d.messageData,
+    callbackUrl: d.callbackUrl ?? "",
+    resolved: d.isResolved,
+    resolveTime: optionalTime(d.resolvedAtMs),
+    resolvedBy: d.resolvedBy ?? "",
+    resolutionNote: d.resolutionNote ?? "",
+    createTime: timestampFromMs(d.createdAtMs),
+  });
+}
+
+export function dlqStatsToPb(s: DlqStats): DeadLetterStatsPb {
+  return create(DeadLetterStatsSchema, {
+    totalItems: BigInt(s.totalItems),
+    unresolvedItems: BigInt(s.unresolvedItems),
+    resolvedItems: BigInt(s.resolvedItems),
+    oldestItemAgeSeconds: BigInt(s.oldestItemAgeSeconds),
+    newestItemAgeSeconds: BigInt(s.newestItemAgeSeconds),
+    topFailureReason: s.topFailureReason ?? "",
+    lastUpdateTime: timestampFromMs(s.lastUpdatedMs),
+  });
+}
+
+export function queueItemToPb(q: QueueItemDetails): QueueItemPb {
+  return create(QueueItemSchema, {
+    id: q.queueId,
+    messageId: q.messageId.toString(),
+    subscriptionId: q.subscriptionId,
+    status: q.status,
+    attemptCount: q.attemptCount,
+    lastAttemptTime: optionalTime(q.lastAttemptAtMs),
+    nextRetryTime: optionalTime(q.nextRetryAtMs),
+    lastError: q.lastError ?? "",
+    sequenceNumber: q.sequenceNumber,
+    expireTime: timestampFromMs(q.expiresAtMs),
+    createTime: timestampFromMs(q.createdAtMs),
+    identifier: q.identifier,
+    data: q.data,
+    callbackUrl: q.callbackUrl,
+    subscriberId: q.subscriberId,
+    leaseExpireTime: optionalTime(q.leaseExpiresAtMs),
+    deliveryMethod: q.deliveryMethod ?? "",
+  });
+}
+
+export function subscriptionStatsToPb(s: SubscriptionStats): SubscriptionStatsPb {
+  return create(SubscriptionStatsSchema, {
+    backlog: BigInt(s.backlog),
+    inFlight: BigInt(s.inFlight),
+    waitingForRetry: BigInt(s.waitingForRetry),
+    oldestUnackedAgeSeconds: BigInt(s.oldestUnackedAgeSeconds),
+    sentLastHour: BigInt(s.sentLastHour),
+    failedLastHour: BigInt(s.failedLastHour),
+    deadLettersUnresolved: BigInt(s.deadLettersUnresolved),
+  });
+}
+
+export function notificationLogToPb(l: NotificationLog): NotificationLogPb {
+  return create(NotificationLogSchema, {
+    id: l.id,
+    subscriptionId: l.subscriptionId,
+    messageId: l.messageId.toString(),
+    queueItemId: l.queueItemId ?? 0n,
+    identifier: l.identifier,
+    topic: l.topicCode,
+    subscriberType: l.subscriberType,
+    subscriberId: l.subscriberId,
+    deliveryMethod: l.deliveryMethod,
+    status: l.status,
+    skippedReason: l.skippedReason ?? "",
+    httpStatus: l.httpStatus ?? 0,
+    durationMs: l.durationMs ?? 0,
+    error: l.error ?? "",
+    sentTime: optionalTime(l.sentAtMs),
+    createTime: timestampFromMs(l.createdAtMs),
+  });
+}
