@@ -7,6 +7,10 @@ import type { AddressInfo } from "node:net";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { AdminService, file_herald_v1_admin_service } from "../gen/herald/v1/admin_service_pb.js";
+import {
+  DeadLetterService,
+  file_herald_v1_dead_letter_service,
+} from "../gen/herald/v1/dead_letter_service_pb.js";
 import { file_herald_v1_errors } from "../gen/herald/v1/errors_pb.js";
 import { file_herald_v1_publisher_service, PublisherService } from "../gen/herald/v1/publisher_service_pb.js";
 import { file_herald_v1_resources } from "../gen/herald/v1/resources_pb.js";
@@ -15,11 +19,15 @@ import {
   SubscriberService,
 } from "../gen/herald/v1/subscriber_service_pb.js";
 import { publisherRules, topicRules } from "./app/admin-rules.js";
+import { Authenticator } from "./app/authenticator.js";
 import { CodedEntityAdmin } from "./app/coded-entity-admin.js";
+import { DeadLetterAdmin } from "./app/dead-letter-admin.js";
 import { DeliveryService } from "./app/delivery-service.js";
+import { Inspection } from "./app/inspection.js";
 import { PublishMessages } from "./app/publish-messages.js";
 import { PushSettlement } from "./app/push-settlement.js";
 import { QueueSweep } from "./app/queue-sweep.js";
+import { Retention, type RetentionResult } from "./app/retention.js";
 import type { Store } from "./app/store.js";
 import { SubscriberAdmin } from "./app/subscriber-admin.js";
 import { SubscriptionAdmin } from "./app/subscription-admin.js";
@@ -27,18 +35,25 @@ import { SubscriptionLookup } from "./app/subscription-lookup.js";
 import type { HeraldConfig } from "./config/config.js";
 import { type Clock, systemClock } from "./domain/clock.js";
 import { ConsumerEngine } from "./engine/consumer-engine.js";
+import { DatabaseHealthMonitor } from "./engine/database-health-monitor.js";
 import { DestinationPolicy } from "./engine/destination-policy.js";
 import { QueueSweeper } from "./engine/queue-sweeper.js";
+import { RetentionPruner } from "./engine/retention-pruner.js";
 import { Wakeups } from "./engine/wakeups.js";
 import { WebhookClient } from "./engine/webhook-client.js";
 import { WebhookPusher } from "./engine/webhook-pusher.js";
 import { createJsonLogger, type Logger } from "./logger.js";
+import { HeraldMetrics } from "./observability/metrics.js";
+import { MetricsServer } from "./observability/metrics-server.js";
 import { openStore } from "./storage/open-store.js";
 import { createAdminHandlers } from "./transport/admin-handlers.js";
+import { authenticationInterceptor } from "./transport/authentication.js";
+import { createDeadLetterHandlers } from "./transport/dead-letter-handlers.js";
 import { errorMappingInterceptor } from "./transport/error-mapping.js";
 import { createHealthRoutes, HealthState } from "./transport/health-service.js";
 import { createPublisherHandlers } from "./transport/publisher-handlers.js";
 import { createReflectionRoutes } from "./transport/reflection-service.js";
+import { requestLoggingInterceptor } from "./transport/request-logging.js";
 import { createSubscriberHandlers } from "./transport/subscriber-handlers.js";
 import { HERALD_VERSION } from "./version.js";
 
@@ -50,8 +65,12 @@ export interface HeraldServer {
   readonly url: string;
   readonly port: number;
   readonly store: Store;
+  /** The Prometheus scrape URL (http://host:port/metrics) when HERALD_METRICS_ADDR is set. */
+  readonly metricsUrl?: string;
   /** Runs one queue sweep now (expired leases and items); the server also sweeps on an interval. */
   sweepNow(): Promise<void>;
+  /** Runs one retention prune now and returns what it deleted; the server also prunes on an interval. */
+  pruneNow(): Promise<RetentionResult>;
   /** Re-reads PUSH subscriptions now (the server also does so every second). */
   refreshPushers(): Promise<void>;
   /** Stops accepting, ends open calls, closes connections and the database. Safe to call twice. */
@@ -68,14 +87,16 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
   const logger = options.logger ?? createJsonLogger(config.logLevel);
   const store = await openStore({ databaseUrl: config.databaseUrl, poolMax: config.dbPoolMax });
 
-  const publishing = new PublishMessages(store, clock, config.dedupWindowMs);
+  // Counts from the use cases and engines; served only when HERALD_METRICS_ADDR is set.
+  const metrics = new HeraldMetrics(logger);
+  const publishing = new PublishMessages(store, clock, config.dedupWindowMs, metrics);
   const admin = {
     publishers: new CodedEntityAdmin(store, clock, publisherRules),
     topics: new CodedEntityAdmin(store, clock, topicRules),
     subscribers: new SubscriberAdmin(store, clock, config.webhooks),
     subscriptions: new SubscriptionAdmin(store, clock, config.webhooks),
   };
-  const deliveries = new DeliveryService(store, clock);
+  const deliveries = new DeliveryService(store, clock, Math.random, metrics);
   const wakeups = new Wakeups();
   const consumers = new ConsumerEngine(deliveries, wakeups, {
     tuning: {
@@ -88,11 +109,25 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
   });
   // A local publish wakes this instance's waiting consumers at once; other instances poll.
   publishing.onPublished((result) => wakeups.notifyTopic(result.topicId));
-  const sweeper = new QueueSweeper(new QueueSweep(store, clock), wakeups, logger, config.sweepIntervalMs);
+  publishing.onPublished((result, command) =>
+    metrics.messagesPublished(command.topic, result.messageIds.length),
+  );
+  const sweeper = new QueueSweeper(
+    new QueueSweep(store, clock, undefined, metrics),
+    wakeups,
+    logger,
+    config.sweepIntervalMs,
+  );
+  const pruner = new RetentionPruner(
+    new Retention(store, { retentionMs: config.retentionMs }),
+    clock,
+    logger,
+    config.retentionIntervalMs,
+  );
   const pusher = new WebhookPusher(
     store,
     deliveries,
-    new PushSettlement(store, clock, config.webhooks.pauseAfterFailingMs),
+    new PushSettlement(store, clock, config.webhooks.pauseAfterFailingMs, Math.random, metrics),
     new WebhookClient(new DestinationPolicy(config.webhooks.allowPrivate), {
       allowHttp: config.webhooks.allowHttp,
       userAgent: `Herald/${HERALD_VERSION}`,
@@ -114,11 +149,40 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
     },
   );
   const lookup = new SubscriptionLookup(store, clock);
+  const deadLetters = new DeadLetterAdmin(store, clock);
+  deadLetters.onReplayed((ids) => {
+    for (const id of ids) wakeups.notifySubscription(id);
+  });
+  const authenticator = new Authenticator(store, clock, {
+    enabled: config.auth.mode === "tokens",
+    adminTokenHashes: config.auth.adminTokenHashes,
+    // Logged without the secret: at most the key's public prefix.
+    onFailure: (reason, keyPrefix) => logger.warn("authentication failed", { reason, keyPrefix }),
+  });
+  if (config.auth.mode !== "tokens") {
+    logger.warn(
+      config.auth.mode === "open-loopback"
+        ? "AUTHENTICATION IS OFF: no HERALD_ADMIN_TOKENS configured; allowed only because Herald binds a loopback address"
+        : "AUTHENTICATION IS OFF: HERALD_INSECURE=1 on a non-loopback address; anyone who can reach this port has full access",
+      { address: `${config.host}:${config.port}` },
+    );
+  }
   const health = new HealthState();
+  // "" and every herald.v1 service are NOT_SERVING while the database does not answer a ping.
+  const databaseHealth = new DatabaseHealthMonitor(store, health, logger, {
+    services: [
+      "",
+      AdminService.typeName,
+      DeadLetterService.typeName,
+      PublisherService.typeName,
+      SubscriberService.typeName,
+    ],
+  });
   const shutdown = new AbortController();
 
   const routes = (router: ConnectRouter) => {
-    router.service(AdminService, createAdminHandlers(admin));
+    router.service(AdminService, createAdminHandlers(admin, new Inspection(store, clock)));
+    router.service(DeadLetterService, createDeadLetterHandlers(deadLetters));
     router.service(PublisherService, createPublisherHandlers(publishing));
     router.service(SubscriberService, createSubscriberHandlers(lookup, consumers));
     createHealthRoutes(health)(router);
@@ -128,6 +192,7 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
       file_herald_v1_subscriber_service,
       file_herald_v1_resources,
       file_herald_v1_errors,
+      file_herald_v1_dead_letter_service,
     ])(router);
   };
   const handler = connectNodeAdapter({
@@ -135,7 +200,10 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
     shutdownSignal: shutdown.signal,
     readMaxBytes: READ_MAX_BYTES,
     interceptors: [
+      // Outermost: sees the codes the error mapping produced.
+      requestLoggingInterceptor(logger),
       errorMappingInterceptor((error, procedure) => logger.error("internal error", { procedure, error })),
+      authenticationInterceptor(authenticator),
     ],
   });
 
@@ -153,7 +221,28 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
       resolve();
     });
   });
+  metrics.attach({
+    queueGauges: store.repos.queueGauges,
+    clock,
+    openStreams: () => consumers.openStreamCount,
+    webhookInflight: () => pusher.inflightCount,
+    dbPool: () => store.poolStats?.(),
+  });
+  const metricsServer = config.metricsAddr ? new MetricsServer(metrics, logger) : undefined;
+  let metricsUrl: string | undefined;
+  if (metricsServer && config.metricsAddr) {
+    try {
+      metricsUrl = await metricsServer.start(config.metricsAddr);
+    } catch (error) {
+      server.close();
+      await store.close();
+      throw error;
+    }
+    logger.info("metrics listening", { url: metricsUrl });
+  }
+  databaseHealth.start();
   sweeper.start();
+  pruner.start();
   pusher.start();
   const { port } = server.address() as AddressInfo;
   const hostForUrl = config.host.includes(":") ? `[${config.host}]` : config.host;
@@ -164,7 +253,10 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
   const stop = () => {
     stopping ??= (async () => {
       health.shutdown();
+      // Stopped in the same tick: a ping finishing later cannot report SERVING again.
+      await databaseHealth.stop();
       await sweeper.stop();
+      await pruner.stop();
       // In-flight webhook requests finish (bounded by the grace period) and their outcomes are recorded.
       await pusher.stop(config.shutdownGraceMs);
       // Streams end first (UNAVAILABLE, leases given back) while connections are still open.
@@ -178,6 +270,7 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
       }, config.shutdownGraceMs);
       await closed;
       clearTimeout(grace);
+      await metricsServer?.stop();
       await store.close();
       logger.info("herald stopped");
     })();
@@ -187,8 +280,10 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
     url,
     port,
     store,
+    metricsUrl,
     stop,
     sweepNow: () => sweeper.runOnce(),
+    pruneNow: () => pruner.runOnce(),
     refreshPushers: () => pusher.refresh(),
   };
 }

@@ -1,6 +1,7 @@
 import { DomainError } from "../domain/domain-error.js";
 import { type Publisher, validatePublisherCode } from "../domain/publisher.js";
 import { type Topic, validateTopicCode } from "../domain/topic.js";
+import { issueKeyIn } from "./api-key-admin.js";
 import type { CodedEntityRules } from "./coded-entity-admin.js";
 
 /** A publisher that has published keeps its messages' provenance: deactivate it instead of deleting. */
@@ -8,6 +9,8 @@ export const publisherRules: CodedEntityRules<Publisher> = {
   what: "publisher",
   validateCode: validatePublisherCode,
   repository: (repos) => repos.publishers,
+  issueCredential: (repos, publisher, nowMs) => issueKeyIn(repos, "publisher", publisher.id, nowMs),
+  onDelete: (repos, publisher) => repos.apiKeys.deleteForOwner("publisher", publisher.id),
   async assertDeletable(repos, publisher) {
     if (await repos.publishers.hasMessages(publisher.id)) {
       throw DomainError.precondition(

@@ -4,6 +4,7 @@ import type { FailureReason } from "../domain/dead-letter.js";
 import { QueueItem } from "../domain/queue-item.js";
 import type { Subscription } from "../domain/subscription.js";
 import type { DeadLetterEntry, FailedAttempt, QueueItemRecord } from "./delivery-ports.js";
+import { DeliveryTally } from "./queue-observer.js";
 import type { Repositories } from "./store.js";
 
 /** One failed attempt to record. */
@@ -47,7 +48,8 @@ function toQueueItem(record: QueueItemRecord, clock: Clock): QueueItem {
  * transaction: each row either waits for its retry (exponential backoff with jitter between the
  * subscription's min and max, or the receiver's Retry-After; at once when `withBackoff` is false)
  * or, having used its last attempt (shouldMoveToDlq), moves to the dead-letter table with reason
- * MAX_ATTEMPTS. Every attempt gets a `failed` delivery-log row. Returns how many were dead-lettered.
+ * MAX_ATTEMPTS. Every attempt gets a `failed` delivery-log row. Returns the outcomes (failed or
+ * dead_lettered, by delivery method) for the caller to report once its transaction committed.
  */
 export async function recordFailedAttempts(
   repos: Repositories,
@@ -56,9 +58,11 @@ export async function recordFailedAttempts(
   withBackoff: boolean,
   clock: Clock,
   random: () => number = Math.random,
-): Promise<number> {
-  if (failures.length === 0) return 0;
+): Promise<DeliveryTally> {
+  const tally = new DeliveryTally();
+  if (failures.length === 0) return tally;
   const nowMs = clock.nowMs();
+  const defaultMethod = subscription.deliveryType === "push" ? "webhook" : "pull";
   const retries: FailedAttempt[] = [];
   const dead: (Omit<FailedAttempt, "nextRetryAtMs"> & { entry: DeadLetterEntry })[] = [];
   for (const failure of failures) {
@@ -84,6 +88,7 @@ export async function recordFailedAttempts(
     const reason =
       failure.deadLetterNow ??
       (item.shouldMoveToDlq(subscription.maxDeliveryAttempts) ? "MAX_ATTEMPTS" : null);
+    tally.count(record.deliveryMethod ?? defaultMethod, reason !== null ? "dead_lettered" : "failed");
     if (reason !== null) {
       dead.push({
         ...attempt,
@@ -118,5 +123,5 @@ export async function recordFailedAttempts(
     },
     nowMs,
   );
-  return dead.length;
+  return tally;
 }

@@ -13,6 +13,10 @@ export interface CodedEntityRules<T> {
   repository(repos: Repositories): CodedEntityRepositoryPort<T>;
   /** Throws FAILED_PRECONDITION when the entity may not be deleted. */
   assertDeletable(repos: Repositories, entity: T): Promise<void>;
+  /** Issues the entity's credential on create (publishers get an API key), in the same transaction. */
+  issueCredential?(repos: Repositories, entity: T, nowMs: number): Promise<string>;
+  /** Removes what belongs to the entity (its API keys) when it is deleted. */
+  onDelete?(repos: Repositories, entity: T): Promise<void>;
 }
 
 export interface CodedEntityRepositoryPort<T> {
@@ -34,10 +38,22 @@ export class CodedEntityAdmin<T extends { id: bigint; name: string; description:
     private readonly rules: CodedEntityRules<T>,
   ) {}
 
-  async create(input: { code: string; name: string; description: string }): Promise<T> {
+  /** Creates the entity; `credential` is its API key when the rules issue one (shown once). */
+  async create(input: {
+    code: string;
+    name: string;
+    description: string;
+  }): Promise<{ entity: T; credential: string }> {
     this.rules.validateCode("code", input.code);
     validateNameAndDescription(input.name, input.description);
-    return this.rules.repository(this.store.repos).insert(input, this.clock.nowMs());
+    return this.store.transaction(async (repos) => {
+      const nowMs = this.clock.nowMs();
+      const entity = await this.rules.repository(repos).insert(input, nowMs);
+      const credential = this.rules.issueCredential
+        ? await this.rules.issueCredential(repos, entity, nowMs)
+        : "";
+      return { entity, credential };
+    });
   }
 
   async get(code: string): Promise<T> {
@@ -62,8 +78,19 @@ export class CodedEntityAdmin<T extends { id: bigint; name: string; description:
     await this.store.transaction(async (repos) => {
       const current = await this.getIn(repos, code);
       await this.rules.assertDeletable(repos, current);
+      await this.rules.onDelete?.(repos, current);
       await this.rules.repository(repos).delete(current.id);
     });
+  }
+
+  /** Runs `work` on the entity named by `code` inside a transaction (NOT_FOUND when unknown). */
+  async withEntity<R>(
+    code: string,
+    work: (repos: Repositories, entity: T, nowMs: number) => Promise<R>,
+  ): Promise<R> {
+    return this.store.transaction(async (repos) =>
+      work(repos, await this.getIn(repos, code), this.clock.nowMs()),
+    );
   }
 
   private async getIn(repos: Repositories, code: string): Promise<T> {

@@ -7,6 +7,7 @@ import { type AckRef, decodeAckId, encodeAckId } from "./ack-id.js";
 import { recordFailedAttempts } from "./attempt-failures.js";
 import { lockCurrentLeases } from "./current-leases.js";
 import type { QueueItemRecord } from "./delivery-ports.js";
+import { DeliveryTally, ignoreQueueEvents, type QueueObserver } from "./queue-observer.js";
 import type { Repositories, Store } from "./store.js";
 
 /** One delivery of a message to a consumer. */
@@ -54,10 +55,12 @@ export class DeliveryService {
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly random: () => number = Math.random,
+    private readonly observer: QueueObserver = ignoreQueueEvents,
   ) {}
 
   async claim(subscription: Subscription, options: ClaimOptions): Promise<Delivery[]> {
     if (options.max <= 0) return [];
+    const startedMs = performance.now();
     const claimed = await this.store.transaction(async (repos) => {
       const nowMs = this.clock.nowMs();
       const rows = await repos.deliveries.lockClaimable({
@@ -72,6 +75,7 @@ export class DeliveryService {
       );
       return rows;
     });
+    this.observer.claimFinished(performance.now() - startedMs);
     if (claimed.length === 0) return [];
     const messages = await this.store.repos.messages.findMany(claimed.map((r) => r.messageId));
     return claimed.map((row) => {
@@ -90,8 +94,9 @@ export class DeliveryService {
 
   /** The seed's markSent for each valid ack id; acking an already-acked delivery again is harmless. */
   async acknowledge(subscription: Subscription, ackIds: readonly string[]): Promise<AckOutcome> {
-    return this.withLeases(subscription, ackIds, true, async (repos, leased) => {
+    return this.withLeases(subscription, ackIds, true, async (repos, leased, tally) => {
       const nowMs = this.clock.nowMs();
+      for (const r of leased) tally.acked(r.deliveryMethod ?? "pull", nowMs - r.createdAtMs);
       await repos.deliveries.markSent(
         leased.map((r) => r.id),
         nowMs,
@@ -114,7 +119,7 @@ export class DeliveryService {
     if (!Number.isInteger(seconds) || seconds < 0 || seconds > MAX_ACK_DEADLINE_SECONDS) {
       throw DomainError.invalid("ack_deadline_seconds", `must be between 0 and ${MAX_ACK_DEADLINE_SECONDS}`);
     }
-    return this.withLeases(subscription, ackIds, false, async (repos, leased) => {
+    return this.withLeases(subscription, ackIds, false, async (repos, leased, tally) => {
       if (seconds > 0) {
         const nowMs = this.clock.nowMs();
         await repos.deliveries.extendLeases(
@@ -125,7 +130,7 @@ export class DeliveryService {
         return false;
       }
       const failures = leased.map((record) => ({ record, error: "nack" }));
-      await recordFailedAttempts(repos, subscription, failures, true, this.clock, this.random);
+      tally.add(await recordFailedAttempts(repos, subscription, failures, true, this.clock, this.random));
       return true;
     });
   }
@@ -141,18 +146,19 @@ export class DeliveryService {
     cause: "client_gone" | "shutdown",
   ): Promise<void> {
     if (refs.length === 0) return;
-    await this.store.transaction(async (repos) => {
+    const tally = await this.store.transaction(async (repos) => {
       const leased = await lockCurrentLeases(repos, subscription.id, refs);
       if (cause === "shutdown") {
         await repos.deliveries.unclaim(
           leased.map((r) => r.id),
           this.clock.nowMs(),
         );
-      } else {
-        const failures = leased.map((record) => ({ record, error: "stream closed before ack" }));
-        await recordFailedAttempts(repos, subscription, failures, false, this.clock);
+        return new DeliveryTally();
       }
+      const failures = leased.map((record) => ({ record, error: "stream closed before ack" }));
+      return recordFailedAttempts(repos, subscription, failures, false, this.clock);
     });
+    tally.reportTo(this.observer);
   }
 
   /** Gives back claimed-but-undelivered rows without counting an attempt (flow-control overflow). */
@@ -182,7 +188,7 @@ export class DeliveryService {
     subscription: Subscription,
     ackIds: readonly string[],
     alreadySentIsValid: boolean,
-    apply: (repos: Repositories, leased: QueueItemRecord[]) => Promise<boolean>,
+    apply: (repos: Repositories, leased: QueueItemRecord[], tally: DeliveryTally) => Promise<boolean>,
   ): Promise<AckOutcome> {
     const invalidAckIds: string[] = [];
     const refs = new Map<string, AckRef>();
@@ -192,7 +198,7 @@ export class DeliveryService {
       else invalidAckIds.push(ackId);
     }
     if (refs.size === 0) return { invalidAckIds, settled: [] };
-    return this.store.transaction(async (repos) => {
+    const { tally, ...outcome } = await this.store.transaction(async (repos) => {
       const rows = await repos.deliveries.lockByIds(subscription.id, [
         ...new Set([...refs.values()].map((r) => r.queueId)),
       ]);
@@ -205,11 +211,14 @@ export class DeliveryService {
         if (current && row.status === "leased") leased.set(row.id, row);
         else if (!(current && alreadySentIsValid && row.status === "sent")) invalid.push(ackId);
       }
-      const ended = leased.size > 0 ? await apply(repos, [...leased.values()]) : false;
+      const tally = new DeliveryTally();
+      const ended = leased.size > 0 ? await apply(repos, [...leased.values()], tally) : false;
       const settled = ended
         ? [...leased.values()].map((r) => ({ queueId: r.id, leaseToken: r.leaseToken }))
         : [];
-      return { invalidAckIds: invalid, settled };
+      return { invalidAckIds: invalid, settled, tally };
     });
+    tally.reportTo(this.observer);
+    return outcome;
   }
 }

@@ -4,6 +4,7 @@ import { type OutgoingMessage, validateOutgoingMessages } from "../domain/messag
 import { assertPublisherCanPublish } from "../domain/publisher.js";
 import { requireNonEmpty } from "../domain/text-limits.js";
 import { assertTopicAcceptsMessages } from "../domain/topic.js";
+import { ignoreQueueEvents, type QueueObserver } from "./queue-observer.js";
 import type { MessageToStore, Store } from "./store.js";
 
 export interface PublishCommand {
@@ -23,7 +24,7 @@ export interface PublishResult {
 }
 
 /** Called after a publish commits, so in-process dispatchers can wake at once instead of polling. */
-export type PublishedListener = (result: PublishResult) => void;
+export type PublishedListener = (result: PublishResult, command: PublishCommand) => void;
 
 /**
  * The Publish use case: validates limits, resolves publisher and topic, and in ONE transaction
@@ -37,6 +38,7 @@ export class PublishMessages {
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly dedupWindowMs: number,
+    private readonly observer: QueueObserver = ignoreQueueEvents,
   ) {}
 
   onPublished(listener: PublishedListener): void {
@@ -56,14 +58,27 @@ export class PublishMessages {
 
     let result: PublishResult;
     try {
-      result = await this.storeOnce(publisher.id, topic.id, command.messages);
+      result = await this.timedStore(publisher.id, topic.id, command.messages);
     } catch (err) {
       // A concurrent publish of the same dedup_id committed first: a second run finds its row.
       if (!(err instanceof DomainError && err.reason === "DEDUP_RACE")) throw err;
-      result = await this.storeOnce(publisher.id, topic.id, command.messages);
+      result = await this.timedStore(publisher.id, topic.id, command.messages);
     }
-    for (const listener of this.listeners) listener(result);
+    for (const listener of this.listeners) listener(result, command);
     return result;
+  }
+
+  private async timedStore(
+    publisherId: bigint,
+    topicId: bigint,
+    messages: OutgoingMessage[],
+  ): Promise<PublishResult> {
+    const startedMs = performance.now();
+    try {
+      return await this.storeOnce(publisherId, topicId, messages);
+    } finally {
+      this.observer.publishTransactionFinished(performance.now() - startedMs);
+    }
   }
 
   private storeOnce(

@@ -4,6 +4,7 @@ import type { Subscription } from "../domain/subscription.js";
 import type { AckRef } from "./ack-id.js";
 import { type AttemptFailure, recordFailedAttempts } from "./attempt-failures.js";
 import { lockCurrentLeases } from "./current-leases.js";
+import { DeliveryTally, ignoreQueueEvents, type QueueObserver } from "./queue-observer.js";
 import type { Store } from "./store.js";
 
 const HEALTH_HEARTBEAT_MS = 5_000;
@@ -35,11 +36,13 @@ export class PushSettlement {
     private readonly clock: Clock,
     private readonly pauseAfterFailingMs: number,
     private readonly random: () => number = Math.random,
+    private readonly observer: QueueObserver = ignoreQueueEvents,
   ) {}
 
   async settle(subscription: Subscription, outcomes: readonly PushOutcome[]): Promise<string | null> {
     if (outcomes.length === 0) return null;
-    return this.store.transaction(async (repos) => {
+    const { paused, tally } = await this.store.transaction(async (repos) => {
+      const tally = new DeliveryTally();
       const nowMs = this.clock.nowMs();
       const current = new Map(
         (
@@ -78,9 +81,11 @@ export class PushSettlement {
         { topicCode: subscription.topicCode, defaultMethod: "webhook" },
         nowMs,
       );
-      await recordFailedAttempts(repos, subscription, failures, true, this.clock, this.random);
+      for (const o of acked)
+        tally.acked("webhook", nowMs - (current.get(o.ref.queueId)?.createdAtMs ?? nowMs));
+      tally.add(await recordFailedAttempts(repos, subscription, failures, true, this.clock, this.random));
 
-      if (acked.length === 0 && failures.length === 0) return null;
+      if (acked.length === 0 && failures.length === 0) return { paused: null, tally };
       const failingSince = await repos.subscriptions.recordPushHealth(
         subscription.id,
         acked.length > 0,
@@ -92,8 +97,12 @@ export class PushSettlement {
       } else if (failingSince !== null && nowMs - failingSince >= this.pauseAfterFailingMs) {
         reason = `every push failed since ${new Date(failingSince).toISOString()}`;
       }
-      if (reason !== null && (await repos.subscriptions.pause(subscription.id, reason, nowMs))) return reason;
-      return null;
+      if (reason !== null && (await repos.subscriptions.pause(subscription.id, reason, nowMs))) {
+        return { paused: reason, tally };
+      }
+      return { paused: null, tally };
     });
+    tally.reportTo(this.observer);
+    return paused;
   }
 }

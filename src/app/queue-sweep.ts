@@ -2,6 +2,7 @@ import type { Clock } from "../domain/clock.js";
 import type { Subscription } from "../domain/subscription.js";
 import { recordFailedAttempts } from "./attempt-failures.js";
 import type { QueueItemRecord } from "./delivery-ports.js";
+import { DeliveryTally, ignoreQueueEvents, type QueueObserver } from "./queue-observer.js";
 import type { Repositories, Store } from "./store.js";
 
 export interface SweepResult {
@@ -30,6 +31,7 @@ export class QueueSweep {
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly batchSize = 500,
+    private readonly observer: QueueObserver = ignoreQueueEvents,
   ) {}
 
   async run(): Promise<SweepResult> {
@@ -46,8 +48,9 @@ export class QueueSweep {
     return result;
   }
 
-  private sweepExpiredLeases(result: SweepResult): Promise<number> {
-    return this.store.transaction(async (repos) => {
+  private async sweepExpiredLeases(result: SweepResult): Promise<number> {
+    const { n, tally } = await this.store.transaction(async (repos) => {
+      const tally = new DeliveryTally();
       const rows = await repos.deliveries.lockExpiredLeases(this.clock.nowMs(), this.batchSize);
       for (const [subscriptionId, group] of bySubscription(rows)) {
         const subscription = await this.subscription(repos, subscriptionId);
@@ -58,20 +61,25 @@ export class QueueSweep {
               ? "push did not complete before its lease expired"
               : "ack deadline exceeded",
         }));
-        await recordFailedAttempts(repos, subscription, failures, true, this.clock);
+        tally.add(await recordFailedAttempts(repos, subscription, failures, true, this.clock));
         result.subscriptionIds.add(subscriptionId);
       }
       result.expiredLeases += rows.length;
-      return rows.length;
+      return { n: rows.length, tally };
     });
+    tally.reportTo(this.observer);
+    return n;
   }
 
-  private sweepExpiredItems(result: SweepResult): Promise<number> {
-    return this.store.transaction(async (repos) => {
+  private async sweepExpiredItems(result: SweepResult): Promise<number> {
+    const { n, tally } = await this.store.transaction(async (repos) => {
+      const tally = new DeliveryTally();
       const nowMs = this.clock.nowMs();
       const rows = await repos.deliveries.lockExpiredItems(nowMs, this.batchSize);
       for (const [subscriptionId, group] of bySubscription(rows)) {
         const subscription = await this.subscription(repos, subscriptionId);
+        const defaultMethod = subscription.deliveryType === "push" ? "webhook" : "pull";
+        for (const r of group) tally.count(r.deliveryMethod ?? defaultMethod, "expired");
         await repos.deliveries.markDeadLettered(
           group.map((r) => ({
             id: r.id,
@@ -102,8 +110,10 @@ export class QueueSweep {
         result.subscriptionIds.add(subscriptionId);
       }
       result.expiredItems += rows.length;
-      return rows.length;
+      return { n: rows.length, tally };
     });
+    tally.reportTo(this.observer);
+    return n;
   }
 
   private async subscription(repos: Repositories, id: bigint): Promise<Subscription> {

@@ -7,11 +7,15 @@ import type { NewPublisher, Publisher } from "../domain/publisher.js";
 import type { NewSubscriber, Subscriber } from "../domain/subscriber.js";
 import type { DeliveryType, Subscription, SubscriptionSettings } from "../domain/subscription.js";
 import type { NewTopic, Topic } from "../domain/topic.js";
+import type { ApiKeyRepository } from "./api-key-ports.js";
 import type {
   DeadLetterRepository,
   DeliveryRepository,
   NotificationLogRepository,
 } from "./delivery-ports.js";
+import type { DeadLetterAdminRepository, InspectionRepository } from "./operations-ports.js";
+import type { QueueGaugeRepository } from "./queue-gauges.js";
+import type { RetentionRepository } from "./retention-ports.js";
 
 /** Keyset paging: items with id greater than `afterId`, ascending, at most `limit`. */
 export interface PageRequest {
@@ -35,6 +39,7 @@ export interface PublisherRepository {
   /** Throws ALREADY_EXISTS when the code is taken. */
   insert(publisher: NewPublisher, nowMs: number): Promise<Publisher>;
   findByCode(code: string): Promise<Publisher | undefined>;
+  findById(id: bigint): Promise<Publisher | undefined>;
   list(page: PageRequest): Promise<Page<Publisher>>;
   update(id: bigint, patch: PublisherPatch, nowMs: number): Promise<Publisher>;
   delete(id: bigint): Promise<void>;
@@ -173,6 +178,9 @@ export interface QueueRepository {
 }
 
 export interface Repositories {
+  apiKeys: ApiKeyRepository;
+  deadLetterAdmin: DeadLetterAdminRepository;
+  inspection: InspectionRepository;
   deliveries: DeliveryRepository;
   deadLetters: DeadLetterRepository;
   notificationLogs: NotificationLogRepository;
@@ -183,6 +191,8 @@ export interface Repositories {
   messages: MessageRepository;
   dedup: DedupRepository;
   queue: QueueRepository;
+  queueGauges: QueueGaugeRepository;
+  retention: RetentionRepository;
 }
 
 /** The database as the use cases see it. */
@@ -196,5 +206,7 @@ export interface Store {
    */
   transaction<T>(work: (repos: Repositories) => Promise<T>): Promise<T>;
   ping(): Promise<void>;
+  /** Connections of the pool in use and idle, when the driver exposes them (for metrics). */
+  poolStats?(): { used: number; free: number } | undefined;
   close(): Promise<void>;
 }

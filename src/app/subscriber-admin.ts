@@ -7,6 +7,7 @@ import {
   validateWebhookUrl,
 } from "../domain/subscriber.js";
 import { requireMaxBytes, requireNonEmpty, requirePrintable } from "../domain/text-limits.js";
+import { issueKeyIn, rotateKeyIn } from "./api-key-admin.js";
 import { encodePageToken, toPageRequest } from "./page-token.js";
 import { newSigningSecret } from "./signing-secret.js";
 import type { Repositories, Store, SubscriberPatch } from "./store.js";
@@ -31,14 +32,31 @@ export class SubscriberAdmin {
     private readonly urlPolicy: { allowHttp: boolean },
   ) {}
 
-  /** Creates the subscriber with a fresh signing secret, returned this once. */
-  async create(input: NewSubscriber): Promise<{ subscriber: Subscriber; signingSecret: string }> {
+  /** Creates the subscriber with a fresh signing secret and API key, both returned this once. */
+  async create(
+    input: NewSubscriber,
+  ): Promise<{ subscriber: Subscriber; signingSecret: string; apiKey: string }> {
     validateClientId("client_id", input.clientId);
     validateSubscriberName(input.name);
     validateWebhookUrl("webhook_url", input.webhookUrl, this.urlPolicy);
     const signingSecret = newSigningSecret();
-    const subscriber = await this.store.repos.subscribers.insert(input, signingSecret, this.clock.nowMs());
-    return { subscriber, signingSecret };
+    return this.store.transaction(async (repos) => {
+      const nowMs = this.clock.nowMs();
+      const subscriber = await repos.subscribers.insert(input, signingSecret, nowMs);
+      const apiKey = await issueKeyIn(repos, "subscriber", subscriber.id, nowMs);
+      return { subscriber, signingSecret, apiKey };
+    });
+  }
+
+  /** A new API key; the previous ones stay valid for the overlap only. */
+  async rotateKey(
+    id: bigint,
+    overlapMs: number | undefined,
+  ): Promise<{ key: string; previousExpiresAtMs: number }> {
+    return this.store.transaction(async (repos) => {
+      await this.getIn(repos, id);
+      return rotateKeyIn(repos, "subscriber", id, overlapMs, this.clock.nowMs());
+    });
   }
 
   /** A new signing secret; the old one keeps signing for `overlapMs` (both signatures are sent). */
@@ -91,6 +109,7 @@ export class SubscriberAdmin {
           `subscriber ${id} has subscriptions; deactivate it instead`,
         );
       }
+      await repos.apiKeys.deleteForOwner("subscriber", id);
       await repos.subscribers.delete(id);
     });
   }

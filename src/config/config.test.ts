@@ -41,4 +41,15 @@ describe("loadConfig", () => {
   it("rejects a MySQL URL without a database name", () => {
     expect(() => loadConfig({ DATABASE_URL: "mysql://root@127.0.0.1:3306" })).toThrow(/DATABASE_URL/);
   });
+
+  it("leaves metrics off by default and parses HERALD_METRICS_ADDR like HERALD_ADDR", () => {
+    expect(loadConfig({}).metricsAddr).toBeUndefined();
+    expect(loadConfig({ HERALD_METRICS_ADDR: "[::]:9464" }).metricsAddr).toEqual({ host: "::", port: 9464 });
+  });
+
+  it("names HERALD_METRICS_ADDR when it is malformed", () => {
+    expect(() => loadConfig({ HERALD_METRICS_ADDR: "9464" })).toThrow(
+      /HERALD_METRICS_ADDR must be host:port/,
+    );
+  });
 });

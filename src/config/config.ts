@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { isIP } from "node:net";
 
 /**
@@ -29,7 +30,25 @@ export interface HeraldConfig {
   sweepIntervalMs: number;
   /** Most Subscribe streams open at once on this instance. */
   maxOpenStreams: number;
+  /** How long delivered queue rows, delivery logs and unreferenced messages are kept, ms. */
+  retentionMs: number;
+  /** How often retention pruning runs, ms. */
+  retentionIntervalMs: number;
   webhooks: WebhookConfig;
+  auth: AuthConfig;
+  /** Where GET /metrics (Prometheus) is served; undefined when HERALD_METRICS_ADDR is empty (disabled). */
+  metricsAddr?: { host: string; port: number };
+}
+
+export interface AuthConfig {
+  /**
+   * tokens: every call to Herald's services needs a bearer token. open-loopback: no admin token is
+   * configured and Herald binds a loopback address, so authentication is off (development).
+   * open-insecure: HERALD_INSECURE=1 turned it off on a non-loopback address.
+   */
+  mode: "tokens" | "open-loopback" | "open-insecure";
+  /** SHA-256 hex of each HERALD_ADMIN_TOKENS entry; the tokens themselves are not kept. */
+  adminTokenHashes: string[];
 }
 
 export interface WebhookConfig {
@@ -64,12 +83,15 @@ export const CONFIG_DEFAULTS = Object.freeze({
   HERALD_POLL_MAX_MS: "250",
   HERALD_SWEEP_INTERVAL_MS: "1000",
   HERALD_MAX_STREAMS: "10000",
+  HERALD_RETENTION_HOURS: "168",
+  HERALD_RETENTION_INTERVAL_MS: "60000",
   HERALD_WEBHOOK_ALLOW_HTTP: "auto",
   HERALD_WEBHOOK_ALLOW_PRIVATE: "",
   HERALD_PUSH_TIMEOUT_MS: "30000",
   HERALD_PUSH_WINDOW_MAX: "64",
   HERALD_PUSH_MAX_INFLIGHT: "1000",
   HERALD_PUSH_PAUSE_AFTER_SECONDS: "86400",
+  HERALD_METRICS_ADDR: "",
 });
 
 type Env = Record<string, string | undefined>;
@@ -87,12 +109,12 @@ function parseIntVar(problems: string[], name: string, raw: string, min: number,
   return Number(raw);
 }
 
-/** Splits "host:port" or "[v6]:port"; reports a problem naming HERALD_ADDR when malformed. */
-function parseAddr(problems: string[], raw: string): { host: string; port: number } {
+/** Splits "host:port" or "[v6]:port"; reports a problem naming `name` when malformed. */
+function parseAddr(problems: string[], raw: string, name = "HERALD_ADDR"): { host: string; port: number } {
   const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+)):(\d{1,5})$/.exec(raw);
   const port = match ? Number(match[3]) : Number.NaN;
   if (!match || port > 65535) {
-    problems.push(`HERALD_ADDR must be host:port, e.g. 127.0.0.1:8085 (got "${raw}")`);
+    problems.push(`${name} must be host:port, e.g. 127.0.0.1:8085 (got "${raw}")`);
     return { host: "127.0.0.1", port: 0 };
   }
   return { host: (match[1] ?? match[2]) as string, port };
@@ -120,6 +142,29 @@ function validateDatabaseUrl(problems: string[], raw: string): void {
 
 function isLoopbackHost(host: string): boolean {
   return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+function parseAuthConfig(problems: string[], env: Env, host: string): AuthConfig {
+  const raw = (env.HERALD_ADMIN_TOKENS ?? "").trim();
+  const tokens = raw === "" ? [] : raw.split(",").map((t) => t.trim());
+  for (const [i, token] of tokens.entries()) {
+    // Never echo a token: say which entry is wrong, not what it is.
+    if (!/^[\x21-\x7e]{16,512}$/.test(token) || token.includes(",")) {
+      problems.push(`HERALD_ADMIN_TOKENS entry ${i + 1} must be 16..512 printable characters without spaces`);
+    }
+  }
+  const insecure = env.HERALD_INSECURE === "1" || env.HERALD_INSECURE === "true";
+  let mode: AuthConfig["mode"] = "tokens";
+  if (tokens.length === 0) {
+    if (isLoopbackHost(host)) mode = "open-loopback";
+    else if (insecure) mode = "open-insecure";
+    else {
+      problems.push(
+        "HERALD_ADMIN_TOKENS is required when HERALD_ADDR is not a loopback address (set HERALD_INSECURE=1 to run without authentication anyway)",
+      );
+    }
+  }
+  return { mode, adminTokenHashes: tokens.map((t) => createHash("sha256").update(t, "utf8").digest("hex")) };
 }
 
 function parseWebhookConfig(problems: string[], env: Env, host: string): WebhookConfig {
@@ -217,7 +262,24 @@ export function loadConfig(env: Env = process.env): HeraldConfig {
     1,
     1_000_000,
   );
+  const retentionHours = parseIntVar(
+    problems,
+    "HERALD_RETENTION_HOURS",
+    read(env, "HERALD_RETENTION_HOURS"),
+    1,
+    10 * 365 * 24,
+  );
+  const retentionIntervalMs = parseIntVar(
+    problems,
+    "HERALD_RETENTION_INTERVAL_MS",
+    read(env, "HERALD_RETENTION_INTERVAL_MS"),
+    1_000,
+    86_400_000,
+  );
   const webhooks = parseWebhookConfig(problems, env, host);
+  const auth = parseAuthConfig(problems, env, host);
+  const metricsRaw = read(env, "HERALD_METRICS_ADDR");
+  const metricsAddr = metricsRaw === "" ? undefined : parseAddr(problems, metricsRaw, "HERALD_METRICS_ADDR");
   const logLevel = read(env, "HERALD_LOG_LEVEL") as LogLevel;
   if (!LOG_LEVELS.includes(logLevel))
     problems.push(`HERALD_LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}`);
@@ -234,6 +296,10 @@ export function loadConfig(env: Env = process.env): HeraldConfig {
     pollMaxMs,
     sweepIntervalMs,
     maxOpenStreams,
+    retentionMs: retentionHours * 3_600_000,
+    retentionIntervalMs,
     webhooks,
+    auth,
+    ...(metricsAddr ? { metricsAddr: Object.freeze(metricsAddr) } : {}),
   });
 }

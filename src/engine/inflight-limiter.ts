@@ -5,6 +5,11 @@ export class InflightLimiter {
 
   constructor(private readonly max: number) {}
 
+  /** Requests in flight now. */
+  get inFlight(): number {
+    return this.inUse;
+  }
+
   get available(): number {
     return Math.max(0, this.max - this.inUse);
   }

@@ -45,6 +45,11 @@ export class WebhookPusher {
     this.limiter = new InflightLimiter(options.maxInflight);
   }
 
+  /** Push requests in flight on this instance, across subscriptions. */
+  get inflightCount(): number {
+    return this.limiter.inFlight;
+  }
+
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;

@@ -90,11 +90,16 @@ export class KnexCodedEntityRepository {
     return row !== undefined;
   }
 
-  private async getById(id: bigint): Promise<CodedEntity> {
+  async findById(id: bigint): Promise<CodedEntity | undefined> {
     const row = (await this.db(this.table)
       .where({ id: idParam(id) })
       .first()) as CodedEntityRow | undefined;
-    if (!row) throw DomainError.notFound(this.what, id.toString());
-    return toCodedEntity(row);
+    return row ? toCodedEntity(row) : undefined;
+  }
+
+  private async getById(id: bigint): Promise<CodedEntity> {
+    const found = await this.findById(id);
+    if (!found) throw DomainError.notFound(this.what, id.toString());
+    return found;
   }
 }

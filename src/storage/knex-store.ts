@@ -1,13 +1,18 @@
 import type { Knex } from "knex";
 import type { Repositories, Store } from "../app/store.js";
 import type { Dialect } from "./dialect.js";
+import { KnexApiKeyRepository } from "./knex-api-key-repository.js";
+import { KnexDeadLetterAdminRepository } from "./knex-dead-letter-admin-repository.js";
 import { KnexDeadLetterRepository } from "./knex-dead-letter-repository.js";
 import { KnexDedupRepository } from "./knex-dedup-repository.js";
 import { KnexDeliveryRepository } from "./knex-delivery-repository.js";
+import { KnexInspectionRepository } from "./knex-inspection-repository.js";
 import { KnexMessageRepository } from "./knex-message-repository.js";
 import { KnexNotificationLogRepository } from "./knex-notification-log-repository.js";
 import { KnexPublisherRepository } from "./knex-publisher-repository.js";
+import { KnexQueueGaugeRepository } from "./knex-queue-gauge-repository.js";
 import { KnexQueueRepository } from "./knex-queue-repository.js";
+import { KnexRetentionRepository } from "./knex-retention-repository.js";
 import { KnexSubscriberRepository } from "./knex-subscriber-repository.js";
 import { KnexSubscriptionRepository } from "./knex-subscription-repository.js";
 import { KnexTopicRepository } from "./knex-topic-repository.js";
@@ -23,8 +28,13 @@ function repositoriesOn(db: Knex | Knex.Transaction, dialect: Dialect): Reposito
     messages: new KnexMessageRepository(db, dialect),
     dedup: new KnexDedupRepository(db, dialect),
     queue: new KnexQueueRepository(db, dialect),
+    queueGauges: new KnexQueueGaugeRepository(db),
+    retention: new KnexRetentionRepository(db),
     deliveries: new KnexDeliveryRepository(db, dialect),
     deadLetters: new KnexDeadLetterRepository(db),
+    deadLetterAdmin: new KnexDeadLetterAdminRepository(db),
+    apiKeys: new KnexApiKeyRepository(db),
+    inspection: new KnexInspectionRepository(db),
     notificationLogs: new KnexNotificationLogRepository(db),
   };
 }
@@ -56,6 +66,12 @@ export class KnexStore implements Store {
 
   async ping(): Promise<void> {
     await this.knex.raw("SELECT 1");
+  }
+
+  /** knex's (tarn) pool: connections in use and idle; undefined once the pool is destroyed. */
+  poolStats(): { used: number; free: number } | undefined {
+    const pool = (this.knex.client as { pool?: { numUsed(): number; numFree(): number } | null }).pool;
+    return pool ? { used: pool.numUsed(), free: pool.numFree() } : undefined;
   }
 
   async close(): Promise<void> {

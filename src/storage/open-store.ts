@@ -45,6 +45,8 @@ function mysqlKnex(url: string, poolMax: number, withDatabase: boolean): Knex {
       },
     },
     acquireConnectionTimeout: 10_000,
+    // knex otherwise inlines bound values (message data, secrets) into error messages, which get logged.
+    compileSqlOnError: false,
   });
 }
 
@@ -54,6 +56,7 @@ function sqliteKnex(filename: string): Knex {
     client: "better-sqlite3",
     connection: { filename, options: { safeIntegers: true } },
     useNullAsDefault: true,
+    compileSqlOnError: false,
     pool: {
       min: 1,
       max: 1,

@@ -1,6 +1,7 @@
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { AdminService } from "../../gen/herald/v1/admin_service_pb.js";
+import { rotateKeyIn } from "../app/api-key-admin.js";
 import type { CodedEntityAdmin } from "../app/coded-entity-admin.js";
 import type { Inspection } from "../app/inspection.js";
 import type { SubscriberAdmin } from "../app/subscriber-admin.js";
@@ -49,7 +50,14 @@ export function createAdminHandlers(
   return {
     ...createInspectionHandlers(inspection),
     async createPublisher(req) {
-      return { publisher: publisherToPb(await publishers.create(req)) };
+      const created = await publishers.create(req);
+      return { publisher: publisherToPb(created.entity), apiKey: created.credential };
+    },
+    async rotatePublisherKey(req) {
+      const rotated = await publishers.withEntity(req.code, (repos, publisher, nowMs) =>
+        rotateKeyIn(repos, "publisher", publisher.id, durationToMs("overlap", req.overlap), nowMs),
+      );
+      return { apiKey: rotated.key, previousKeyExpireTime: timestampFromMs(rotated.previousExpiresAtMs) };
     },
     async getPublisher(req) {
       return { publisher: publisherToPb(await publishers.get(req.code)) };
@@ -67,7 +75,7 @@ export function createAdminHandlers(
     },
 
     async createTopic(req) {
-      return { topic: topicToPb(await topics.create(req)) };
+      return { topic: topicToPb((await topics.create(req)).entity) };
     },
     async getTopic(req) {
       return { topic: topicToPb(await topics.get(req.code)) };
@@ -90,7 +98,15 @@ export function createAdminHandlers(
         name: req.name,
         webhookUrl: req.webhookUrl,
       });
-      return { subscriber: subscriberToPb(created.subscriber), signingSecret: created.signingSecret };
+      return {
+        subscriber: subscriberToPb(created.subscriber),
+        signingSecret: created.signingSecret,
+        apiKey: created.apiKey,
+      };
+    },
+    async rotateSubscriberKey(req) {
+      const rotated = await subscribers.rotateKey(req.id, durationToMs("overlap", req.overlap));
+      return { apiKey: rotated.key, previousKeyExpireTime: timestampFromMs(rotated.previousExpiresAtMs) };
     },
     async rotateSubscriberSecret(req) {
       const rotated = await subscribers.rotateSecret(req.id, durationToMs("overlap", req.overlap));

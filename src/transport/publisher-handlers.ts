@@ -1,11 +1,14 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { PublisherService } from "../../gen/herald/v1/publisher_service_pb.js";
+import { authorizePublish } from "../app/authorization.js";
 import type { PublishMessages } from "../app/publish-messages.js";
+import { principalOf } from "./authentication.js";
 
 /** herald.v1.PublisherService. */
 export function createPublisherHandlers(publishing: PublishMessages): ServiceImpl<typeof PublisherService> {
   return {
-    async publish(req) {
+    async publish(req, ctx) {
+      authorizePublish(principalOf(ctx), req.publisher);
       const result = await publishing.publish({
         publisher: req.publisher,
         topic: req.topic,

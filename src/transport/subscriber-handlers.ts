@@ -7,12 +7,14 @@ import {
   ReceivedMessageSchema,
   type SubscriberService,
 } from "../../gen/herald/v1/subscriber_service_pb.js";
+import { authorizeConsume } from "../app/authorization.js";
 import type { Delivery } from "../app/delivery-service.js";
 import type { SubscriptionLookup } from "../app/subscription-lookup.js";
 import { DomainError } from "../domain/domain-error.js";
 import type { Subscription } from "../domain/subscription.js";
 import { SUBSCRIPTION_LIMITS } from "../domain/subscription.js";
 import type { ConsumerEngine } from "../engine/consumer-engine.js";
+import { principalOf } from "./authentication.js";
 import { durationToMs } from "./proto-conversion.js";
 
 export const CONSUMER_LIMITS = Object.freeze({
@@ -72,6 +74,7 @@ export function createSubscriberHandlers(
         );
       }
       const subscription = await lookup.require(req.subscription, "pull");
+      authorizeConsume(principalOf(ctx), subscription);
       const limits = {
         maxOutstandingMessages: req.maxOutstandingMessages || L.defaultMaxOutstandingMessages,
         maxOutstandingBytes:
@@ -94,20 +97,23 @@ export function createSubscriberHandlers(
       if (maxWaitMs > L.maxPullWaitMs)
         throw DomainError.invalid("max_wait", `must be at most ${L.maxPullWaitMs / 1000}s`);
       const subscription = await lookup.require(req.subscription, "pull");
+      authorizeConsume(principalOf(ctx), subscription);
       const batch = await engine.pull(subscription, req.maxMessages, maxWaitMs, ctx.signal);
       return { receivedMessages: batch.map((d) => toReceived(subscription, d)) };
     },
 
-    async acknowledge(req) {
+    async acknowledge(req, ctx) {
       validateAckIds(req.ackIds);
       const subscription = await lookup.require(req.subscription, "pull");
+      authorizeConsume(principalOf(ctx), subscription);
       const outcome = await engine.acknowledge(subscription, req.ackIds);
       return { invalidAckIds: outcome.invalidAckIds };
     },
 
-    async modifyAckDeadline(req) {
+    async modifyAckDeadline(req, ctx) {
       validateAckIds(req.ackIds);
       const subscription = await lookup.require(req.subscription, "pull");
+      authorizeConsume(principalOf(ctx), subscription);
       const outcome = await engine.modifyAckDeadline(subscription, req.ackIds, req.ackDeadlineSeconds);
       return { invalidAckIds: outcome.invalidAckIds };
     },

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file herald/v1/admin_service.proto.
  */
 export const file_herald_v1_admin_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch1oZXJhbGQvdjEvYWRtaW5fc2VydmljZS5wcm90bxIJaGVyYWxkLnYxIkkKFkNyZWF0ZVB1Ymxpc2hlclJlcXVlc3QSDAoEY29kZRgBIAEoCRIMCgRuYW1lGAIgASgJEhMKC2Rlc2NyaXB0aW9uGAMgASgJIkIKF0NyZWF0ZVB1Ymxpc2hlclJlc3BvbnNlEicKCXB1Ymxpc2hlchgBIAEoCzIULmhlcmFsZC52MS5QdWJsaXNoZXIiIwoTR2V0UHVibGlzaGVyUmVxdWVzdBIMCgRjb2RlGAEgASgJIj8KFEdldFB1Ymxpc2hlclJlc3BvbnNlEicKCXB1Ymxpc2hlchgBIAEoCzIULmhlcmFsZC52MS5QdWJsaXNoZXIiPgoVTGlzdFB1Ymxpc2hlcnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIlsKFkxpc3RQdWJsaXNoZXJzUmVzcG9uc2USKAoKcHVibGlzaGVycxgBIAMoCzIULmhlcmFsZC52MS5QdWJsaXNoZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIpIBChZVcGRhdGVQdWJsaXNoZXJSZXF1ZXN0EgwKBGNvZGUYASABKAkSEQoEbmFtZRgCIAEoCUgAiAEBEhgKC2Rlc2NyaXB0aW9uGAMgASgJSAGIAQESFgoJaXNfYWN0aXZlGAQgASgISAKIAQFCBwoFX25hbWVCDgoMX2Rlc2NyaXB0aW9uQgwKCl9pc19hY3RpdmUiQgoXVXBkYXRlUHVibGlzaGVyUmVzcG9uc2USJwoJcHVibGlzaGVyGAEgASgLMhQuaGVyYWxkLnYxLlB1Ymxpc2hlciImChZEZWxldGVQdWJsaXNoZXJSZXF1ZXN0EgwKBGNvZGUYASABKAkiGQoXRGVsZXRlUHVibGlzaGVyUmVzcG9uc2UiRQoSQ3JlYXRlVG9waWNSZXF1ZXN0EgwKBGNvZGUYASABKAkSDAoEbmFtZRgCIAEoCRITCgtkZXNjcmlwdGlvbhgDIAEoCSI2ChNDcmVhdGVUb3BpY1Jlc3BvbnNlEh8KBXRvcGljGAEgASgLMhAuaGVyYWxkLnYxLlRvcGljIh8KD0dldFRvcGljUmVxdWVzdBIMCgRjb2RlGAEgASgJIjMKEEdldFRvcGljUmVzcG9uc2USHwoFdG9waWMYASABKAsyEC5oZXJhbGQudjEuVG9waWMiOgoRTGlzdFRvcGljc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiTwoSTGlzdFRvcGljc1Jlc3BvbnNlEiAKBnRvcGljcxgBIAMoCzIQLmhlcmFsZC52MS5Ub3BpYxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkijgEKElVwZGF0ZVRvcGljUmVxdWVzdBIMCgRjb2RlGAEgASgJEhEKBG5hbWUYAiABKAlIAIgBARIYCgtkZXNjcmlwdGlvbhgDIAEoCUgBiAEBEhYKCWlzX2FjdGl2ZRgEIAEoCEgCiAEBQgcKBV9uYW1lQg4KDF9kZXNjcmlwdGlvbkIMCgpfaXNfYWN0aXZlIjYKE1VwZGF0ZVRvcGljUmVzcG9uc2USHwoFdG9waWMYASABKAsyEC5oZXJhbGQudjEuVG9waWMiIgoSRGVsZXRlVG9waWNSZXF1ZXN0EgwKBGNvZGUYASABKAkiFQoTRGVsZXRlVG9waWNSZXNwb25zZSJPChdDcmVhdGVTdWJzY3JpYmVyUmVxdWVzdBIRCgljbGllbnRfaWQYASABKAMSDAoEbmFtZRgCIAEoCRITCgt3ZWJob29rX3VybBgDIAEoCSJdChhDcmVhdGVTdWJzY3JpYmVyUmVzcG9uc2USKQoKc3Vic2NyaWJlchgBIAEoCzIVLmhlcmFsZC52MS5TdWJzY3JpYmVyEhYKDnNpZ25pbmdfc2VjcmV0GAIgASgJIiIKFEdldFN1YnNjcmliZXJSZXF1ZXN0EgoKAmlkGAEgASgDIkIKFUdldFN1YnNjcmliZXJSZXNwb25zZRIpCgpzdWJzY3JpYmVyGAEgASgLMhUuaGVyYWxkLnYxLlN1YnNjcmliZXIiUgoWTGlzdFN1YnNjcmliZXJzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRIRCgljbGllbnRfaWQYAyABKAMiXgoXTGlzdFN1YnNjcmliZXJzUmVzcG9uc2USKgoLc3Vic2NyaWJlcnMYASADKAsyFS5oZXJhbGQudjEuU3Vic2NyaWJlchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkikQEKF1VwZGF0ZVN1YnNjcmliZXJSZXF1ZXN0EgoKAmlkGAEgASgDEhEKBG5hbWUYAiABKAlIAIgBARIYCgt3ZWJob29rX3VybBgDIAEoCUgBiAEBEhYKCWlzX2FjdGl2ZRgEIAEoCEgCiAEBQgcKBV9uYW1lQg4KDF93ZWJob29rX3VybEIMCgpfaXNfYWN0aXZlIkUKGFVwZGF0ZVN1YnNjcmliZXJSZXNwb25zZRIpCgpzdWJzY3JpYmVyGAEgASgLMhUuaGVyYWxkLnYxLlN1YnNjcmliZXIiJQoXRGVsZXRlU3Vic2NyaWJlclJlcXVlc3QSCgoCaWQYASABKAMiGgoYRGVsZXRlU3Vic2NyaWJlclJlc3BvbnNlIlcKHVJvdGF0ZVN1YnNjcmliZXJTZWNyZXRSZXF1ZXN0EgoKAmlkGAEgASgDEioKB292ZXJsYXAYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24ieQoeUm90YXRlU3Vic2NyaWJlclNlY3JldFJlc3BvbnNlEhYKDnNpZ25pbmdfc2VjcmV0GAEgASgJEj8KG3ByZXZpb3VzX3NlY3JldF9leHBpcmVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAizQMKGUNyZWF0ZVN1YnNjcmlwdGlvblJlcXVlc3QSDAoEbmFtZRgBIAEoCRIVCg1zdWJzY3JpYmVyX2lkGAIgASgDEg0KBXRvcGljGAMgASgJEhIKCmlkZW50aWZpZXIYBCABKAkSLgoNZGVsaXZlcnlfdHlwZRgFIAEoDjIXLmhlcmFsZC52MS5EZWxpdmVyeVR5cGUSFQoNcHVzaF9lbmRwb2ludBgGIAEoCRIhChRhY2tfZGVhZGxpbmVfc2Vjb25kcxgHIAEoBUgAiAEBEiIKFW1heF9kZWxpdmVyeV9hdHRlbXB0cxgIIAEoBUgBiAEBEi4KC21pbl9iYWNrb2ZmGAkgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEi4KC21heF9iYWNrb2ZmGAogASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEi4KC21lc3NhZ2VfdHRsGAsgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhcKD2VuYWJsZV9vcmRlcmluZxgMIAEoCEIXChVfYWNrX2RlYWRsaW5lX3NlY29uZHNCGAoWX21heF9kZWxpdmVyeV9hdHRlbXB0cyJLChpDcmVhdGVTdWJzY3JpcHRpb25SZXNwb25zZRItCgxzdWJzY3JpcHRpb24YASABKAsyFy5oZXJhbGQudjEuU3Vic2NyaXB0aW9uIiYKFkdldFN1YnNjcmlwdGlvblJlcXVlc3QSDAoEbmFtZRgBIAEoCSJfChdHZXRTdWJzY3JpcHRpb25SZXNwb25zZRItCgxzdWJzY3JpcHRpb24YASABKAsyFy5oZXJhbGQudjEuU3Vic2NyaXB0aW9uEhUKDW1lc3NhZ2VfY291bnQYAiABKAMifQoYTGlzdFN1YnNjcmlwdGlvbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEg0KBXRvcGljGAMgASgJEhUKDXN1YnNjcmliZXJfaWQYBCABKAMSFAoMc2hvd19kZWxldGVkGAUgASgIImQKGUxpc3RTdWJzY3JpcHRpb25zUmVzcG9uc2USLgoNc3Vic2NyaXB0aW9ucxgBIAMoCzIXLmhlcmFsZC52MS5TdWJzY3JpcHRpb24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIrsDChlVcGRhdGVTdWJzY3JpcHRpb25SZXF1ZXN0EgwKBG5hbWUYASABKAkSFwoKaWRlbnRpZmllchgCIAEoCUgAiAEBEhoKDXB1c2hfZW5kcG9pbnQYAyABKAlIAYgBARIhChRhY2tfZGVhZGxpbmVfc2Vjb25kcxgEIAEoBUgCiAEBEiIKFW1heF9kZWxpdmVyeV9hdHRlbXB0cxgFIAEoBUgDiAEBEi4KC21pbl9iYWNrb2ZmGAYgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEi4KC21heF9iYWNrb2ZmGAcgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEi4KC21lc3NhZ2VfdHRsGAggASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhwKD2VuYWJsZV9vcmRlcmluZxgJIAEoCEgEiAEBQg0KC19pZGVudGlmaWVyQhAKDl9wdXNoX2VuZHBvaW50QhcKFV9hY2tfZGVhZGxpbmVfc2Vjb25kc0IYChZfbWF4X2RlbGl2ZXJ5X2F0dGVtcHRzQhIKEF9lbmFibGVfb3JkZXJpbmciSwoaVXBkYXRlU3Vic2NyaXB0aW9uUmVzcG9uc2USLQoMc3Vic2NyaXB0aW9uGAEgASgLMhcuaGVyYWxkLnYxLlN1YnNjcmlwdGlvbiIpChlEZWxldGVTdWJzY3JpcHRpb25SZXF1ZXN0EgwKBG5hbWUYASABKAkiHAoaRGVsZXRlU3Vic2NyaXB0aW9uUmVzcG9uc2UiOAoYUGF1c2VTdWJzY3JpcHRpb25SZXF1ZXN0EgwKBG5hbWUYASABKAkSDgoGcmVhc29uGAIgASgJIkoKGVBhdXNlU3Vic2NyaXB0aW9uUmVzcG9uc2USLQoMc3Vic2NyaXB0aW9uGAEgASgLMhcuaGVyYWxkLnYxLlN1YnNjcmlwdGlvbiIpChlSZXN1bWVTdWJzY3JpcHRpb25SZXF1ZXN0EgwKBG5hbWUYASABKAkiSwoaUmVzdW1lU3Vic2NyaXB0aW9uUmVzcG9uc2USLQoMc3Vic2NyaXB0aW9uGAEgASgLMhcuaGVyYWxkLnYxLlN1YnNjcmlwdGlvbiIrChtHZXRTdWJzY3JpcHRpb25TdGF0c1JlcXVlc3QSDAoEbmFtZRgBIAEoCSLJAQoRU3Vic2NyaXB0aW9uU3RhdHMSDwoHYmFja2xvZxgBIAEoAxIRCglpbl9mbGlnaHQYAiABKAMSGQoRd2FpdGluZ19mb3JfcmV0cnkYAyABKAMSIgoab2xkZXN0X3VuYWNrZWRfYWdlX3NlY29uZHMYBCABKAMSFgoOc2VudF9sYXN0X2hvdXIYBSABKAMSGAoQZmFpbGVkX2xhc3RfaG91chgGIAEoAxIfChdkZWFkX2xldHRlcnNfdW5yZXNvbHZlZBgHIAEoAyJLChxHZXRTdWJzY3JpcHRpb25TdGF0c1Jlc3BvbnNlEisKBXN0YXRzGAEgASgLMhwuaGVyYWxkLnYxLlN1YnNjcmlwdGlvblN0YXRzIoUECglRdWV1ZUl0ZW0SCgoCaWQYASABKAMSEgoKbWVzc2FnZV9pZBgCIAEoCRIXCg9zdWJzY3JpcHRpb25faWQYAyABKAMSDgoGc3RhdHVzGAQgASgJEhUKDWF0dGVtcHRfY291bnQYBSABKAUSNQoRbGFzdF9hdHRlbXB0X3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjMKD25leHRfcmV0cnlfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKbGFzdF9lcnJvchgIIAEoCRIXCg9zZXF1ZW5jZV9udW1iZXIYCSABKAMSLwoLZXhwaXJlX3RpbWUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2NyZWF0ZV90aW1lGAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgppZGVudGlmaWVyGAwgASgJEgwKBGRhdGEYDSABKAwSFAoMY2FsbGJhY2tfdXJsGA4gASgJEhUKDXN1YnNjcmliZXJfaWQYDyABKAMSNQoRbGVhc2VfZXhwaXJlX3RpbWUYECABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhcKD2RlbGl2ZXJ5X21ldGhvZBgRIAEoCSJkChVMaXN0UXVldWVJdGVtc1JlcXVlc3QSFAoMc3Vic2NyaXB0aW9uGAEgASgJEg4KBnN0YXR1cxgCIAEoCRIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCSJcChZMaXN0UXVldWVJdGVtc1Jlc3BvbnNlEikKC3F1ZXVlX2l0ZW1zGAEgAygLMhQuaGVyYWxkLnYxLlF1ZXVlSXRlbRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkijgMKD05vdGlmaWNhdGlvbkxvZxIKCgJpZBgBIAEoAxIXCg9zdWJzY3JpcHRpb25faWQYAiABKAMSEgoKbWVzc2FnZV9pZBgDIAEoCRIVCg1xdWV1ZV9pdGVtX2lkGAQgASgDEhIKCmlkZW50aWZpZXIYBSABKAkSDQoFdG9waWMYBiABKAkSFwoPc3Vic2NyaWJlcl90eXBlGAcgASgJEhUKDXN1YnNjcmliZXJfaWQYCCABKAMSFwoPZGVsaXZlcnlfbWV0aG9kGAkgASgJEg4KBnN0YXR1cxgKIAEoCRIWCg5za2lwcGVkX3JlYXNvbhgLIAEoCRITCgtodHRwX3N0YXR1cxgMIAEoBRITCgtkdXJhdGlvbl9tcxgNIAEoBRINCgVlcnJvchgOIAEoCRItCglzZW50X3RpbWUYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2NyZWF0ZV90aW1lGBAgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKMAgobTGlzdE5vdGlmaWNhdGlvbkxvZ3NSZXF1ZXN0EhIKCm1lc3NhZ2VfaWQYASABKAkSFAoMc3Vic2NyaXB0aW9uGAIgASgJEhUKDXN1YnNjcmliZXJfaWQYAyABKAMSFwoPZGVsaXZlcnlfbWV0aG9kGAQgASgJEg4KBnN0YXR1cxgFIAEoCRIuCgpzdGFydF90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJcGFnZV9zaXplGAggASgFEhIKCnBhZ2VfdG9rZW4YCSABKAkibgocTGlzdE5vdGlmaWNhdGlvbkxvZ3NSZXNwb25zZRI1ChFub3RpZmljYXRpb25fbG9ncxgBIAMoCzIaLmhlcmFsZC52MS5Ob3RpZmljYXRpb25Mb2cSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJMsESCgxBZG1pblNlcnZpY2USWAoPQ3JlYXRlUHVibGlzaGVyEiEuaGVyYWxkLnYxLkNyZWF0ZVB1Ymxpc2hlclJlcXVlc3QaIi5oZXJhbGQudjEuQ3JlYXRlUHVibGlzaGVyUmVzcG9uc2USTwoMR2V0UHVibGlzaGVyEh4uaGVyYWxkLnYxLkdldFB1Ymxpc2hlclJlcXVlc3QaHy5oZXJhbGQudjEuR2V0UHVibGlzaGVyUmVzcG9uc2USVQoOTGlzdFB1Ymxpc2hlcnMSIC5oZXJhbGQudjEuTGlzdFB1Ymxpc2hlcnNSZXF1ZXN0GiEuaGVyYWxkLnYxLkxpc3RQdWJsaXNoZXJzUmVzcG9uc2USWAoPVXBkYXRlUHVibGlzaGVyEiEuaGVyYWxkLnYxLlVwZGF0ZVB1Ymxpc2hlclJlcXVlc3QaIi5oZXJhbGQudjEuVXBkYXRlUHVibGlzaGVyUmVzcG9uc2USWAoPRGVsZXRlUHVibGlzaGVyEiEuaGVyYWxkLnYxLkRlbGV0ZVB1Ymxpc2hlclJlcXVlc3QaIi5oZXJhbGQudjEuRGVsZXRlUHVibGlzaGVyUmVzcG9uc2USTAoLQ3JlYXRlVG9waWMSHS5oZXJhbGQudjEuQ3JlYXRlVG9waWNSZXF1ZXN0Gh4uaGVyYWxkLnYxLkNyZWF0ZVRvcGljUmVzcG9uc2USQwoIR2V0VG9waWMSGi5oZXJhbGQudjEuR2V0VG9waWNSZXF1ZXN0GhsuaGVyYWxkLnYxLkdldFRvcGljUmVzcG9uc2USSQoKTGlzdFRvcGljcxIcLmhlcmFsZC52MS5MaXN0VG9waWNzUmVxdWVzdBodLmhlcmFsZC52MS5MaXN0VG9waWNzUmVzcG9uc2USTAoLVXBkYXRlVG9waWMSHS5oZXJhbGQudjEuVXBkYXRlVG9waWNSZXF1ZXN0Gh4uaGVyYWxkLnYxLlVwZGF0ZVRvcGljUmVzcG9uc2USTAoLRGVsZXRlVG9waWMSHS5oZXJhbGQudjEuRGVsZXRlVG9waWNSZXF1ZXN0Gh4uaGVyYWxkLnYxLkRlbGV0ZVRvcGljUmVzcG9uc2USWwoQQ3JlYXRlU3Vic2NyaWJlchIiLmhlcmFsZC52MS5DcmVhdGVTdWJzY3JpYmVyUmVxdWVzdBojLmhlcmFsZC52MS5DcmVhdGVTdWJzY3JpYmVyUmVzcG9uc2USUgoNR2V0U3Vic2NyaWJlchIfLmhlcmFsZC52MS5HZXRTdWJzY3JpYmVyUmVxdWVzdBogLmhlcmFsZC52MS5HZXRTdWJzY3JpYmVyUmVzcG9uc2USWAoPTGlzdFN1YnNjcmliZXJzEiEuaGVyYWxkLnYxLkxpc3RTdWJzY3JpYmVyc1JlcXVlc3QaIi5oZXJhbGQudjEuTGlzdFN1YnNjcmliZXJzUmVzcG9uc2USWwoQVXBkYXRlU3Vic2NyaWJlchIiLmhlcmFsZC52MS5VcGRhdGVTdWJzY3JpYmVyUmVxdWVzdBojLmhlcmFsZC52MS5VcGRhdGVTdWJzY3JpYmVyUmVzcG9uc2USWwoQRGVsZXRlU3Vic2NyaWJlchIiLmhlcmFsZC52MS5EZWxldGVTdWJzY3JpYmVyUmVxdWVzdBojLmhlcmFsZC52MS5EZWxldGVTdWJzY3JpYmVyUmVzcG9uc2USbQoWUm90YXRlU3Vic2NyaWJlclNlY3JldBIoLmhlcmFsZC52MS5Sb3RhdGVTdWJzY3JpYmVyU2VjcmV0UmVxdWVzdBopLmhlcmFsZC52MS5Sb3RhdGVTdWJzY3JpYmVyU2VjcmV0UmVzcG9uc2USYQoSQ3JlYXRlU3Vic2NyaXB0aW9uEiQuaGVyYWxkLnYxLkNyZWF0ZVN1YnNjcmlwdGlvblJlcXVlc3QaJS5oZXJhbGQudjEuQ3JlYXRlU3Vic2NyaXB0aW9uUmVzcG9uc2USWAoPR2V0U3Vic2NyaXB0aW9uEiEuaGVyYWxkLnYxLkdldFN1YnNjcmlwdGlvblJlcXVlc3QaIi5oZXJhbGQudjEuR2V0U3Vic2NyaXB0aW9uUmVzcG9uc2USXgoRTGlzdFN1YnNjcmlwdGlvbnMSIy5oZXJhbGQudjEuTGlzdFN1YnNjcmlwdGlvbnNSZXF1ZXN0GiQuaGVyYWxkLnYxLkxpc3RTdWJzY3JpcHRpb25zUmVzcG9uc2USYQoSVXBkYXRlU3Vic2NyaXB0aW9uEiQuaGVyYWxkLnYxLlVwZGF0ZVN1YnNjcmlwdGlvblJlcXVlc3QaJS5oZXJhbGQudjEuVXBkYXRlU3Vic2NyaXB0aW9uUmVzcG9uc2USYQoSRGVsZXRlU3Vic2NyaXB0aW9uEiQuaGVyYWxkLnYxLkRlbGV0ZVN1YnNjcmlwdGlvblJlcXVlc3QaJS5oZXJhbGQudjEuRGVsZXRlU3Vic2NyaXB0aW9uUmVzcG9uc2USXgoRUGF1c2VTdWJzY3JpcHRpb24SIy5oZXJhbGQudjEuUGF1c2VTdWJzY3JpcHRpb25SZXF1ZXN0GiQuaGVyYWxkLnYxLlBhdXNlU3Vic2NyaXB0aW9uUmVzcG9uc2USYQoSUmVzdW1lU3Vic2NyaXB0aW9uEiQuaGVyYWxkLnYxLlJlc3VtZVN1YnNjcmlwdGlvblJlcXVlc3QaJS5oZXJhbGQudjEuUmVzdW1lU3Vic2NyaXB0aW9uUmVzcG9uc2USZwoUR2V0U3Vic2NyaXB0aW9uU3RhdHMSJi5oZXJhbGQudjEuR2V0U3Vic2NyaXB0aW9uU3RhdHNSZXF1ZXN0GicuaGVyYWxkLnYxLkdldFN1YnNjcmlwdGlvblN0YXRzUmVzcG9uc2USVQoOTGlzdFF1ZXVlSXRlbXMSIC5oZXJhbGQudjEuTGlzdFF1ZXVlSXRlbXNSZXF1ZXN0GiEuaGVyYWxkLnYxLkxpc3RRdWV1ZUl0ZW1zUmVzcG9uc2USZwoUTGlzdE5vdGlmaWNhdGlvbkxvZ3MSJi5oZXJhbGQudjEuTGlzdE5vdGlmaWNhdGlvbkxvZ3NSZXF1ZXN0GicuaGVyYWxkLnYxLkxpc3ROb3RpZmljYXRpb25Mb2dzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_herald_v1_resources]);
+  fileDesc("Ch1oZXJhbGQvdjEvYWRtaW5fc2VydmljZS5wcm90bxIJaGVyYWxkLnYxIkkKFkNyZWF0ZVB1Ymxpc2hlclJlcXVlc3QSDAoEY29kZRgBIAEoCRIMCgRuYW1lGAIgASgJEhMKC2Rlc2NyaXB0aW9uGAMgASgJIlMKF0NyZWF0ZVB1Ymxpc2hlclJlc3BvbnNlEicKCXB1Ymxpc2hlchgBIAEoCzIULmhlcmFsZC52MS5QdWJsaXNoZXISDwoHYXBpX2tleRgCIAEoCSIjChNHZXRQdWJsaXNoZXJSZXF1ZXN0EgwKBGNvZGUYASABKAkiPwoUR2V0UHVibGlzaGVyUmVzcG9uc2USJwoJcHVibGlzaGVyGAEgASgLMhQuaGVyYWxkLnYxLlB1Ymxpc2hlciI+ChVMaXN0UHVibGlzaGVyc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiWwoWTGlzdFB1Ymxpc2hlcnNSZXNwb25zZRIoCgpwdWJsaXNoZXJzGAEgAygLMhQuaGVyYWxkLnYxLlB1Ymxpc2hlchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkikgEKFlVwZGF0ZVB1Ymxpc2hlclJlcXVlc3QSDAoEY29kZRgBIAEoCRIRCgRuYW1lGAIgASgJSACIAQESGAoLZGVzY3JpcHRpb24YAyABKAlIAYgBARIWCglpc19hY3RpdmUYBCABKAhIAogBAUIHCgVfbmFtZUIOCgxfZGVzY3JpcHRpb25CDAoKX2lzX2FjdGl2ZSJCChdVcGRhdGVQdWJsaXNoZXJSZXNwb25zZRInCglwdWJsaXNoZXIYASABKAsyFC5oZXJhbGQudjEuUHVibGlzaGVyIiYKFkRlbGV0ZVB1Ymxpc2hlclJlcXVlc3QSDAoEY29kZRgBIAEoCSIZChdEZWxldGVQdWJsaXNoZXJSZXNwb25zZSJVChlSb3RhdGVQdWJsaXNoZXJLZXlSZXF1ZXN0EgwKBGNvZGUYASABKAkSKgoHb3ZlcmxhcBgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJrChpSb3RhdGVQdWJsaXNoZXJLZXlSZXNwb25zZRIPCgdhcGlfa2V5GAEgASgJEjwKGHByZXZpb3VzX2tleV9leHBpcmVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiRQoSQ3JlYXRlVG9waWNSZXF1ZXN0EgwKBGNvZGUYASABKAkSDAoEbmFtZRgCIAEoCRITCgtkZXNjcmlwdGlvbhgDIAEoCSI2ChNDcmVhdGVUb3BpY1Jlc3BvbnNlEh8KBXRvcGljGAEgASgLMhAuaGVyYWxkLnYxLlRvcGljIh8KD0dldFRvcGljUmVxdWVzdBIMCgRjb2RlGAEgASgJIjMKEEdldFRvcGljUmVzcG9uc2USHwoFdG9waWMYASABKAsyEC5oZXJhbGQudjEuVG9waWMiOgoRTGlzdFRvcGljc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiTwoSTGlzdFRvcGljc1Jlc3BvbnNlEiAKBnRvcGljcxgBIAMoCzIQLmhlcmFsZC52MS5Ub3BpYxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkijgEKElVwZGF0ZVRvcGljUmVxdWVzdBIMCgRjb2RlGAEgASgJEhEKBG5hbWUYAiABKAlIAIgBARIYCgtkZXNjcmlwdGlvbhgDIAEoCUgBiAEBEhYKCWlzX2FjdGl2ZRgEIAEoCEgCiAEBQgcKBV9uYW1lQg4KDF9kZXNjcmlwdGlvbkIMCgpfaXNfYWN0aXZlIjYKE1VwZGF0ZVRvcGljUmVzcG9uc2USHwoFdG9waWMYASABKAsyEC5oZXJhbGQudjEuVG9waWMiIgoSRGVsZXRlVG9waWNSZXF1ZXN0EgwKBGNvZGUYASABKAkiFQoTRGVsZXRlVG9waWNSZXNwb25zZSJPChdDcmVhdGVTdWJzY3JpYmVyUmVxdWVzdBIRCgljbGllbnRfaWQYASABKAMSDAoEbmFtZRgCIAEoCRITCgt3ZWJob29rX3VybBgDIAEoCSJuChhDcmVhdGVTdWJzY3JpYmVyUmVzcG9uc2USKQoKc3Vic2NyaWJlchgBIAEoCzIVLmhlcmFsZC52MS5TdWJzY3JpYmVyEhYKDnNpZ25pbmdfc2VjcmV0GAIgASgJEg8KB2FwaV9rZXkYAyABKAkiIgoUR2V0U3Vic2NyaWJlclJlcXVlc3QSCgoCaWQYASABKAMiQgoVR2V0U3Vic2NyaWJlclJlc3BvbnNlEikKCnN1YnNjcmliZXIYASABKAsyFS5oZXJhbGQudjEuU3Vic2NyaWJlciJSChZMaXN0U3Vic2NyaWJlcnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEhEKCWNsaWVudF9pZBgDIAEoAyJeChdMaXN0U3Vic2NyaWJlcnNSZXNwb25zZRIqCgtzdWJzY3JpYmVycxgBIAMoCzIVLmhlcmFsZC52MS5TdWJzY3JpYmVyEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSKRAQoXVXBkYXRlU3Vic2NyaWJlclJlcXVlc3QSCgoCaWQYASABKAMSEQoEbmFtZRgCIAEoCUgAiAEBEhgKC3dlYmhvb2tfdXJsGAMgASgJSAGIAQESFgoJaXNfYWN0aXZlGAQgASgISAKIAQFCBwoFX25hbWVCDgoMX3dlYmhvb2tfdXJsQgwKCl9pc19hY3RpdmUiRQoYVXBkYXRlU3Vic2NyaWJlclJlc3BvbnNlEikKCnN1YnNjcmliZXIYASABKAsyFS5oZXJhbGQudjEuU3Vic2NyaWJlciIlChdEZWxldGVTdWJzY3JpYmVyUmVxdWVzdBIKCgJpZBgBIAEoAyIaChhEZWxldGVTdWJzY3JpYmVyUmVzcG9uc2UiVwodUm90YXRlU3Vic2NyaWJlclNlY3JldFJlcXVlc3QSCgoCaWQYASABKAMSKgoHb3ZlcmxhcBgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJ5Ch5Sb3RhdGVTdWJzY3JpYmVyU2VjcmV0UmVzcG9uc2USFgoOc2lnbmluZ19zZWNyZXQYASABKAkSPwobcHJldmlvdXNfc2VjcmV0X2V4cGlyZV90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJUChpSb3RhdGVTdWJzY3JpYmVyS2V5UmVxdWVzdBIKCgJpZBgBIAEoAxIqCgdvdmVybGFwGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uImwKG1JvdGF0ZVN1YnNjcmliZXJLZXlSZXNwb25zZRIPCgdhcGlfa2V5GAEgASgJEjwKGHByZXZpb3VzX2tleV9leHBpcmVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAizQMKGUNyZWF0ZVN1YnNjcmlwdGlvblJlcXVlc3QSDAoEbmFtZRgBIAEoCRIVCg1zdWJzY3JpYmVyX2lkGAIgASgDEg0KBXRvcGljGAMgASgJEhIKCmlkZW50aWZpZXIYBCABKAkSLgoNZGVsaXZlcnlfdHlwZRgFIAEoDjIXLmhlcmFsZC52MS5EZWxpdmVyeVR5cGUSFQoNcHVzaF9lbmRwb2ludBgGIAEoCRIhChRhY2tfZGVhZGxpbmVfc2Vjb25kcxgHIAEoBUgAiAEBEiIKFW1heF9kZWxpdmVyeV9hdHRlbXB0cxgIIAEoBUgBiAEBEi4KC21pbl9iYWNrb2ZmGAkgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEi4KC21heF9iYWNrb2ZmGAogASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEi4KC21lc3NhZ2VfdHRsGAsgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhcKD2VuYWJsZV9vcmRlcmluZxgMIAEoCEIXChVfYWNrX2RlYWRsaW5lX3NlY29uZHNCGAoWX21heF9kZWxpdmVyeV9hdHRlbXB0cyJLChpDcmVhdGVTdWJzY3JpcHRpb25SZXNwb25zZRItCgxzdWJzY3JpcHRpb24YASABKAsyFy5oZXJhbGQudjEuU3Vic2NyaXB0aW9uIiYKFkdldFN1YnNjcmlwdGlvblJlcXVlc3QSDAoEbmFtZRgBIAEoCSJfChdHZXRTdWJzY3JpcHRpb25SZXNwb25zZRItCgxzdWJzY3JpcHRpb24YASABKAsyFy5oZXJhbGQudjEuU3Vic2NyaXB0aW9uEhUKDW1lc3NhZ2VfY291bnQYAiABKAMifQoYTGlzdFN1YnNjcmlwdGlvbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEg0KBXRvcGljGAMgASgJEhUKDXN1YnNjcmliZXJfaWQYBCABKAMSFAoMc2hvd19kZWxldGVkGAUgASgIImQKGUxpc3RTdWJzY3JpcHRpb25zUmVzcG9uc2USLgoNc3Vic2NyaXB0aW9ucxgBIAMoCzIXLmhlcmFsZC52MS5TdWJzY3JpcHRpb24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIrsDChlVcGRhdGVTdWJzY3JpcHRpb25SZXF1ZXN0EgwKBG5hbWUYASABKAkSFwoKaWRlbnRpZmllchgCIAEoCUgAiAEBEhoKDXB1c2hfZW5kcG9pbnQYAyABKAlIAYgBARIhChRhY2tfZGVhZGxpbmVfc2Vjb25kcxgEIAEoBUgCiAEBEiIKFW1heF9kZWxpdmVyeV9hdHRlbXB0cxgFIAEoBUgDiAEBEi4KC21pbl9iYWNrb2ZmGAYgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEi4KC21heF9iYWNrb2ZmGAcgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEi4KC21lc3NhZ2VfdHRsGAggASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhwKD2VuYWJsZV9vcmRlcmluZxgJIAEoCEgEiAEBQg0KC19pZGVudGlmaWVyQhAKDl9wdXNoX2VuZHBvaW50QhcKFV9hY2tfZGVhZGxpbmVfc2Vjb25kc0IYChZfbWF4X2RlbGl2ZXJ5X2F0dGVtcHRzQhIKEF9lbmFibGVfb3JkZXJpbmciSwoaVXBkYXRlU3Vic2NyaXB0aW9uUmVzcG9uc2USLQoMc3Vic2NyaXB0aW9uGAEgASgLMhcuaGVyYWxkLnYxLlN1YnNjcmlwdGlvbiIpChlEZWxldGVTdWJzY3JpcHRpb25SZXF1ZXN0EgwKBG5hbWUYASABKAkiHAoaRGVsZXRlU3Vic2NyaXB0aW9uUmVzcG9uc2UiOAoYUGF1c2VTdWJzY3JpcHRpb25SZXF1ZXN0EgwKBG5hbWUYASABKAkSDgoGcmVhc29uGAIgASgJIkoKGVBhdXNlU3Vic2NyaXB0aW9uUmVzcG9uc2USLQoMc3Vic2NyaXB0aW9uGAEgASgLMhcuaGVyYWxkLnYxLlN1YnNjcmlwdGlvbiIpChlSZXN1bWVTdWJzY3JpcHRpb25SZXF1ZXN0EgwKBG5hbWUYASABKAkiSwoaUmVzdW1lU3Vic2NyaXB0aW9uUmVzcG9uc2USLQoMc3Vic2NyaXB0aW9uGAEgASgLMhcuaGVyYWxkLnYxLlN1YnNjcmlwdGlvbiIrChtHZXRTdWJzY3JpcHRpb25TdGF0c1JlcXVlc3QSDAoEbmFtZRgBIAEoCSLJAQoRU3Vic2NyaXB0aW9uU3RhdHMSDwoHYmFja2xvZxgBIAEoAxIRCglpbl9mbGlnaHQYAiABKAMSGQoRd2FpdGluZ19mb3JfcmV0cnkYAyABKAMSIgoab2xkZXN0X3VuYWNrZWRfYWdlX3NlY29uZHMYBCABKAMSFgoOc2VudF9sYXN0X2hvdXIYBSABKAMSGAoQZmFpbGVkX2xhc3RfaG91chgGIAEoAxIfChdkZWFkX2xldHRlcnNfdW5yZXNvbHZlZBgHIAEoAyJLChxHZXRTdWJzY3JpcHRpb25TdGF0c1Jlc3BvbnNlEisKBXN0YXRzGAEgASgLMhwuaGVyYWxkLnYxLlN1YnNjcmlwdGlvblN0YXRzIoUECglRdWV1ZUl0ZW0SCgoCaWQYASABKAMSEgoKbWVzc2FnZV9pZBgCIAEoCRIXCg9zdWJzY3JpcHRpb25faWQYAyABKAMSDgoGc3RhdHVzGAQgASgJEhUKDWF0dGVtcHRfY291bnQYBSABKAUSNQoRbGFzdF9hdHRlbXB0X3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjMKD25leHRfcmV0cnlfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKbGFzdF9lcnJvchgIIAEoCRIXCg9zZXF1ZW5jZV9udW1iZXIYCSABKAMSLwoLZXhwaXJlX3RpbWUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2NyZWF0ZV90aW1lGAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgppZGVudGlmaWVyGAwgASgJEgwKBGRhdGEYDSABKAwSFAoMY2FsbGJhY2tfdXJsGA4gASgJEhUKDXN1YnNjcmliZXJfaWQYDyABKAMSNQoRbGVhc2VfZXhwaXJlX3RpbWUYECABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhcKD2RlbGl2ZXJ5X21ldGhvZBgRIAEoCSJkChVMaXN0UXVldWVJdGVtc1JlcXVlc3QSFAoMc3Vic2NyaXB0aW9uGAEgASgJEg4KBnN0YXR1cxgCIAEoCRIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCSJcChZMaXN0UXVldWVJdGVtc1Jlc3BvbnNlEikKC3F1ZXVlX2l0ZW1zGAEgAygLMhQuaGVyYWxkLnYxLlF1ZXVlSXRlbRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkijgMKD05vdGlmaWNhdGlvbkxvZxIKCgJpZBgBIAEoAxIXCg9zdWJzY3JpcHRpb25faWQYAiABKAMSEgoKbWVzc2FnZV9pZBgDIAEoCRIVCg1xdWV1ZV9pdGVtX2lkGAQgASgDEhIKCmlkZW50aWZpZXIYBSABKAkSDQoFdG9waWMYBiABKAkSFwoPc3Vic2NyaWJlcl90eXBlGAcgASgJEhUKDXN1YnNjcmliZXJfaWQYCCABKAMSFwoPZGVsaXZlcnlfbWV0aG9kGAkgASgJEg4KBnN0YXR1cxgKIAEoCRIWCg5za2lwcGVkX3JlYXNvbhgLIAEoCRITCgtodHRwX3N0YXR1cxgMIAEoBRITCgtkdXJhdGlvbl9tcxgNIAEoBRINCgVlcnJvchgOIAEoCRItCglzZW50X3RpbWUYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2NyZWF0ZV90aW1lGBAgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKMAgobTGlzdE5vdGlmaWNhdGlvbkxvZ3NSZXF1ZXN0EhIKCm1lc3NhZ2VfaWQYASABKAkSFAoMc3Vic2NyaXB0aW9uGAIgASgJEhUKDXN1YnNjcmliZXJfaWQYAyABKAMSFwoPZGVsaXZlcnlfbWV0aG9kGAQgASgJEg4KBnN0YXR1cxgFIAEoCRIuCgpzdGFydF90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJcGFnZV9zaXplGAggASgFEhIKCnBhZ2VfdG9rZW4YCSABKAkibgocTGlzdE5vdGlmaWNhdGlvbkxvZ3NSZXNwb25zZRI1ChFub3RpZmljYXRpb25fbG9ncxgBIAMoCzIaLmhlcmFsZC52MS5Ob3RpZmljYXRpb25Mb2cSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJMooUCgxBZG1pblNlcnZpY2USWAoPQ3JlYXRlUHVibGlzaGVyEiEuaGVyYWxkLnYxLkNyZWF0ZVB1Ymxpc2hlclJlcXVlc3QaIi5oZXJhbGQudjEuQ3JlYXRlUHVibGlzaGVyUmVzcG9uc2USTwoMR2V0UHVibGlzaGVyEh4uaGVyYWxkLnYxLkdldFB1Ymxpc2hlclJlcXVlc3QaHy5oZXJhbGQudjEuR2V0UHVibGlzaGVyUmVzcG9uc2USVQoOTGlzdFB1Ymxpc2hlcnMSIC5oZXJhbGQudjEuTGlzdFB1Ymxpc2hlcnNSZXF1ZXN0GiEuaGVyYWxkLnYxLkxpc3RQdWJsaXNoZXJzUmVzcG9uc2USWAoPVXBkYXRlUHVibGlzaGVyEiEuaGVyYWxkLnYxLlVwZGF0ZVB1Ymxpc2hlclJlcXVlc3QaIi5oZXJhbGQudjEuVXBkYXRlUHVibGlzaGVyUmVzcG9uc2USWAoPRGVsZXRlUHVibGlzaGVyEiEuaGVyYWxkLnYxLkRlbGV0ZVB1Ymxpc2hlclJlcXVlc3QaIi5oZXJhbGQudjEuRGVsZXRlUHVibGlzaGVyUmVzcG9uc2USYQoSUm90YXRlUHVibGlzaGVyS2V5EiQuaGVyYWxkLnYxLlJvdGF0ZVB1Ymxpc2hlcktleVJlcXVlc3QaJS5oZXJhbGQudjEuUm90YXRlUHVibGlzaGVyS2V5UmVzcG9uc2USTAoLQ3JlYXRlVG9waWMSHS5oZXJhbGQudjEuQ3JlYXRlVG9waWNSZXF1ZXN0Gh4uaGVyYWxkLnYxLkNyZWF0ZVRvcGljUmVzcG9uc2USQwoIR2V0VG9waWMSGi5oZXJhbGQudjEuR2V0VG9waWNSZXF1ZXN0GhsuaGVyYWxkLnYxLkdldFRvcGljUmVzcG9uc2USSQoKTGlzdFRvcGljcxIcLmhlcmFsZC52MS5MaXN0VG9waWNzUmVxdWVzdBodLmhlcmFsZC52MS5MaXN0VG9waWNzUmVzcG9uc2USTAoLVXBkYXRlVG9waWMSHS5oZXJhbGQudjEuVXBkYXRlVG9waWNSZXF1ZXN0Gh4uaGVyYWxkLnYxLlVwZGF0ZVRvcGljUmVzcG9uc2USTAoLRGVsZXRlVG9waWMSHS5oZXJhbGQudjEuRGVsZXRlVG9waWNSZXF1ZXN0Gh4uaGVyYWxkLnYxLkRlbGV0ZVRvcGljUmVzcG9uc2USWwoQQ3JlYXRlU3Vic2NyaWJlchIiLmhlcmFsZC52MS5DcmVhdGVTdWJzY3JpYmVyUmVxdWVzdBojLmhlcmFsZC52MS5DcmVhdGVTdWJzY3JpYmVyUmVzcG9uc2USUgoNR2V0U3Vic2NyaWJlchIfLmhlcmFsZC52MS5HZXRTdWJzY3JpYmVyUmVxdWVzdBogLmhlcmFsZC52MS5HZXRTdWJzY3JpYmVyUmVzcG9uc2USWAoPTGlzdFN1YnNjcmliZXJzEiEuaGVyYWxkLnYxLkxpc3RTdWJzY3JpYmVyc1JlcXVlc3QaIi5oZXJhbGQudjEuTGlzdFN1YnNjcmliZXJzUmVzcG9uc2USWwoQVXBkYXRlU3Vic2NyaWJlchIiLmhlcmFsZC52MS5VcGRhdGVTdWJzY3JpYmVyUmVxdWVzdBojLmhlcmFsZC52MS5VcGRhdGVTdWJzY3JpYmVyUmVzcG9uc2USWwoQRGVsZXRlU3Vic2NyaWJlchIiLmhlcmFsZC52MS5EZWxldGVTdWJzY3JpYmVyUmVxdWVzdBojLmhlcmFsZC52MS5EZWxldGVTdWJzY3JpYmVyUmVzcG9uc2USbQoWUm90YXRlU3Vic2NyaWJlclNlY3JldBIoLmhlcmFsZC52MS5Sb3RhdGVTdWJzY3JpYmVyU2VjcmV0UmVxdWVzdBopLmhlcmFsZC52MS5Sb3RhdGVTdWJzY3JpYmVyU2VjcmV0UmVzcG9uc2USZAoTUm90YXRlU3Vic2NyaWJlcktleRIlLmhlcmFsZC52MS5Sb3RhdGVTdWJzY3JpYmVyS2V5UmVxdWVzdBomLmhlcmFsZC52MS5Sb3RhdGVTdWJzY3JpYmVyS2V5UmVzcG9uc2USYQoSQ3JlYXRlU3Vic2NyaXB0aW9uEiQuaGVyYWxkLnYxLkNyZWF0ZVN1YnNjcmlwdGlvblJlcXVlc3QaJS5oZXJhbGQudjEuQ3JlYXRlU3Vic2NyaXB0aW9uUmVzcG9uc2USWAoPR2V0U3Vic2NyaXB0aW9uEiEuaGVyYWxkLnYxLkdldFN1YnNjcmlwdGlvblJlcXVlc3QaIi5oZXJhbGQudjEuR2V0U3Vic2NyaXB0aW9uUmVzcG9uc2USXgoRTGlzdFN1YnNjcmlwdGlvbnMSIy5oZXJhbGQudjEuTGlzdFN1YnNjcmlwdGlvbnNSZXF1ZXN0GiQuaGVyYWxkLnYxLkxpc3RTdWJzY3JpcHRpb25zUmVzcG9uc2USYQoSVXBkYXRlU3Vic2NyaXB0aW9uEiQuaGVyYWxkLnYxLlVwZGF0ZVN1YnNjcmlwdGlvblJlcXVlc3QaJS5oZXJhbGQudjEuVXBkYXRlU3Vic2NyaXB0aW9uUmVzcG9uc2USYQoSRGVsZXRlU3Vic2NyaXB0aW9uEiQuaGVyYWxkLnYxLkRlbGV0ZVN1YnNjcmlwdGlvblJlcXVlc3QaJS5oZXJhbGQudjEuRGVsZXRlU3Vic2NyaXB0aW9uUmVzcG9uc2USXgoRUGF1c2VTdWJzY3JpcHRpb24SIy5oZXJhbGQudjEuUGF1c2VTdWJzY3JpcHRpb25SZXF1ZXN0GiQuaGVyYWxkLnYxLlBhdXNlU3Vic2NyaXB0aW9uUmVzcG9uc2USYQoSUmVzdW1lU3Vic2NyaXB0aW9uEiQuaGVyYWxkLnYxLlJlc3VtZVN1YnNjcmlwdGlvblJlcXVlc3QaJS5oZXJhbGQudjEuUmVzdW1lU3Vic2NyaXB0aW9uUmVzcG9uc2USZwoUR2V0U3Vic2NyaXB0aW9uU3RhdHMSJi5oZXJhbGQudjEuR2V0U3Vic2NyaXB0aW9uU3RhdHNSZXF1ZXN0GicuaGVyYWxkLnYxLkdldFN1YnNjcmlwdGlvblN0YXRzUmVzcG9uc2USVQoOTGlzdFF1ZXVlSXRlbXMSIC5oZXJhbGQudjEuTGlzdFF1ZXVlSXRlbXNSZXF1ZXN0GiEuaGVyYWxkLnYxLkxpc3RRdWV1ZUl0ZW1zUmVzcG9uc2USZwoUTGlzdE5vdGlmaWNhdGlvbkxvZ3MSJi5oZXJhbGQudjEuTGlzdE5vdGlmaWNhdGlvbkxvZ3NSZXF1ZXN0GicuaGVyYWxkLnYxLkxpc3ROb3RpZmljYXRpb25Mb2dzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_herald_v1_resources]);
 
 /**
  * @generated from message herald.v1.CreatePublisherRequest
@@ -51,6 +51,14 @@ export type CreatePublisherResponse = Message<"herald.v1.CreatePublisherResponse
    * @generated from field: herald.v1.Publisher publisher = 1;
    */
   publisher?: Publisher | undefined;
+
+  /**
+   * The publisher's API key ("hpk_…"), for `authorization: Bearer <key>` on Publish. Returned only
+   * here and by RotatePublisherKey; Herald keeps only a hash.
+   *
+   * @generated from field: string api_key = 2;
+   */
+  apiKey: string;
 };
 
 /**
@@ -224,6 +232,52 @@ export const DeletePublisherResponseSchema: GenMessage<DeletePublisherResponse> 
   messageDesc(file_herald_v1_admin_service, 9);
 
 /**
+ * @generated from message herald.v1.RotatePublisherKeyRequest
+ */
+export type RotatePublisherKeyRequest = Message<"herald.v1.RotatePublisherKeyRequest"> & {
+  /**
+   * @generated from field: string code = 1;
+   */
+  code: string;
+
+  /**
+   * How long the previous keys stay valid. Default 24 h, at most 7 days; 0 revokes them at once.
+   *
+   * @generated from field: google.protobuf.Duration overlap = 2;
+   */
+  overlap?: Duration | undefined;
+};
+
+/**
+ * Describes the message herald.v1.RotatePublisherKeyRequest.
+ * Use `create(RotatePublisherKeyRequestSchema)` to create a new message.
+ */
+export const RotatePublisherKeyRequestSchema: GenMessage<RotatePublisherKeyRequest> = /*@__PURE__*/
+  messageDesc(file_herald_v1_admin_service, 10);
+
+/**
+ * @generated from message herald.v1.RotatePublisherKeyResponse
+ */
+export type RotatePublisherKeyResponse = Message<"herald.v1.RotatePublisherKeyResponse"> & {
+  /**
+   * @generated from field: string api_key = 1;
+   */
+  apiKey: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp previous_key_expire_time = 2;
+   */
+  previousKeyExpireTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message herald.v1.RotatePublisherKeyResponse.
+ * Use `create(RotatePublisherKeyResponseSchema)` to create a new message.
+ */
+export const RotatePublisherKeyResponseSchema: GenMessage<RotatePublisherKeyResponse> = /*@__PURE__*/
+  messageDesc(file_herald_v1_admin_service, 11);
+
+/**
  * @generated from message herald.v1.CreateTopicRequest
  */
 export type CreateTopicRequest = Message<"herald.v1.CreateTopicRequest"> & {
@@ -248,7 +302,7 @@ export type CreateTopicRequest = Message<"herald.v1.CreateTopicRequest"> & {
  * Use `create(CreateTopicRequestSchema)` to create a new message.
  */
 export const CreateTopicRequestSchema: GenMessage<CreateTopicRequest> = /*@__PURE__*/
-  messageDesc(file_herald_v1_admin_service, 10);
+  messageDesc(file_herald_v1_admin_service, 12);
 
 /**
  * @generated from message herald.v1.CreateTopicResponse
@@ -265,7 +319,7 @@ export type CreateTopicResponse = Message<"herald.v1.CreateTopicResponse"> & {
  * Use `create(CreateTopicResponseSchema)` to create a new message.
  */
 export const CreateTopicResponseSchema: GenMessage<CreateTopicResponse> = /*@__PURE__*/
-  messageDesc(file_herald_v1_admin_service, 11);
+  messageDesc(file_herald_v1_admin_service, 13);
 
 /**
  * @generated from message herald.v1.GetTopicRequest
@@ -282,7 +336,7 @@ export type GetTopicRequest = Message<"herald.v1.GetTopicRequest"> & {
  * Use `create(GetTopicRequestSchema)` to create a new message.
  */
 export const GetTopicRequestSchema: GenMessage<GetTopicRequest> = /*@__PURE__*/
-  messageDesc(file_herald_v1_admin_service, 12);
+  messageDesc(file_herald_v1_admin_service, 14);
 
 /**
  * @generated from message herald.v1.GetTopicResponse
@@ -299,7 +353,7 @@ export type GetTopicResponse = Message<"herald.v1.GetTopicResponse"> & {
  * Use `create(GetTopicResponseSchema)` to create a new message.
  */
 export const GetTopicResponseSchema: GenMessage<GetTopicResponse> = /*@__PURE__*/
-  messageDesc(file_herald_v1_admin_service, 13);
+  messageDesc(file_herald_v1_admin_service, 15);
 
 /**
  * @generated from message herald.v1.ListTopicsRequest
@@ -323,7 +377,7 @@ export type ListTopicsRequest = Message<"herald.v1.ListTopicsRequest"> & {
  * Use `create(ListTopicsRequestSchema)` to create a new message.
  */
 export const ListTopicsRequestSchema: GenMessage<ListTopicsRequest> = /*@__PURE__*/
-  messageDesc(file_herald_v1_admin_service, 14);
+  messageDesc(file_herald_v1_admin_service, 16);
 
 /**
  * @generated from message herald.v1.ListTopicsResponse
@@ -345,7 +399,7 @@ export type ListTopicsResponse = Message<"herald.v1.ListTopicsResponse"> & {
  * Use `create(ListTopicsResponseSchema)` to create a new message.
  */
 export const ListTopicsResponseSchema: GenMessage<ListTopicsResponse> = /*@__PURE__*/
-  messageDesc(file_herald_v1_admin_service, 15);
+  messageDesc(file_herald_v1_admin_service, 17);
 
 /**
  * @generated from message herald.v1.UpdateTopicRequest
@@ -377,7 +431,7 @@ export type UpdateTopicRequest = Message<"herald.v1.UpdateTopicRequest"> & {
  * Use `create(UpdateTopicRequestSchema)` to create a new message.
  */
 export const UpdateTopicRequestSchema: GenMessage<UpdateTopicRequest> = /*@__PURE__*/
-  messageDesc(file_herald_v1_admin_service, 16);
+  messageDesc(file_herald_v1_admin_service, 18);
 
 /**
  * @generated from message herald.v1.UpdateTopicResponse
@@ -394,7 +448,7 @@ export type UpdateTopicResponse = Message<"herald.v1.UpdateTopicResponse"> & {
  * Use `create(UpdateTopicResponseSchema)` to create a new message.
  */
 export const UpdateTopicResponseSchema: GenMessage<UpdateTopicResponse> = /*@__PURE__*/
-  messageDesc(file_herald_v1_admin_service, 17);
+  messageDesc(file_herald_v1_admin_service, 19);
 
 /**
  * @generated from message herald.v1.DeleteTopicRequest
@@ -411,7 +465,7 @@ export type DeleteTopicRequest = Message<"herald.v1.DeleteTopicRequest"> & {
  * Use `create(DeleteTopicRequestSchema)` to create a new message.
  */
 export const DeleteTopicRequestSchema: GenMessage<DeleteTopicRequest> = /*@__PURE__*/
-  messageDesc(file_herald_v1_admin_service, 18);
+  messageDesc(file_herald_v1_admin_service, 20);
 
 /**
  * @generated from message herald.v1.DeleteTopicResponse
@@ -424,7 +478,7 @@ export type DeleteTopicResponse = Message<"herald.v1.DeleteTopicResponse"> & {
  * Use `create(DeleteTopicResponseSchema)` to create a new message.
  */
 export const DeleteTopicResponseSchema: GenMessage<DeleteTopicResponse> = /*@__PURE__*/
-  messageDesc(file_herald_v1_admin_service, 19);
+  messageDesc(file_herald_v1_admin_service, 21);
 
 /**
  * @generated from message herald.v1.CreateSubscriberRequest
@@ -453,7 +507,7 @@ export type CreateSubscriberRequest = Message<"herald.v1.CreateSubscriberRequest
  * Use `create(CreateSubscriberRequestSchema)` to create a new message.
  */
 export const CreateSubscriberRequestSchema: GenMessage<CreateSubscriberRequest> = /*@__PURE__*/
-  messageDesc(file_herald_v1_admin_service, 20);
+  messageDesc(file_herald_v1_admin_service, 22);
 
 /**
  * @generated from message herald.v1.CreateSubscriberResponse
@@ -471,6 +525,14 @@ export type CreateSubscriberResponse = Message<"herald.v1.CreateSubscriberRespon
    * @generated from field: string signing_secret = 2;
    */
   signingSecret: string;
+
+  /**
+   * The subscriber's API key ("hsk_…") for Subscribe, Pull, Acknowledge and ModifyAckDeadline on its
+   * own subscriptions. Returned only here and by RotateSubscriberKey; Herald keeps only a hash.
+   *
+   * @generated from field: string api_key = 3;
+   */
+  apiKey: string;
 };
 
 /**
@@ -478,7 +540,7 @@ export type CreateSubscriberResponse = Message<"herald.v1.CreateSubscriberRespon
  * Use `create(CreateSubscriberResponseSchema)` to create a new message.
  */
 export const CreateSubscriberResponseSchema: GenMessage<CreateSubscriberResponse> = /*@__PURE__*/
-  messageDesc(file_herald_v1_admin_service, 21);
+  messageDesc(file_herald_v1_admin_service, 23);
 
 /**
  * @generated from message herald.v1.GetSubscriberRequest
@@ -495,7 +557,7 @@ export type GetSubscriberRequest = Message<"herald.v1.GetSubscriberRequest"> & {
  * Use `create(GetSubscriberRequestSchema)` to create a new message.
  */
 export const GetSubscriberRequestSchema: GenMessage<GetSubscriberRequest> = /*@__PURE__*/
-  messageDesc(file_herald_v1_admin_service, 22);
+  messageDesc(file_herald_v1_admin_service, 24);
 
 /**
  * @generated from message herald.v1.GetSubscriberResponse
@@ -512,7 +574,7 @@ export type GetSubscriberResponse = Message<"herald.v1.GetSubscriberResponse"> &
  * Use `create(GetSubscriberResponseSchema)` to create a new message.
  */
 export const GetSubscriberResponseSchema: GenMessage<GetSubscriberResponse> = /*@__PURE__*/
-  messageDesc(file_herald_v1_admin_service, 23);
+  messageDesc(file_herald_v1_admin_service, 25);
 
 /**
  * @generated from message herald.v1.ListSubscribersRequest
@@ -543,7 +605,7 @@ export type ListSubscribersRequest = Message<"herald.v1.ListSubscribersRequest">
  * Use `create(ListSubscribersRequestSchema)` to create a new message.
  */
 export const ListSubscribersRequestSchema: GenMessage<ListSubscribersRequest> = /*@__PURE__*/
-  messageDesc(file_herald_v1_admin_service, 24);
+  messageDesc(file_herald_v1_admin_service, 26);
 
 /**
  * @generated from message herald.v1.ListSubscribersResponse
@@ -565,7 +627,7 @@ export type ListSubscribersResponse = Message<"herald.v1.ListSubscribersResponse
  * Use `create(ListSubscribersResponseSchema)` to create a new message.
  */
 export const ListSubscribersResponseSchema: GenMessage<ListSubscribersResponse> = /*@__PURE__*/
-  messageDesc(file_herald_v1_admin_service, 25);
+  messageDesc(file_herald_v1_admin_service, 27);
 
 /**
  * @generated from message herald.v1.UpdateSubscriberRequest
@@ -597,7 +659,7 @@ export type UpdateSubscriberRequest = Message<"herald.v1.UpdateSubscriberRequest
  * Use `create(UpdateSubscriberRequestSchema)` to create a new message.
  */
 export const UpdateSubscriberRequestSchema: GenMessage<UpdateSubscriberRequest> = /*@__PURE__*/
-  messageDesc(file_herald_v1_admin_service, 26);
+  messageDesc(file_herald_v1_admin_service, 28);
 
 /**
  * @generated from message herald.v1.UpdateSubscriberResponse
@@ -614,7 +676,7 @@ export type UpdateSubscriberResponse = Message<"herald.v1.UpdateSubscriberRespon
  * Use `create(UpdateSubscriberResponseSchema)` to create a new message.
  */
 export const UpdateSubscriberResponseSchema: GenMessage<UpdateSubscriberResponse> = /*@__PURE__*/
-  messageDesc(file_herald_v1_admin_service, 27);
+  messageDesc(file_herald_v1_admin_service, 29);
 
 /**
  * @generated from message herald.v1.DeleteSubscriberRequest
@@ -631,7 +693,7 @@ export type DeleteSubscriberRequest = Message<"herald.v1.DeleteSubscriberRequest
  * Use `create(DeleteSubscriberRequestSchema)` to create a new message.
  */
 export const DeleteSubscriberRequestSchema: GenMessage<DeleteSubscriberRequest> = /*@__PURE__*/
-  messageDesc(file_herald_v1_admin_service, 28);
+  messageDesc(file_herald_v1_admin_service, 30);
 
 /**
  * @generated from message herald.v1.DeleteSubscriberResponse
@@ -644,7 +706,7 @@ export type DeleteSubscriberResponse = Message<"herald.v1.DeleteSubscriberRespon
  * Use `create(DeleteSubscriberResponseSchema)` to create a new message.
  */
 export const DeleteSubscriberResponseSchema: GenMessage<DeleteSubscriberResponse> = /*@__PURE__*/
-  messageDesc(file_herald_v1_admin_service, 29);
+  messageDesc(file_herald_v1_admin_service, 31);
 
 /**
  * @generated from message herald.v1.RotateSubscriberSecretRequest
@@ -668,7 +730,7 @@ export type RotateSubscriberSecretRequest = Message<"herald.v1.RotateSubscriberS
  * Use `create(RotateSubscriberSecretRequestSchema)` to create a new message.
  */
 export const RotateSubscriberSecretRequestSchema: GenMessage<RotateSubscriberSecretRequest> = /*@__PURE__*/
-  messageDesc(file_herald_v1_admin_service, 30);
+  messageDesc(file_herald_v1_admin_service, 32);
 
 /**
  * @generated from message herald.v1.RotateSubscriberSecretResponse
@@ -690,7 +752,53 @@ export type RotateSubscriberSecretResponse = Message<"herald.v1.RotateSubscriber
  * Use `create(RotateSubscriberSecretResponseSchema)` to create a new message.
  */
 export const RotateSubscriberSecretResponseSchema: GenMessage<RotateSubscriberSecretResponse> = /*@__PURE__*/
-  messageDesc(file_herald_v1_admin_service, 31);
+  messageDesc(file_herald_v1_admin_service, 33);
+
+/**
+ * @generated from message herald.v1.RotateSubscriberKeyRequest
+ */
+export type RotateSubscriberKeyRequest = Message<"herald.v1.RotateSubscriberKeyRequest"> & {
+  /**
+   * @generated from field: int64 id = 1;
+   */
+  id: bigint;
+
+  /**
+   * How long the previous keys stay valid. Default 24 h, at most 7 days; 0 revokes them at once.
+   *
+   * @generated from field: google.protobuf.Duration overlap = 2;
+   */
+  overlap?: Duration | undefined;
+};
+
+/**
+ * Describes the message herald.v1.RotateSubscriberKeyRequest.
+ * Use `create(RotateSubscriberKeyRequestSchema)` to create a new message.
+ */
+export const RotateSubscriberKeyRequestSchema: GenMessage<RotateSubscriberKeyRequest> = /*@__PURE__*/
+  messageDesc(file_herald_v1_admin_service, 34);
+
+/**
+ * @generated from message herald.v1.RotateSubscriberKeyResponse
+ */
+export type RotateSubscriberKeyResponse = Message<"herald.v1.RotateSubscriberKeyResponse"> & {
+  /**
+   * @generated from field: string api_key = 1;
+   */
+  apiKey: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp previous_key_expire_time = 2;
+   */
+  previousKeyExpireTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message herald.v1.RotateSubscriberKeyResponse.
+ * Use `create(RotateSubscriberKeyResponseSchema)` to create a new message.
+ */
+export const RotateSubscriberKeyResponseSchema: GenMessage<RotateSubscriberKeyResponse> = /*@__PURE__*/
+  messageDesc(file_herald_v1_admin_service, 35);
 
 /**
  * @generated from message herald.v1.CreateSubscriptionRequest
@@ -778,7 +886,7 @@ export type CreateSubscriptionRequest = Message<"herald.v1.CreateSubscriptionReq
  * Use `create(CreateSubscriptionRequestSchema)` to create a new message.
  */
 export const CreateSubscriptionRequestSchema: GenMessage<CreateSubscriptionRequest> = /*@__PURE__*/
-  messageDesc(file_herald_v1_admin_service, 32);
+  messageDesc(file_herald_v1_admin_service, 36);
 
 /**
  * @generated from message herald.v1.CreateSubscriptionResponse
@@ -795,7 +903,7 @@ export type CreateSubscriptionResponse = Message<"herald.v1.CreateSubscriptionRe
  * Use `create(CreateSubscriptionResponseSchema)` to create a new message.
  */
 export const CreateSubscriptionResponseSchema: GenMessage<CreateSubscriptionResponse> = /*@__PURE__*/
-  messageDesc(file_herald_v1_admin_service, 33);
+  messageDesc(file_herald_v1_admin_service, 37);
 
 /**
  * @generated from message herald.v1.GetSubscriptionRequest
@@ -812,7 +920,7 @@ export type GetSubscriptionRequest = Message<"herald.v1.GetSubscriptionRequest">
  * Use `create(GetSubscriptionRequestSchema)` to create a new message.
  */
 export const GetSubscriptionRequestSchema: GenMessage<GetSubscriptionRequest> = /*@__PURE__*/
-  messageDesc(file_herald_v1_admin_service, 34);
+  messageDesc(file_herald_v1_admin_service, 38);
 
 /**
  * @generated from message herald.v1.GetSubscriptionResponse
@@ -836,7 +944,7 @@ export type GetSubscriptionResponse = Message<"herald.v1.GetSubscriptionResponse
  * Use `create(GetSubscriptionResponseSchema)` to create a new message.
  */
 export const GetSubscriptionResponseSchema: GenMessage<GetSubscriptionResponse> = /*@__PURE__*/
-  messageDesc(file_herald_v1_admin_service, 35);
+  messageDesc(file_herald_v1_admin_service, 39);
 
 /**
  * @generated from message herald.v1.ListSubscriptionsRequest
@@ -881,7 +989,7 @@ export type ListSubscriptionsRequest = Message<"herald.v1.ListSubscriptionsReque
  * Use `create(ListSubscriptionsRequestSchema)` to create a new message.
  */
 export const ListSubscriptionsRequestSchema: GenMessage<ListSubscriptionsRequest> = /*@__PURE__*/
-  messageDesc(file_herald_v1_admin_service, 36);
+  messageDesc(file_herald_v1_admin_service, 40);
 
 /**
  * @generated from message herald.v1.ListSubscriptionsResponse
@@ -903,7 +1011,7 @@ export type ListSubscriptionsResponse = Message<"herald.v1.ListSubscriptionsResp
  * Use `create(ListSubscriptionsResponseSchema)` to create a new message.
  */
 export const ListSubscriptionsResponseSchema: GenMessage<ListSubscriptionsResponse> = /*@__PURE__*/
-  messageDesc(file_herald_v1_admin_service, 37);
+  messageDesc(file_herald_v1_admin_service, 41);
 
 /**
  * @generated from message herald.v1.UpdateSubscriptionRequest
@@ -960,7 +1068,7 @@ export type UpdateSubscriptionRequest = Message<"herald.v1.UpdateSubscriptionReq
  * Use `create(UpdateSubscriptionRequestSchema)` to create a new message.
  */
 export const UpdateSubscriptionRequestSchema: GenMessage<UpdateSubscriptionRequest> = /*@__PURE__*/
-  messageDesc(file_herald_v1_admin_service, 38);
+  messageDesc(file_herald_v1_admin_service, 42);
 
 /**
  * @generated from message herald.v1.UpdateSubscriptionResponse
@@ -977,7 +1085,7 @@ export type UpdateSubscriptionResponse = Message<"herald.v1.UpdateSubscriptionRe
  * Use `create(UpdateSubscriptionResponseSchema)` to create a new message.
  */
 export const UpdateSubscriptionResponseSchema: GenMessage<UpdateSubscriptionResponse> = /*@__PURE__*/
-  messageDesc(file_herald_v1_admin_service, 39);
+  messageDesc(file_herald_v1_admin_service, 43);
 
 /**
  * @generated from message herald.v1.DeleteSubscriptionRequest
@@ -994,7 +1102,7 @@ export type DeleteSubscriptionRequest = Message<"herald.v1.DeleteSubscriptionReq
  * Use `create(DeleteSubscriptionRequestSchema)` to create a new message.
  */
 export const DeleteSubscriptionRequestSchema: GenMessage<DeleteSubscriptionRequest> = /*@__PURE__*/
-  messageDesc(file_herald_v1_admin_service, 40);
+  messageDesc(file_herald_v1_admin_service, 44);
 
 /**
  * @generated from message herald.v1.DeleteSubscriptionResponse
@@ -1007,7 +1115,7 @@ export type DeleteSubscriptionResponse = Message<"herald.v1.DeleteSubscriptionRe
  * Use `create(DeleteSubscriptionResponseSchema)` to create a new message.
  */
 export const DeleteSubscriptionResponseSchema: GenMessage<DeleteSubscriptionResponse> = /*@__PURE__*/
-  messageDesc(file_herald_v1_admin_service, 41);
+  messageDesc(file_herald_v1_admin_service, 45);
 
 /**
  * @generated from message herald.v1.PauseSubscriptionRequest
@@ -1031,7 +1139,7 @@ export type PauseSubscriptionRequest = Message<"herald.v1.PauseSubscriptionReque
  * Use `create(PauseSubscriptionRequestSchema)` to create a new message.
  */
 export const PauseSubscriptionRequestSchema: GenMessage<PauseSubscriptionRequest> = /*@__PURE__*/
-  messageDesc(file_herald_v1_admin_service, 42);
+  messageDesc(file_herald_v1_admin_service, 46);
 
 /**
  * @generated from message herald.v1.PauseSubscriptionResponse
@@ -1048,7 +1156,7 @@ export type PauseSubscriptionResponse = Message<"herald.v1.PauseSubscriptionResp
  * Use `create(PauseSubscriptionResponseSchema)` to create a new message.
  */
 export const PauseSubscriptionResponseSchema: GenMessage<PauseSubscriptionResponse> = /*@__PURE__*/
-  messageDesc(file_herald_v1_admin_service, 43);
+  messageDesc(file_herald_v1_admin_service, 47);
 
 /**
  * @generated from message herald.v1.ResumeSubscriptionRequest
@@ -1065,7 +1173,7 @@ export type ResumeSubscriptionRequest = Message<"herald.v1.ResumeSubscriptionReq
  * Use `create(ResumeSubscriptionRequestSchema)` to create a new message.
  */
 export const ResumeSubscriptionRequestSchema: GenMessage<ResumeSubscriptionRequest> = /*@__PURE__*/
-  messageDesc(file_herald_v1_admin_service, 44);
+  messageDesc(file_herald_v1_admin_service, 48);
 
 /**
  * @generated from message herald.v1.ResumeSubscriptionResponse
@@ -1082,7 +1190,7 @@ export type ResumeSubscriptionResponse = Message<"herald.v1.ResumeSubscriptionRe
  * Use `create(ResumeSubscriptionResponseSchema)` to create a new message.
  */
 export const ResumeSubscriptionResponseSchema: GenMessage<ResumeSubscriptionResponse> = /*@__PURE__*/
-  messageDesc(file_herald_v1_admin_service, 45);
+  messageDesc(file_herald_v1_admin_service, 49);
 
 /**
  * @generated from message herald.v1.GetSubscriptionStatsRequest
@@ -1099,7 +1207,7 @@ export type GetSubscriptionStatsRequest = Message<"herald.v1.GetSubscriptionStat
  * Use `create(GetSubscriptionStatsRequestSchema)` to create a new message.
  */
 export const GetSubscriptionStatsRequestSchema: GenMessage<GetSubscriptionStatsRequest> = /*@__PURE__*/
-  messageDesc(file_herald_v1_admin_service, 46);
+  messageDesc(file_herald_v1_admin_service, 50);
 
 /**
  * @generated from message herald.v1.SubscriptionStats
@@ -1154,7 +1262,7 @@ export type SubscriptionStats = Message<"herald.v1.SubscriptionStats"> & {
  * Use `create(SubscriptionStatsSchema)` to create a new message.
  */
 export const SubscriptionStatsSchema: GenMessage<SubscriptionStats> = /*@__PURE__*/
-  messageDesc(file_herald_v1_admin_service, 47);
+  messageDesc(file_herald_v1_admin_service, 51);
 
 /**
  * @generated from message herald.v1.GetSubscriptionStatsResponse
@@ -1171,7 +1279,7 @@ export type GetSubscriptionStatsResponse = Message<"herald.v1.GetSubscriptionSta
  * Use `create(GetSubscriptionStatsResponseSchema)` to create a new message.
  */
 export const GetSubscriptionStatsResponseSchema: GenMessage<GetSubscriptionStatsResponse> = /*@__PURE__*/
-  messageDesc(file_herald_v1_admin_service, 48);
+  messageDesc(file_herald_v1_admin_service, 52);
 
 /**
  * QueueItem is one queue row with its message (the seed's QueueWithDetails).
@@ -1274,7 +1382,7 @@ export type QueueItem = Message<"herald.v1.QueueItem"> & {
  * Use `create(QueueItemSchema)` to create a new message.
  */
 export const QueueItemSchema: GenMessage<QueueItem> = /*@__PURE__*/
-  messageDesc(file_herald_v1_admin_service, 49);
+  messageDesc(file_herald_v1_admin_service, 53);
 
 /**
  * @generated from message herald.v1.ListQueueItemsRequest
@@ -1312,7 +1420,7 @@ export type ListQueueItemsRequest = Message<"herald.v1.ListQueueItemsRequest"> &
  * Use `create(ListQueueItemsRequestSchema)` to create a new message.
  */
 export const ListQueueItemsRequestSchema: GenMessage<ListQueueItemsRequest> = /*@__PURE__*/
-  messageDesc(file_herald_v1_admin_service, 50);
+  messageDesc(file_herald_v1_admin_service, 54);
 
 /**
  * @generated from message herald.v1.ListQueueItemsResponse
@@ -1334,7 +1442,7 @@ export type ListQueueItemsResponse = Message<"herald.v1.ListQueueItemsResponse">
  * Use `create(ListQueueItemsResponseSchema)` to create a new message.
  */
 export const ListQueueItemsResponseSchema: GenMessage<ListQueueItemsResponse> = /*@__PURE__*/
-  messageDesc(file_herald_v1_admin_service, 51);
+  messageDesc(file_herald_v1_admin_service, 55);
 
 /**
  * NotificationLog is one delivery attempt (the seed's NotificationLog).
@@ -1432,7 +1540,7 @@ export type NotificationLog = Message<"herald.v1.NotificationLog"> & {
  * Use `create(NotificationLogSchema)` to create a new message.
  */
 export const NotificationLogSchema: GenMessage<NotificationLog> = /*@__PURE__*/
-  messageDesc(file_herald_v1_admin_service, 52);
+  messageDesc(file_herald_v1_admin_service, 56);
 
 /**
  * @generated from message herald.v1.ListNotificationLogsRequest
@@ -1493,7 +1601,7 @@ export type ListNotificationLogsRequest = Message<"herald.v1.ListNotificationLog
  * Use `create(ListNotificationLogsRequestSchema)` to create a new message.
  */
 export const ListNotificationLogsRequestSchema: GenMessage<ListNotificationLogsRequest> = /*@__PURE__*/
-  messageDesc(file_herald_v1_admin_service, 53);
+  messageDesc(file_herald_v1_admin_service, 57);
 
 /**
  * @generated from message herald.v1.ListNotificationLogsResponse
@@ -1515,7 +1623,7 @@ export type ListNotificationLogsResponse = Message<"herald.v1.ListNotificationLo
  * Use `create(ListNotificationLogsResponseSchema)` to create a new message.
  */
 export const ListNotificationLogsResponseSchema: GenMessage<ListNotificationLogsResponse> = /*@__PURE__*/
-  messageDesc(file_herald_v1_admin_service, 54);
+  messageDesc(file_herald_v1_admin_service, 58);
 
 /**
  * AdminService manages publishers, topics, subscribers and subscriptions.
@@ -1564,6 +1672,16 @@ export const AdminService: GenService<{
     methodKind: "unary";
     input: typeof DeletePublisherRequestSchema;
     output: typeof DeletePublisherResponseSchema;
+  },
+  /**
+   * Issues a new API key for the publisher; its previous keys stay valid for the overlap period only.
+   *
+   * @generated from rpc herald.v1.AdminService.RotatePublisherKey
+   */
+  rotatePublisherKey: {
+    methodKind: "unary";
+    input: typeof RotatePublisherKeyRequestSchema;
+    output: typeof RotatePublisherKeyResponseSchema;
   },
   /**
    * @generated from rpc herald.v1.AdminService.CreateTopic
@@ -1659,6 +1777,16 @@ export const AdminService: GenService<{
     methodKind: "unary";
     input: typeof RotateSubscriberSecretRequestSchema;
     output: typeof RotateSubscriberSecretResponseSchema;
+  },
+  /**
+   * Issues a new API key for the subscriber; its previous keys stay valid for the overlap period only.
+   *
+   * @generated from rpc herald.v1.AdminService.RotateSubscriberKey
+   */
+  rotateSubscriberKey: {
+    methodKind: "unary";
+    input: typeof RotateSubscriberKeyRequestSchema;
+    output: typeof RotateSubscriberKeyResponseSchema;
   },
   /**
    * @generated from rpc herald.v1.AdminService.CreateSubscription

@@ -56,6 +56,20 @@ export function up(dialect: Dialect) {
       timestamps(t);
     });
 
+    // API keys of publishers and subscribers: only a SHA-256 of each key is stored, found by its
+    // public prefix. A rotation sets expires_at_ms on the keys it supersedes (the overlap).
+    await knex.schema.createTable("api_keys", (t) => {
+      binaryCollation(dialect, t);
+      t.bigIncrements("id").primary();
+      t.string("owner_kind", 16).notNullable();
+      t.bigInteger("owner_id").unsigned().notNullable();
+      t.string("prefix", 32).notNullable().unique("api_keys_prefix_unique");
+      t.string("key_hash", 64).notNullable();
+      t.bigInteger("created_at_ms").notNullable();
+      t.bigInteger("expires_at_ms").nullable();
+      t.index(["owner_kind", "owner_id"], "api_keys_owner_idx");
+    });
+
     await knex.schema.createTable("subscriptions", (t) => {
       binaryCollation(dialect, t);
       t.bigIncrements("id").primary();
@@ -217,6 +231,7 @@ export async function down(knex: Knex): Promise<void> {
     "subscriptions",
     "subscribers",
     "topics",
+    "api_keys",
     "publishers",
   ]) {
     await knex.schema.dropTableIfExists(table);
