@@ -51,6 +51,7 @@ import { authenticationInterceptor } from "./transport/authentication.js";
 import { createDeadLetterHandlers } from "./transport/dead-letter-handlers.js";
 import { errorMappingInterceptor } from "./transport/error-mapping.js";
 import { createHealthRoutes, HealthState } from "./transport/health-service.js";
+import { startHttpServer } from "./transport/http-server.js";
 import { createPublisherHandlers } from "./transport/publisher-handlers.js";
 import { createReflectionRoutes } from "./transport/reflection-service.js";
 import { requestLoggingInterceptor } from "./transport/request-logging.js";
@@ -67,6 +68,8 @@ export interface HeraldServer {
   readonly store: Store;
   /** The Prometheus scrape URL (http://host:port/metrics) when HERALD_METRICS_ADDR is set. */
   readonly metricsUrl?: string;
+  /** Subscribe streams open on this instance. */
+  openStreams(): number;
   /** Runs one queue sweep now (expired leases and items); the server also sweeps on an interval. */
   sweepNow(): Promise<void>;
   /** Runs one retention prune now and returns what it deleted; the server also prunes on an interval. */
@@ -207,20 +210,7 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
     ],
   });
 
-  // Node's default of 10 MB per session would reset connections carrying one maximal publish.
-  const server = http2.createServer({ maxSessionMemory: 64 }, handler);
-  const sessions = new Set<http2.Http2Session>();
-  server.on("session", (session) => {
-    sessions.add(session);
-    session.once("close", () => sessions.delete(session));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(config.port, config.host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
+  const server = await startHttpServer(config.host, config.port, config.transport, handler);
   metrics.attach({
     queueGauges: store.repos.queueGauges,
     clock,
@@ -234,7 +224,7 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
     try {
       metricsUrl = await metricsServer.start(config.metricsAddr);
     } catch (error) {
-      server.close();
+      await server.close(0);
       await store.close();
       throw error;
     }
@@ -244,10 +234,14 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
   sweeper.start();
   pruner.start();
   pusher.start();
-  const { port } = server.address() as AddressInfo;
-  const hostForUrl = config.host.includes(":") ? `[${config.host}]` : config.host;
-  const url = `http://${hostForUrl}:${port}`;
-  logger.info("herald listening", { address: `${hostForUrl}:${port}`, store: store.kind });
+  const { url, port } = server;
+  const address = url.replace(/^https?:\/\//, "");
+  logger.info("herald listening", {
+    address,
+    url,
+    tls: config.transport.tls !== undefined,
+    store: store.kind,
+  });
 
   let stopping: Promise<void> | undefined;
   const stop = () => {
@@ -262,14 +256,7 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
       // Streams end first (UNAVAILABLE, leases given back) while connections are still open.
       await consumers.stop();
       shutdown.abort();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const session of sessions) session.close();
-      // Clients may hold sessions open; after the grace period they are cut.
-      const grace = setTimeout(() => {
-        for (const session of sessions) session.destroy();
-      }, config.shutdownGraceMs);
-      await closed;
-      clearTimeout(grace);
+      await server.close(config.shutdownGraceMs);
       await metricsServer?.stop();
       await store.close();
       logger.info("herald stopped");
@@ -285,5 +272,6 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
     sweepNow: () => sweeper.runOnce(),
     pruneNow: () => pruner.runOnce(),
     refreshPushers: () => pusher.refresh(),
+    openStreams: () => consumers.openStreamCount,
   };
 }

@@ -53,3 +53,38 @@ describe("loadConfig", () => {
     );
   });
 });
+
+describe("secure defaults", () => {
+  it("runs without authentication only on a loopback address", () => {
+    expect(loadConfig({ HERALD_ADDR: "127.0.0.1:1" }).auth.mode).toBe("open-loopback");
+    expect(loadConfig({ HERALD_ADDR: "[::1]:1" }).auth.mode).toBe("open-loopback");
+    expect(() => loadConfig({ HERALD_ADDR: "0.0.0.0:1" })).toThrow(/HERALD_ADMIN_TOKENS is required/);
+    expect(loadConfig({ HERALD_ADDR: "0.0.0.0:1", HERALD_INSECURE: "1" }).auth.mode).toBe("open-insecure");
+  });
+
+  it("keeps only hashes of admin tokens and never echoes a bad one", () => {
+    const config = loadConfig({
+      HERALD_ADDR: "0.0.0.0:1",
+      HERALD_ADMIN_TOKENS: "a-very-long-admin-token-1,another-admin-token-2",
+    });
+    expect(config.auth.mode).toBe("tokens");
+    expect(config.auth.adminTokenHashes).toHaveLength(2);
+    expect(JSON.stringify(config)).not.toContain("a-very-long-admin-token-1");
+    expect(() => loadConfig({ HERALD_ADMIN_TOKENS: "short-secret" })).toThrow(/HERALD_ADMIN_TOKENS entry 1/);
+    try {
+      loadConfig({ HERALD_ADMIN_TOKENS: "short-secret" });
+    } catch (error) {
+      expect((error as Error).message).not.toContain("short-secret");
+    }
+  });
+
+  it("needs TLS certificate and key together, and files that exist", () => {
+    expect(() => loadConfig({ HERALD_TLS_CERT: "/nonexistent/cert.pem" })).toThrow(
+      /HERALD_TLS_CERT and HERALD_TLS_KEY/,
+    );
+    expect(() => loadConfig({ HERALD_TLS_CERT: "/nonexistent/a", HERALD_TLS_KEY: "/nonexistent/b" })).toThrow(
+      /HERALD_TLS_CERT names a file that does not exist/,
+    );
+    expect(() => loadConfig({ HERALD_TLS_CLIENT_CA: "/x" })).toThrow(/HERALD_TLS_CLIENT_CA needs/);
+  });
+});

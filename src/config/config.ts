@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
 import { isIP } from "node:net";
 
 /**
@@ -36,8 +37,20 @@ export interface HeraldConfig {
   retentionIntervalMs: number;
   webhooks: WebhookConfig;
   auth: AuthConfig;
+  transport: TransportConfig;
   /** Where GET /metrics (Prometheus) is served; undefined when HERALD_METRICS_ADDR is empty (disabled). */
   metricsAddr?: { host: string; port: number };
+}
+
+export interface TransportConfig {
+  /** TLS for the port (HTTP/2 and HTTP/1.1 through ALPN); absent for cleartext HTTP/2. */
+  tls?: { certFile: string; keyFile: string; clientCaFile?: string };
+  /** Most concurrent streams one HTTP/2 connection may open. */
+  maxStreamsPerConnection: number;
+  /** Largest header list a request may send, bytes. */
+  maxHeaderBytes: number;
+  /** Connections with no open stream for this long are closed, ms. */
+  idleTimeoutMs: number;
 }
 
 export interface AuthConfig {
@@ -142,6 +155,50 @@ function validateDatabaseUrl(problems: string[], raw: string): void {
 
 function isLoopbackHost(host: string): boolean {
   return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+function parseTransportConfig(problems: string[], env: Env): TransportConfig {
+  const cert = (env.HERALD_TLS_CERT ?? "").trim();
+  const key = (env.HERALD_TLS_KEY ?? "").trim();
+  const ca = (env.HERALD_TLS_CLIENT_CA ?? "").trim();
+  let tls: TransportConfig["tls"];
+  if (cert !== "" || key !== "") {
+    if (cert === "" || key === "") problems.push("HERALD_TLS_CERT and HERALD_TLS_KEY must be set together");
+    for (const [name, file] of [
+      ["HERALD_TLS_CERT", cert],
+      ["HERALD_TLS_KEY", key],
+      ["HERALD_TLS_CLIENT_CA", ca],
+    ] as const) {
+      if (file !== "" && !existsSync(file)) problems.push(`${name} names a file that does not exist`);
+    }
+    tls = { certFile: cert, keyFile: key, ...(ca !== "" ? { clientCaFile: ca } : {}) };
+  } else if (ca !== "") {
+    problems.push("HERALD_TLS_CLIENT_CA needs HERALD_TLS_CERT and HERALD_TLS_KEY");
+  }
+  return {
+    ...(tls ? { tls } : {}),
+    maxStreamsPerConnection: parseIntVar(
+      problems,
+      "HERALD_MAX_STREAMS_PER_CONNECTION",
+      env.HERALD_MAX_STREAMS_PER_CONNECTION || "100",
+      1,
+      10_000,
+    ),
+    maxHeaderBytes: parseIntVar(
+      problems,
+      "HERALD_MAX_HEADER_BYTES",
+      env.HERALD_MAX_HEADER_BYTES || "65536",
+      1024,
+      1_048_576,
+    ),
+    idleTimeoutMs: parseIntVar(
+      problems,
+      "HERALD_IDLE_TIMEOUT_MS",
+      env.HERALD_IDLE_TIMEOUT_MS || "300000",
+      1_000,
+      86_400_000,
+    ),
+  };
 }
 
 function parseAuthConfig(problems: string[], env: Env, host: string): AuthConfig {
@@ -278,6 +335,7 @@ export function loadConfig(env: Env = process.env): HeraldConfig {
   );
   const webhooks = parseWebhookConfig(problems, env, host);
   const auth = parseAuthConfig(problems, env, host);
+  const transport = parseTransportConfig(problems, env);
   const metricsRaw = read(env, "HERALD_METRICS_ADDR");
   const metricsAddr = metricsRaw === "" ? undefined : parseAddr(problems, metricsRaw, "HERALD_METRICS_ADDR");
   const logLevel = read(env, "HERALD_LOG_LEVEL") as LogLevel;
@@ -300,6 +358,7 @@ export function loadConfig(env: Env = process.env): HeraldConfig {
     retentionIntervalMs,
     webhooks,
     auth,
+    transport,
     ...(metricsAddr ? { metricsAddr: Object.freeze(metricsAddr) } : {}),
   });
 }
