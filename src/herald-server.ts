@@ -109,6 +109,7 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
       leaseCheckMs: 250,
     },
     maxOpenStreams: config.maxOpenStreams,
+    onStreamError: (error) => logger.warn("stream waiting for the database", { error }),
   });
   // A local publish wakes this instance's waiting consumers at once; other instances poll.
   publishing.onPublished((result) => wakeups.notifyTopic(result.topicId));
@@ -205,7 +206,10 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
     interceptors: [
       // Outermost: sees the codes the error mapping produced.
       requestLoggingInterceptor(logger),
-      errorMappingInterceptor((error, procedure) => logger.error("internal error", { procedure, error })),
+      errorMappingInterceptor(
+        (error, procedure) => logger.error("request failed", { procedure, error }),
+        (error) => store.isUnavailable(error),
+      ),
       authenticationInterceptor(authenticator),
     ],
   });

@@ -73,6 +73,7 @@ function fakeStore(retention: RetentionRepository): Store & { transactions: numb
       return work(repos);
     },
     ping: async () => undefined,
+    isUnavailable: () => false,
     close: async () => undefined,
   };
 }

@@ -206,6 +206,8 @@ export interface Store {
    */
   transaction<T>(work: (repos: Repositories) => Promise<T>): Promise<T>;
   ping(): Promise<void>;
+  /** Whether an error means the database is unreachable right now (callers answer UNAVAILABLE). */
+  isUnavailable(error: unknown): boolean;
   /** Connections of the pool in use and idle, when the driver exposes them (for metrics). */
   poolStats?(): { used: number; free: number } | undefined;
   close(): Promise<void>;

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { AckCoalescer } from "../app/ack-coalescer.js";
 import type { AckOutcome, Delivery, DeliveryService } from "../app/delivery-service.js";
 import type { Subscription } from "../domain/subscription.js";
 import { LeaseRegistry } from "./lease-registry.js";
@@ -11,6 +12,8 @@ export interface ConsumerEngineOptions {
   tuning: StreamTuning;
   /** Most Subscribe streams open at once on this instance. */
   maxOpenStreams: number;
+  /** Told about database errors a stream rides out. */
+  onStreamError?: (error: unknown) => void;
 }
 
 /**
@@ -20,6 +23,8 @@ export interface ConsumerEngineOptions {
  */
 export class ConsumerEngine {
   private readonly registry = new LeaseRegistry();
+  /** Concurrent Acknowledge calls of one subscription share a transaction. */
+  private readonly acks: AckCoalescer;
   private readonly stopController = new AbortController();
   private readonly openStreams = new Set<Promise<void>>();
   /** Identifies this instance's leases in the database (diagnostics only). */
@@ -29,7 +34,9 @@ export class ConsumerEngine {
     private readonly deliveries: DeliveryService,
     readonly wakeups: Wakeups,
     private readonly options: ConsumerEngineOptions,
-  ) {}
+  ) {
+    this.acks = new AckCoalescer((subscription, ackIds) => deliveries.acknowledge(subscription, ackIds));
+  }
 
   get openStreamCount(): number {
     return this.openStreams.size;
@@ -59,6 +66,7 @@ export class ConsumerEngine {
         owner: this.owner,
         tuning: this.options.tuning,
         stopSignal: this.stopController.signal,
+        ...(this.options.onStreamError ? { onError: this.options.onStreamError } : {}),
       });
     } finally {
       this.openStreams.delete(done);
@@ -96,7 +104,7 @@ export class ConsumerEngine {
   }
 
   async acknowledge(subscription: Subscription, ackIds: readonly string[]): Promise<AckOutcome> {
-    const outcome = await this.deliveries.acknowledge(subscription, ackIds);
+    const outcome = await this.acks.acknowledge(subscription, ackIds);
     this.registry.settled(outcome.settled);
     // On an ordered subscription an ack releases the next message of its key.
     if (subscription.enableOrdering && outcome.settled.length > 0)

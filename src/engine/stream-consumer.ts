@@ -29,7 +29,12 @@ export interface StreamDeps {
   tuning: StreamTuning;
   /** Aborted when the server shuts down. */
   stopSignal: AbortSignal;
+  /** Told about database errors the stream rides out (it stays open and retries). */
+  onError?: (error: unknown) => void;
 }
+
+const ERROR_BACKOFF_MIN_MS = 250;
+const ERROR_BACKOFF_MAX_MS = 5_000;
 
 interface Outstanding {
   ref: AckRef;
@@ -88,9 +93,19 @@ export async function* streamDeliveries(
     });
 
   let finishedNormally = false;
+  let errorBackoffMs = ERROR_BACKOFF_MIN_MS;
   try {
     while (!signal.aborted) {
-      if (outstanding.size > 0 && Date.now() - lastLeaseCheckMs >= tuning.leaseCheckMs) await checkLeases();
+      try {
+        if (outstanding.size > 0 && Date.now() - lastLeaseCheckMs >= tuning.leaseCheckMs) await checkLeases();
+      } catch (error) {
+        // The database is unreachable: keep the stream open and try again after a pause; the
+        // client keeps what it has and more arrives once the database answers again.
+        deps.onError?.(error);
+        await wakeups.wait(subscription.id, subscription.topicId, errorBackoffMs, signal);
+        errorBackoffMs = Math.min(errorBackoffMs * 2, ERROR_BACKOFF_MAX_MS);
+        continue;
+      }
       const freeMessages = limits.maxOutstandingMessages - outstanding.size;
       const freeBytes = limits.maxOutstandingBytes - outstandingBytes;
       // Refill in batches: claiming each time one ack frees room would spend a transaction per message.
@@ -100,12 +115,21 @@ export async function* streamDeliveries(
         await waitForCapacity();
         continue;
       }
-      const batch = await deliveries.claim(subscription, {
-        owner: deps.owner,
-        method: "grpc",
-        max: Math.min(freeMessages, tuning.claimBatchMax),
-        leaseMs: limits.leaseMs,
-      });
+      let batch: Delivery[];
+      try {
+        batch = await deliveries.claim(subscription, {
+          owner: deps.owner,
+          method: "grpc",
+          max: Math.min(freeMessages, tuning.claimBatchMax),
+          leaseMs: limits.leaseMs,
+        });
+      } catch (error) {
+        deps.onError?.(error);
+        await wakeups.wait(subscription.id, subscription.topicId, errorBackoffMs, signal);
+        errorBackoffMs = Math.min(errorBackoffMs * 2, ERROR_BACKOFF_MAX_MS);
+        continue;
+      }
+      errorBackoffMs = ERROR_BACKOFF_MIN_MS;
       if (batch.length === 0) {
         await wakeups.wait(subscription.id, subscription.topicId, pollMs, signal);
         pollMs = Math.min(pollMs * 2, tuning.pollMaxMs);
@@ -123,7 +147,9 @@ export async function* streamDeliveries(
         bytes += delivery.sizeBytes;
       }
       const overflow = batch.slice(keep.length).map((d) => d.ref);
-      if (overflow.length > 0) await deliveries.unclaim(overflow);
+      // If this fails the overflow's leases simply expire and the sweeper redelivers them.
+      if (overflow.length > 0)
+        await deliveries.unclaim(overflow).catch((error: unknown) => deps.onError?.(error));
       for (const delivery of keep) {
         outstanding.set(delivery.ref.queueId, { ref: delivery.ref, sizeBytes: delivery.sizeBytes });
         registry.track(delivery.ref, onSettled);

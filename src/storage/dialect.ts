@@ -29,6 +29,8 @@ export interface Dialect {
   isDuplicateKey(error: unknown): boolean;
   /** Errors after which the whole transaction can be retried: deadlock, lock wait timeout, busy. */
   isRetryable(error: unknown): boolean;
+  /** The database cannot be reached or used right now (connection refused or lost, server shutting down, disk I/O). */
+  isConnectionError(error: unknown): boolean;
   /** Adds `FOR UPDATE SKIP LOCKED` where the database has it; SQLite has one writer and needs none. */
   lockForClaim(query: Knex.QueryBuilder): Knex.QueryBuilder;
   /** Most bytes of bound values to put in one statement (MySQL's max_allowed_packet is 16 MiB by default). */
@@ -38,6 +40,22 @@ export interface Dialect {
 function errorCode(error: unknown): string | undefined {
   return typeof error === "object" && error !== null && "code" in error ? String(error.code) : undefined;
 }
+
+/** Driver and server codes that mean "no usable connection", not "bad statement". */
+const MYSQL_CONNECTION_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "ENOTFOUND",
+  "EHOSTUNREACH",
+  "PROTOCOL_CONNECTION_LOST",
+  "PROTOCOL_SEQUENCE_TIMEOUT",
+  "ER_SERVER_SHUTDOWN",
+  "ER_CON_COUNT_ERROR",
+  "ER_ACCESS_DENIED_ERROR",
+  "ER_BAD_DB_ERROR",
+]);
 
 function globEscape(literal: string): string {
   return literal.replace(/[*?[]/g, (c) => `[${c}]`);
@@ -62,6 +80,7 @@ export const sqliteDialect: Dialect = {
     return code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY";
   },
   isRetryable: (e) => errorCode(e) === "SQLITE_BUSY",
+  isConnectionError: (e) => /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|READONLY)/.test(errorCode(e) ?? ""),
   lockForClaim: (query) => query,
   maxStatementBytes: 64 * 1024 * 1024,
 };
@@ -83,6 +102,9 @@ export const mysqlDialect: Dialect = {
   blobType: "longblob",
   exactKeyType: (maxBytes) => `varbinary(${maxBytes})`,
   isDuplicateKey: (e) => errorCode(e) === "ER_DUP_ENTRY",
+  isConnectionError: (e) =>
+    MYSQL_CONNECTION_CODES.has(errorCode(e) ?? "") ||
+    (typeof e === "object" && e !== null && "fatal" in e && e.fatal === true),
   isRetryable: (e) => {
     const code = errorCode(e);
     return code === "ER_LOCK_DEADLOCK" || code === "ER_LOCK_WAIT_TIMEOUT";

@@ -64,6 +64,20 @@ export class KnexStore implements Store {
     }
   }
 
+  isUnavailable(error: unknown): boolean {
+    // knex's pool gives up with a KnexTimeoutError when no connection can be had in time.
+    if (error instanceof Error && error.name === "KnexTimeoutError") return true;
+    for (
+      let e: unknown = error;
+      e instanceof Error || (typeof e === "object" && e !== null);
+      e = (e as { cause?: unknown }).cause
+    ) {
+      if (this.dialect.isConnectionError(e)) return true;
+      if (!(e as { cause?: unknown }).cause) break;
+    }
+    return false;
+  }
+
   async ping(): Promise<void> {
     await this.knex.raw("SELECT 1");
   }

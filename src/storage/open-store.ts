@@ -44,7 +44,8 @@ function mysqlKnex(url: string, poolMax: number, withDatabase: boolean): Knex {
         conn.query("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", (err) => done(err, conn));
       },
     },
-    acquireConnectionTimeout: 10_000,
+    // Bounded waits while the database is down: callers get UNAVAILABLE within seconds, never hang.
+    acquireConnectionTimeout: 5_000,
     // knex otherwise inlines bound values (message data, secrets) into error messages, which get logged.
     compileSqlOnError: false,
   });
