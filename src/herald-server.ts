@@ -2,8 +2,6 @@
  * The composition root: the only place that knows every layer. It opens the store, builds the
  * use cases, wires the connect routes and owns the HTTP/2 server's lifecycle.
  */
-import http2 from "node:http2";
-import type { AddressInfo } from "node:net";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { AdminService, file_herald_v1_admin_service } from "../gen/herald/v1/admin_service_pb.js";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Subscription } from "../domain/subscription.js";
-import { encodeAckId } from "./ack-id.js";
 import { AckCoalescer } from "./ack-coalescer.js";
+import { encodeAckId } from "./ack-id.js";
 import type { AckOutcome } from "./delivery-service.js";
 
 const subscription = { id: 1n } as Subscription;

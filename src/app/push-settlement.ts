@@ -86,11 +86,21 @@ export class PushSettlement {
       tally.add(await recordFailedAttempts(repos, subscription, failures, true, this.clock, this.random));
 
       if (acked.length === 0 && failures.length === 0) return { paused: null, tally };
-      const failingSince = await repos.subscriptions.recordPushHealth(
-        subscription.id,
-        acked.length > 0,
-        nowMs,
-      );
+      // Health is written on changes only (a failing run starts or ends), plus a success heartbeat
+      // at most every few seconds, so the common all-good batch costs no extra statement.
+      const succeeded = acked.length > 0;
+      const known = this.health.get(subscription.id) ?? {
+        failingSinceMs: subscription.pushFailingSinceMs,
+        successWrittenAtMs: subscription.lastPushSuccessAtMs ?? 0,
+      };
+      let failingSince = known.failingSinceMs;
+      const changes = succeeded ? failingSince !== null : failingSince === null;
+      if (changes || (succeeded && nowMs - known.successWrittenAtMs > HEALTH_HEARTBEAT_MS)) {
+        failingSince = await repos.subscriptions.recordPushHealth(subscription.id, succeeded, nowMs);
+        if (succeeded) known.successWrittenAtMs = nowMs;
+      }
+      known.failingSinceMs = failingSince;
+      this.health.set(subscription.id, known);
       let reason: string | null = null;
       if (failures.some((f) => f.deadLetterNow === "GONE")) {
         reason = "the endpoint answered 410 Gone";
