@@ -47,7 +47,7 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
          failure_reason, moved_at_ms, message_data, is_resolved, created_at_ms)
        SELECT ?, ?, 1, 5, 'down', 'MAX_ATTEMPTS', ?, ?, 0, ?
        FROM ${DIGITS} a, ${DIGITS} b, ${DIGITS} c, ${DIGITS} d, ${DIGITS} e`,
-        [String(subscription?.id), messageId, Date.now(), Buffer.from(payload), Date.now()],
+        [String(subscription?.id), messageId as string, Date.now(), Buffer.from(payload), Date.now()],
       );
       const dlq = createClient(DeadLetterService, createGrpcTransport({ baseUrl: t.server.url }));
       expect((await dlq.getDeadLetterStats({ subscription: "scale-sub" })).stats?.unresolvedItems).toBe(

@@ -1,8 +1,6 @@
 import http2 from "node:http2";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PublisherService } from "../../gen/herald/v1/publisher_service_pb.js";
 import { createFixture } from "../support/fixtures.js";
 import { readStream, until } from "../support/stream-reader.js";
 import { type TestDatabase, testDatabaseTargets } from "../support/test-databases.js";
