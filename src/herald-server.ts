@@ -201,6 +201,8 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
     routes,
     shutdownSignal: shutdown.signal,
     readMaxBytes: READ_MAX_BYTES,
+    // Node's timers hold at most 2^31-1 ms; a larger client deadline would fire at once.
+    maxTimeoutMs: 2_147_483_647,
     interceptors: [
       // Outermost: sees the codes the error mapping produced.
       requestLoggingInterceptor(logger),

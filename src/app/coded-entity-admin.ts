@@ -1,7 +1,6 @@
 import type { Clock } from "../domain/clock.js";
 import { DomainError } from "../domain/domain-error.js";
 import { validateNameAndDescription } from "../domain/publisher.js";
-import { requirePrintable } from "../domain/text-limits.js";
 import { encodePageToken, toPageRequest } from "./page-token.js";
 import type { CodedEntityPatch, Repositories, Store } from "./store.js";
 
@@ -94,8 +93,8 @@ export class CodedEntityAdmin<T extends { id: bigint; name: string; description:
   }
 
   private async getIn(repos: Repositories, code: string): Promise<T> {
-    if (code === "") throw DomainError.invalid("code", "is required");
-    requirePrintable("code", code);
+    // The code's own format first: on MySQL a lookup would otherwise ignore trailing spaces.
+    this.rules.validateCode("code", code);
     const found = await this.rules.repository(repos).findByCode(code);
     if (!found) throw DomainError.notFound(this.rules.what, code);
     return found;

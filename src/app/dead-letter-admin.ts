@@ -2,6 +2,7 @@ import type { Clock } from "../domain/clock.js";
 import { isFailureReason } from "../domain/dead-letter.js";
 import type { DlqStats } from "../domain/dlq-stats.js";
 import { DomainError } from "../domain/domain-error.js";
+import { validateSubscriptionName } from "../domain/subscription.js";
 import { requireMaxBytes, requirePrintable } from "../domain/text-limits.js";
 import type { DeadLetterFilter, DeadLetterView } from "./operations-ports.js";
 import { encodePageToken, toPageRequest } from "./page-token.js";
@@ -174,7 +175,7 @@ export class DeadLetterAdmin {
   private async toFilter(input: DeadLetterFilterInput): Promise<DeadLetterFilter> {
     const filter: DeadLetterFilter = {};
     if (input.subscription !== "") {
-      requirePrintable("filter.subscription", input.subscription);
+      validateSubscriptionName("filter.subscription", input.subscription);
       const subscription = await this.store.repos.subscriptions.findByName(input.subscription);
       if (!subscription) throw DomainError.notFound("subscription", input.subscription);
       filter.subscriptionId = subscription.id;

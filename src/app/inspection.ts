@@ -1,8 +1,7 @@
 import type { Clock } from "../domain/clock.js";
 import { DomainError } from "../domain/domain-error.js";
 import { isDeliveryMethod, isNotificationStatus } from "../domain/notification-log.js";
-import type { Subscription } from "../domain/subscription.js";
-import { requirePrintable } from "../domain/text-limits.js";
+import { type Subscription, validateSubscriptionName } from "../domain/subscription.js";
 import type { QueueRowStatus } from "./delivery-ports.js";
 import type { NotificationLogFilter, SubscriptionStats } from "./operations-ports.js";
 import { encodePageToken, toPageRequest } from "./page-token.js";
@@ -75,8 +74,7 @@ export class Inspection {
   }
 
   private async subscription(field: string, name: string): Promise<Subscription> {
-    if (name === "") throw DomainError.invalid(field, "is required");
-    requirePrintable(field, name);
+    validateSubscriptionName(field, name);
     const found = await this.store.repos.subscriptions.findByName(name);
     if (!found) throw DomainError.notFound("subscription", name);
     return found;

@@ -1,9 +1,8 @@
 import type { Clock } from "../domain/clock.js";
 import { DomainError } from "../domain/domain-error.js";
 import { type OutgoingMessage, validateOutgoingMessages } from "../domain/message.js";
-import { assertPublisherCanPublish } from "../domain/publisher.js";
-import { requireNonEmpty } from "../domain/text-limits.js";
-import { assertTopicAcceptsMessages } from "../domain/topic.js";
+import { assertPublisherCanPublish, validatePublisherCode } from "../domain/publisher.js";
+import { assertTopicAcceptsMessages, validateTopicCode } from "../domain/topic.js";
 import { ignoreQueueEvents, type QueueObserver } from "./queue-observer.js";
 import type { MessageToStore, Store } from "./store.js";
 
@@ -46,8 +45,8 @@ export class PublishMessages {
   }
 
   async publish(command: PublishCommand): Promise<PublishResult> {
-    requireNonEmpty("publisher", command.publisher);
-    requireNonEmpty("topic", command.topic);
+    validatePublisherCode("publisher", command.publisher);
+    validateTopicCode("topic", command.topic);
     validateOutgoingMessages(command.messages);
     const publisher = await this.store.repos.publishers.findByCode(command.publisher);
     if (!publisher) throw DomainError.notFound("publisher", command.publisher);

@@ -12,6 +12,7 @@ import {
   validateSubscriptionSettings,
 } from "../domain/subscription.js";
 import { requirePrintable } from "../domain/text-limits.js";
+import { validateTopicCode } from "../domain/topic.js";
 import { encodePageToken, toPageRequest } from "./page-token.js";
 import type { Repositories, Store, SubscriptionPatch } from "./store.js";
 
@@ -41,7 +42,7 @@ export class SubscriptionAdmin {
   async create(input: CreateSubscriptionInput): Promise<Subscription> {
     validateSubscriptionName("name", input.name);
     if (input.subscriberId <= 0n) throw DomainError.invalid("subscriber_id", "is required");
-    if (input.topicCode === "") throw DomainError.invalid("topic", "is required");
+    validateTopicCode("topic", input.topicCode);
     const settings: SubscriptionSettings = {
       ...SUBSCRIPTION_DEFAULTS,
       identifierFilter: "",
@@ -87,6 +88,7 @@ export class SubscriptionAdmin {
     const page = toPageRequest("subscriptions", input.pageSize, input.pageToken);
     let topicId: bigint | undefined;
     if (input.topicCode !== undefined && input.topicCode !== "") {
+      validateTopicCode("topic", input.topicCode);
       const topic = await this.store.repos.topics.findByCode(input.topicCode);
       if (!topic) throw DomainError.notFound("topic", input.topicCode);
       topicId = topic.id;
@@ -170,8 +172,7 @@ export class SubscriptionAdmin {
   }
 
   private async getIn(repos: Repositories, name: string): Promise<Subscription> {
-    if (name === "") throw DomainError.invalid("name", "is required");
-    requirePrintable("name", name);
+    validateSubscriptionName("name", name);
     const found = await repos.subscriptions.findByName(name);
     if (!found) throw DomainError.notFound("subscription", name);
     return found;

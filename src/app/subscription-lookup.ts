@@ -1,7 +1,6 @@
 import type { Clock } from "../domain/clock.js";
 import { DomainError } from "../domain/domain-error.js";
-import type { DeliveryType, Subscription } from "../domain/subscription.js";
-import { requirePrintable } from "../domain/text-limits.js";
+import { type DeliveryType, type Subscription, validateSubscriptionName } from "../domain/subscription.js";
 import type { Store } from "./store.js";
 
 /**
@@ -20,8 +19,7 @@ export class SubscriptionLookup {
 
   /** A live subscription of the given delivery type; NOT_FOUND when unknown or deleted. */
   async require(name: string, deliveryType: DeliveryType): Promise<Subscription> {
-    if (name === "") throw DomainError.invalid("subscription", "is required");
-    requirePrintable("subscription", name);
+    validateSubscriptionName("subscription", name);
     const nowMs = this.clock.nowMs();
     const cached = this.cache.get(name);
     let subscription = cached && nowMs - cached.atMs < this.ttlMs ? cached.subscription : undefined;

@@ -34,20 +34,28 @@ export class DomainError extends Error {
   }
 
   static notFound(what: string, key: string): DomainError {
-    return new DomainError("not_found", `${what.toUpperCase()}_NOT_FOUND`, `${what} "${key}" not found`);
+    return new DomainError("not_found", `${what.toUpperCase()}_NOT_FOUND`, `${what} "${echo(key)}" not found`);
   }
 
   static alreadyExists(what: string, key: string): DomainError {
     return new DomainError(
       "already_exists",
       `${what.toUpperCase()}_ALREADY_EXISTS`,
-      `${what} "${key}" already exists`,
+      `${what} "${echo(key)}" already exists`,
     );
   }
 
   static precondition(reason: string, message: string): DomainError {
     return new DomainError("failed_precondition", reason, message);
   }
+}
+
+/**
+ * What a client sent, as quoted back in an error: at most 128 characters, so a huge value can
+ * neither bloat the message nor push a gRPC trailer past HTTP/2 header limits.
+ */
+function echo(value: string): string {
+  return value.length <= 128 ? value : `${value.slice(0, 128)}…`;
 }
 
 export function isDomainError(e: unknown): e is DomainError {

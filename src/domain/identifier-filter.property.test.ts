@@ -31,13 +31,13 @@ function referenceMatches(filter: string, identifier: string): boolean {
 
 type LikeToken = { kind: "any-run" } | { kind: "any-one" } | { kind: "literal"; value: string };
 
-/** Parses a LIKE pattern with `escape` as escape character; a dangling escape is a syntax error. */
-function parseLike(pattern: string, escape: string): LikeToken[] {
+/** Parses a LIKE pattern with `escapeChar` as escape character; a dangling escape is a syntax error. */
+function parseLike(pattern: string, escapeChar: string): LikeToken[] {
   const chars = Array.from(pattern);
   const tokens: LikeToken[] = [];
   for (let i = 0; i < chars.length; i++) {
     const c = chars[i] as string;
-    if (c === escape) {
+    if (c === escapeChar) {
       const next = chars[++i];
       if (next === undefined)
         throw new SyntaxError(`dangling escape at the end of ${JSON.stringify(pattern)}`);
@@ -51,11 +51,11 @@ function parseLike(pattern: string, escape: string): LikeToken[] {
 
 /**
  * A minimal SQL `value LIKE pattern ESCAPE escape` with a binary (case-sensitive) collation:
- * `%` any run, `_` one character (code point), escape makes the next character literal. Dynamic
+ * `%` any run, `_` one character (code point), `escapeChar` makes the next character literal. Dynamic
  * programming over (token, position), so it is polynomial for any pattern.
  */
-function sqlLike(value: string, pattern: string, escape: string): boolean {
-  const tokens = parseLike(pattern, escape);
+function sqlLike(value: string, pattern: string, escapeChar: string): boolean {
+  const tokens = parseLike(pattern, escapeChar);
   const chars = Array.from(value);
   // reachable[j]: the tokens so far can consume exactly chars[0..j).
   let reachable = chars.map(() => false).concat(false);

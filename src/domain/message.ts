@@ -1,5 +1,5 @@
 import { DomainError } from "./domain-error.js";
-import { requireMaxBytes, utf8Length } from "./text-limits.js";
+import { requireMaxBytes, requirePrintable, utf8Length } from "./text-limits.js";
 
 /** A published message (the seed's `Message`, with attributes, ordering key and publisher). Immutable. */
 export interface Message {
@@ -75,6 +75,9 @@ export function validateOutgoingMessages(messages: readonly OutgoingMessage[]): 
     }
     requireMaxBytes(`${at}.ordering_key`, m.orderingKey, L.maxOrderingKeyBytes);
     requireMaxBytes(`${at}.identifier`, m.identifier, L.maxIdentifierBytes);
+    // Routing keys are text: a NUL or other control character would match differently per database.
+    requirePrintable(`${at}.identifier`, m.identifier);
+    requirePrintable(`${at}.ordering_key`, m.orderingKey);
     requireMaxBytes(`${at}.dedup_id`, m.dedupId, L.maxDedupIdBytes);
   });
   if (totalBytes > L.maxRequestBytes) {

@@ -25,8 +25,8 @@ function filterFromPb(f: DeadLetterFilter | undefined): DeadLetterFilterInput {
     default:
       throw DomainError.invalid("filter.resolution", "unknown value");
   }
-  const movedAfterMs = timestampToMs(f?.movedAfter);
-  const movedBeforeMs = timestampToMs(f?.movedBefore);
+  const movedAfterMs = timestampToMs("filter.moved_after", f?.movedAfter);
+  const movedBeforeMs = timestampToMs("filter.moved_before", f?.movedBefore);
   if (movedAfterMs !== undefined) input.movedAfterMs = movedAfterMs;
   if (movedBeforeMs !== undefined) input.movedBeforeMs = movedBeforeMs;
   return input;
@@ -59,7 +59,7 @@ export function createDeadLetterHandlers(dlq: DeadLetterAdmin): ServiceImpl<type
     },
     async purgeDeadLetters(req) {
       const purged = await dlq.purge({
-        olderThanMs: timestampToMs(req.olderThan),
+        olderThanMs: timestampToMs("older_than", req.olderThan),
         includeUnresolved: req.includeUnresolved,
         subscription: req.subscription,
       });

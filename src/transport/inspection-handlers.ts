@@ -23,8 +23,8 @@ export function createInspectionHandlers(
       return { queueItems: page.items.map(queueItemToPb), nextPageToken: page.nextPageToken };
     },
     async listNotificationLogs(req) {
-      const startMs = timestampToMs(req.startTime);
-      const endMs = timestampToMs(req.endTime);
+      const startMs = timestampToMs("start_time", req.startTime);
+      const endMs = timestampToMs("end_time", req.endTime);
       const page = await inspection.listNotificationLogs(
         {
           messageId: req.messageId,

@@ -17,15 +17,26 @@ import {
 } from "../../gen/herald/v1/dead_letter_service_pb.js";
 import type { DeadLetterView, QueueItemDetails, SubscriptionStats } from "../app/operations-ports.js";
 import type { DlqStats } from "../domain/dlq-stats.js";
+import { DomainError } from "../domain/domain-error.js";
 import type { NotificationLog } from "../domain/notification-log.js";
 
 function optionalTime(ms: number | null): Timestamp | undefined {
   return ms === null ? undefined : timestampFromMs(ms);
 }
 
-/** An optional proto Timestamp as epoch ms. */
-export function timestampToMs(ts: Timestamp | undefined): number | undefined {
-  return ts === undefined ? undefined : timestampDate(ts).getTime();
+/** An optional proto Timestamp as epoch ms; outside years 0001..9999 it is INVALID_ARGUMENT naming `field`. */
+export function timestampToMs(field: string, ts: Timestamp | undefined): number | undefined {
+  if (ts === undefined) return undefined;
+  // RFC 3339 range of google.protobuf.Timestamp: 0001-01-01 .. 9999-12-31.
+  if (
+    ts.seconds < -62_135_596_800n ||
+    ts.seconds > 253_402_300_799n ||
+    ts.nanos < 0 ||
+    ts.nanos > 999_999_999
+  ) {
+    throw DomainError.invalid(field, "must be a timestamp between years 0001 and 9999");
+  }
+  return timestampDate(ts).getTime();
 }
 
 export function deadLetterToPb(d: DeadLetterView): DeadLetterPb {
