@@ -1,10 +1,11 @@
 import type { Clock } from "../domain/clock.js";
 import { DomainError } from "../domain/domain-error.js";
 import { type OutgoingMessage, validateOutgoingMessages } from "../domain/message.js";
-import { assertPublisherCanPublish, validatePublisherCode } from "../domain/publisher.js";
-import { assertTopicAcceptsMessages, validateTopicCode } from "../domain/topic.js";
+import { assertPublisherCanPublish, type Publisher, validatePublisherCode } from "../domain/publisher.js";
+import { assertTopicAcceptsMessages, type Topic, validateTopicCode } from "../domain/topic.js";
+import { type PublishRequest, storePublishBatch } from "./publish-batch.js";
 import { ignoreQueueEvents, type QueueObserver } from "./queue-observer.js";
-import type { MessageToStore, Store } from "./store.js";
+import type { Store } from "./store.js";
 
 export interface PublishCommand {
   /** Publisher code. */
@@ -18,20 +19,35 @@ export interface PublishResult {
   /** Message ids in request order; deduplicated messages return the original id. */
   messageIds: bigint[];
   topicId: bigint;
-  /** Queue rows created by the fan-out. */
-  queuedCount: number;
 }
 
 /** Called after a publish commits, so in-process dispatchers can wake at once instead of polling. */
 export type PublishedListener = (result: PublishResult, command: PublishCommand) => void;
 
+interface Waiting {
+  request: PublishRequest;
+  resolve: (ids: bigint[]) => void;
+  reject: (error: unknown) => void;
+}
+
+/** How long a resolved publisher or topic is trusted; a deactivation reaches Publish within this. */
+const LOOKUP_TTL_MS = 1_000;
+/** Most messages one group-commit transaction carries. */
+const BATCH_MAX_MESSAGES = 5_000;
+
 /**
- * The Publish use case: validates limits, resolves publisher and topic, and in ONE transaction
- * stores the new messages, records their dedup ids and creates one queue row per matching live
- * subscription. A dedup id seen from the same publisher within the window returns the original id.
+ * The Publish use case: validates limits, resolves publisher and topic (briefly cached), and
+ * stores the messages and their fan-out in ONE transaction. Concurrent Publish calls share a
+ * transaction (group commit): while one commits, the next calls queue up and go together, so a
+ * stream of small publishes costs one commit per batch instead of one per call. If a shared
+ * transaction fails, its calls are retried one by one, so one call's failure is never another's.
  */
 export class PublishMessages {
   private readonly listeners: PublishedListener[] = [];
+  private readonly queue: Waiting[] = [];
+  private draining = false;
+  private readonly publishers = new Map<string, { value: Publisher; atMs: number }>();
+  private readonly topics = new Map<string, { value: Topic; atMs: number }>();
 
   constructor(
     private readonly store: Store,
@@ -48,92 +64,98 @@ export class PublishMessages {
     validatePublisherCode("publisher", command.publisher);
     validateTopicCode("topic", command.topic);
     validateOutgoingMessages(command.messages);
-    const publisher = await this.store.repos.publishers.findByCode(command.publisher);
+    const publisher = await this.cached(this.publishers, command.publisher, (code) =>
+      this.store.repos.publishers.findByCode(code),
+    );
     if (!publisher) throw DomainError.notFound("publisher", command.publisher);
     assertPublisherCanPublish(publisher);
-    const topic = await this.store.repos.topics.findByCode(command.topic);
+    const topic = await this.cached(this.topics, command.topic, (code) =>
+      this.store.repos.topics.findByCode(code),
+    );
     if (!topic) throw DomainError.notFound("topic", command.topic);
     assertTopicAcceptsMessages(topic);
 
-    let result: PublishResult;
-    try {
-      result = await this.timedStore(publisher.id, topic.id, command.messages);
-    } catch (err) {
-      // A concurrent publish of the same dedup_id committed first: a second run finds its row.
-      if (!(err instanceof DomainError && err.reason === "DEDUP_RACE")) throw err;
-      result = await this.timedStore(publisher.id, topic.id, command.messages);
-    }
+    const messageIds = await new Promise<bigint[]>((resolve, reject) => {
+      this.queue.push({
+        request: { publisherId: publisher.id, topicId: topic.id, messages: command.messages },
+        resolve,
+        reject,
+      });
+      if (!this.draining) void this.drain();
+    });
+    const result = { messageIds, topicId: topic.id };
     for (const listener of this.listeners) listener(result, command);
     return result;
   }
 
-  private async timedStore(
-    publisherId: bigint,
-    topicId: bigint,
-    messages: OutgoingMessage[],
-  ): Promise<PublishResult> {
+  private async drain(): Promise<void> {
+    this.draining = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch: Waiting[] = [];
+        let count = 0;
+        while (this.queue.length > 0) {
+          const next = this.queue[0] as Waiting;
+          if (batch.length > 0 && count + next.request.messages.length > BATCH_MAX_MESSAGES) break;
+          batch.push(this.queue.shift() as Waiting);
+          count += next.request.messages.length;
+        }
+        try {
+          const ids = await this.storeWithRetry(batch.map((w) => w.request));
+          batch.forEach((w, i) => w.resolve(ids[i] as bigint[]));
+        } catch (error) {
+          if (batch.length === 1) {
+            (batch[0] as Waiting).reject(error);
+            continue;
+          }
+          for (const w of batch) {
+            await this.storeWithRetry([w.request]).then(
+              (ids) => w.resolve(ids[0] as bigint[]),
+              (e: unknown) => w.reject(e),
+            );
+          }
+        }
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  /** One transaction; a concurrent publish of the same dedup_id committing first makes a second run find its row. */
+  private async storeWithRetry(requests: PublishRequest[]): Promise<bigint[][]> {
+    try {
+      return await this.timedStore(requests);
+    } catch (err) {
+      if (!(err instanceof DomainError && err.reason === "DEDUP_RACE")) throw err;
+      return this.timedStore(requests);
+    }
+  }
+
+  private async timedStore(requests: PublishRequest[]): Promise<bigint[][]> {
     const startedMs = performance.now();
     try {
-      return await this.storeOnce(publisherId, topicId, messages);
+      return await this.store.transaction((repos) =>
+        storePublishBatch(repos, requests, this.clock.nowMs(), this.dedupWindowMs),
+      );
     } finally {
       this.observer.publishTransactionFinished(performance.now() - startedMs);
     }
   }
 
-  private storeOnce(
-    publisherId: bigint,
-    topicId: bigint,
-    messages: OutgoingMessage[],
-  ): Promise<PublishResult> {
-    return this.store.transaction(async (repos) => {
-      const nowMs = this.clock.nowMs();
-      const dedupIds = messages.map((m) => m.dedupId).filter((id) => id !== "");
-      const known = await repos.dedup.findLive(publisherId, dedupIds, nowMs);
-
-      // Which request positions are new messages; repeats inside one request share the first's id.
-      const toInsert: MessageToStore[] = [];
-      const slotOfNew: number[] = [];
-      const firstIndexOfDedup = new Map<string, number>();
-      const aliasOf = new Map<number, number>();
-      messages.forEach((m, index) => {
-        if (m.dedupId !== "") {
-          if (known.has(m.dedupId)) return;
-          const first = firstIndexOfDedup.get(m.dedupId);
-          if (first !== undefined) {
-            aliasOf.set(index, first);
-            return;
-          }
-          firstIndexOfDedup.set(m.dedupId, index);
-        }
-        slotOfNew.push(index);
-        toInsert.push({
-          topicId,
-          publisherId,
-          data: m.data,
-          attributes: m.attributes,
-          orderingKey: m.orderingKey,
-          identifier: m.identifier,
-          createdAtMs: nowMs,
-        });
-      });
-
-      const newIds = toInsert.length > 0 ? await repos.messages.insertMany(toInsert) : [];
-      const idAt = new Map<number, bigint>();
-      for (const [i, slot] of slotOfNew.entries()) idAt.set(slot, newIds[i] as bigint);
-      const dedupEntries = [...firstIndexOfDedup].map(([dedupId, index]) => ({
-        dedupId,
-        messageId: idAt.get(index) as bigint,
-      }));
-      await repos.dedup.record(publisherId, dedupEntries, nowMs, this.dedupWindowMs);
-      const queuedCount = await repos.queue.fanOut(newIds, nowMs);
-
-      const messageIds = messages.map((m, index) => {
-        const id =
-          (m.dedupId !== "" ? known.get(m.dedupId) : undefined) ?? idAt.get(aliasOf.get(index) ?? index);
-        if (id === undefined) throw new Error(`publish: request position ${index} got no message id`);
-        return id;
-      });
-      return { messageIds, topicId, queuedCount };
-    });
+  private async cached<T>(
+    cache: Map<string, { value: T; atMs: number }>,
+    code: string,
+    load: (code: string) => Promise<T | undefined>,
+  ): Promise<T | undefined> {
+    const nowMs = this.clock.nowMs();
+    const hit = cache.get(code);
+    if (hit && nowMs - hit.atMs < LOOKUP_TTL_MS && nowMs >= hit.atMs) return hit.value;
+    const value = await load(code);
+    if (value === undefined) cache.delete(code);
+    else {
+      if (cache.size > 10_000) cache.clear();
+      cache.set(code, { value, atMs: nowMs });
+    }
+    return value;
   }
 }
