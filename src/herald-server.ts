@@ -206,6 +206,9 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
     // No gzip: payloads are mostly opaque bytes that do not shrink, and compressing every
     // response over 1 KiB cost a quarter of the end-to-end CPU in the benchmark.
     acceptCompression: [],
+    // Reject unknown JSON fields and enum names (e.g. a misspelt deliveryType) instead of
+    // silently ignoring them.
+    jsonOptions: { ignoreUnknownFields: false },
     interceptors: [
       // Outermost: sees the codes the error mapping produced.
       requestLoggingInterceptor(logger),

@@ -34,7 +34,11 @@ export class DomainError extends Error {
   }
 
   static notFound(what: string, key: string): DomainError {
-    return new DomainError("not_found", `${what.toUpperCase()}_NOT_FOUND`, `${what} "${echo(key)}" not found`);
+    return new DomainError(
+      "not_found",
+      `${what.toUpperCase()}_NOT_FOUND`,
+      `${what} "${echo(key)}" not found`,
+    );
   }
 
   static alreadyExists(what: string, key: string): DomainError {

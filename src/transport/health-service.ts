@@ -113,7 +113,9 @@ export function createHealthRoutes(state: HealthState): (router: ConnectRouter) 
       check(request) {
         const status = state.get(request.service);
         if (status === undefined) {
-          throw new ConnectError(`unknown service "${request.service}"`, Code.NotFound);
+          // Quote at most 128 characters: a huge name must not become a huge gRPC trailer.
+          const name = request.service.length > 128 ? `${request.service.slice(0, 128)}…` : request.service;
+          throw new ConnectError(`unknown service "${name}"`, Code.NotFound);
         }
         return { status };
       },
