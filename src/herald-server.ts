@@ -66,6 +66,8 @@ export interface HeraldServer {
   readonly store: Store;
   /** The Prometheus scrape URL (http://host:port/metrics) when HERALD_METRICS_ADDR is set. */
   readonly metricsUrl?: string;
+  /** The instance's metrics (also served on HERALD_METRICS_ADDR when set). */
+  readonly metrics: HeraldMetrics;
   /** Subscribe streams open on this instance. */
   openStreams(): number;
   /** Runs one queue sweep now (expired leases and items); the server also sweeps on an interval. */
@@ -159,7 +161,10 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
     enabled: config.auth.mode === "tokens",
     adminTokenHashes: config.auth.adminTokenHashes,
     // Logged without the secret: at most the key's public prefix.
-    onFailure: (reason, keyPrefix) => logger.warn("authentication failed", { reason, keyPrefix }),
+    onFailure: (reason, keyPrefix) => {
+      metrics.authenticationFailed(reason);
+      logger.warn("authentication failed", { reason, keyPrefix });
+    },
   });
   if (config.auth.mode !== "tokens") {
     logger.warn(
@@ -274,6 +279,7 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
     return stopping;
   };
   return {
+    metrics,
     url,
     port,
     store,

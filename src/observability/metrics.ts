@@ -39,6 +39,12 @@ export class HeraldMetrics implements QueueObserver {
     labelNames: ["topic"] as const,
     registers: [this.registry],
   });
+  private readonly authFailures = new Counter({
+    name: "herald_auth_failures_total",
+    help: "Refused credentials by reason (missing, malformed, bad_token, unknown_key, expired_key).",
+    labelNames: ["reason"] as const,
+    registers: [this.registry],
+  });
   private readonly deliveries = new Counter({
     name: "herald_deliveries_total",
     help: "Ended delivery attempts by method (grpc, pull, webhook) and outcome: sent (acked), failed (will retry), dead_lettered, expired (TTL passed).",
@@ -120,6 +126,10 @@ export class HeraldMetrics implements QueueObserver {
     });
     await this.refreshing;
     return this.registry.metrics();
+  }
+
+  authenticationFailed(reason: string): void {
+    this.authFailures.inc({ reason });
   }
 
   messagesPublished(topic: string, count: number): void {
