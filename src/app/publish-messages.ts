@@ -102,7 +102,7 @@ export class PublishMessages {
         }
         try {
           const ids = await this.storeWithRetry(batch.map((w) => w.request));
-          batch.forEach((w, i) => w.resolve(ids[i] as bigint[]));
+          for (const [i, w] of batch.entries()) w.resolve(ids[i] as bigint[]);
         } catch (error) {
           if (batch.length === 1) {
             (batch[0] as Waiting).reject(error);

@@ -160,7 +160,7 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
           orderingKey: keys[(b * 100 + i) % 10],
         }));
         const ids = await f.publish(batch);
-        ids.forEach((id, i) => expected.get(batch[i]?.orderingKey as string)?.push(id));
+        for (const [i, id] of ids.entries()) expected.get(batch[i]?.orderingKey as string)?.push(id);
       }
       const acked = new Map<string, string[]>(keys.map((k) => [k, []]));
       let violations = 0;
