@@ -67,13 +67,11 @@ export class KnexStore implements Store {
   isUnavailable(error: unknown): boolean {
     // knex's pool gives up with a KnexTimeoutError when no connection can be had in time.
     if (error instanceof Error && error.name === "KnexTimeoutError") return true;
-    for (
-      let e: unknown = error;
-      e instanceof Error || (typeof e === "object" && e !== null);
-      e = (e as { cause?: unknown }).cause
-    ) {
+    // Drivers wrap the socket error in `cause`; look a few levels down (bounded, in case of a cycle).
+    let e: unknown = error;
+    for (let depth = 0; depth < 5 && typeof e === "object" && e !== null; depth++) {
       if (this.dialect.isConnectionError(e)) return true;
-      if (!(e as { cause?: unknown }).cause) break;
+      e = (e as { cause?: unknown }).cause;
     }
     return false;
   }
