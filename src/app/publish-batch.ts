@@ -1,3 +1,5 @@
+import { type AttributeFilter, parseAttributeFilter } from "../domain/attribute-filter.js";
+import { matchesIdentifier } from "../domain/identifier-filter.js";
 import type { OutgoingMessage } from "../domain/message.js";
 import type { MessageToStore, Repositories } from "./store.js";
 
@@ -75,6 +77,7 @@ export async function storePublishBatch(
     await repos.dedup.record(publisherId, entries, nowMs, dedupWindowMs);
   }
   await repos.queue.fanOut(newIds, nowMs);
+  await fanOutFiltered(repos, toInsert, newIds, nowMs);
 
   return requests.map((r, request) =>
     r.messages.map((m, position) => {
@@ -87,4 +90,45 @@ export async function storePublishBatch(
       return id;
     }),
   );
+}
+
+/** Parsed filters by source: a subscription's filter is parsed once, not per publish. */
+const parsedFilters = new Map<string, AttributeFilter>();
+
+function filterOf(source: string): AttributeFilter {
+  let parsed = parsedFilters.get(source);
+  if (!parsed) {
+    if (parsedFilters.size >= 10_000) parsedFilters.clear();
+    parsed = parseAttributeFilter(source);
+    parsedFilters.set(source, parsed);
+  }
+  return parsed;
+}
+
+/**
+ * Queue rows for subscriptions with an attribute filter: the set-based fan-out leaves them out,
+ * because the filter language is evaluated here, once per message, not in SQL. Messages the filter
+ * rejects never become deliveries (as in Pub/Sub, where they are acknowledged automatically).
+ */
+async function fanOutFiltered(
+  repos: Repositories,
+  stored: readonly MessageToStore[],
+  ids: readonly bigint[],
+  nowMs: number,
+): Promise<void> {
+  if (ids.length === 0) return;
+  const topicIds = [...new Set(stored.map((m) => m.topicId))];
+  const targets = await repos.queue.listFilteredTargets(topicIds);
+  for (const target of targets) {
+    const filter = filterOf(target.attributeFilter);
+    const matching = ids.filter((_, i) => {
+      const m = stored[i] as MessageToStore;
+      return (
+        m.topicId === target.topicId &&
+        matchesIdentifier(target.identifierFilter, m.identifier) &&
+        filter.matches(m.attributes)
+      );
+    });
+    await repos.queue.fanOutTo(target.subscriptionId, matching, nowMs);
+  }
 }

@@ -2,6 +2,7 @@
  * Storage ports: what the use cases need from a database, and nothing about how. src/storage
  * implements them once with knex for SQLite and MySQL; one conformance suite checks both.
  */
+import type { DeadLetterForwardRepository } from "./dead-letter-forward-ports.js";
 import type { Message, OutgoingMessage } from "../domain/message.js";
 import type { NewPublisher, Publisher } from "../domain/publisher.js";
 import type { NewSubscriber, Subscriber } from "../domain/subscriber.js";
@@ -78,6 +79,8 @@ export interface SubscriberRepository {
   /** Makes `secret` current; the old one keeps signing until `previousExpiresAtMs`. */
   rotateSigningSecret(id: bigint, secret: string, previousExpiresAtMs: number, nowMs: number): Promise<void>;
   findById(id: bigint): Promise<Subscriber | undefined>;
+  /** The oldest subscriber of the client with that name (names are not unique). */
+  findByName(clientId: bigint, name: string): Promise<Subscriber | undefined>;
   list(page: PageRequest, filter: { clientId?: bigint }): Promise<Page<Subscriber>>;
   update(id: bigint, patch: SubscriberPatch, nowMs: number): Promise<Subscriber>;
   delete(id: bigint): Promise<void>;
@@ -88,9 +91,10 @@ export interface NewSubscription extends SubscriptionSettings {
   subscriberId: bigint;
   topicId: bigint;
   deliveryType: DeliveryType;
+  pubsubProject: string;
 }
 
-export type SubscriptionPatch = Partial<SubscriptionSettings>;
+export type SubscriptionPatch = Partial<SubscriptionSettings> & { deliveryType?: DeliveryType };
 
 export interface SubscriptionFilter {
   topicId?: bigint;
@@ -99,7 +103,7 @@ export interface SubscriptionFilter {
 }
 
 export interface SubscriptionRepository {
-  /** Throws ALREADY_EXISTS when the name is taken (by a live or a deleted subscription). */
+  /** Throws ALREADY_EXISTS when a live subscription has the name (a deleted one's name may be reused). */
   insert(subscription: NewSubscription, nowMs: number): Promise<Subscription>;
   findByName(name: string): Promise<Subscription | undefined>;
   findById(id: bigint): Promise<Subscription | undefined>;
@@ -168,12 +172,24 @@ export interface QueueRow {
   createdAtMs: number;
 }
 
+/** A subscription whose attribute filter Publish evaluates in the application. */
+export interface FilteredFanOutTarget {
+  subscriptionId: bigint;
+  topicId: bigint;
+  identifierFilter: string;
+  attributeFilter: string;
+}
+
 export interface QueueRepository {
   /**
    * Creates one pending row per (message, matching live subscription of the message's topic whose
    * subscriber is active), set-based in SQL. Returns the number of rows created.
    */
   fanOut(messageIds: readonly bigint[], nowMs: number): Promise<number>;
+  /** Live subscriptions of the topics that have an attribute filter (left out of `fanOut`). */
+  listFilteredTargets(topicIds: readonly bigint[]): Promise<FilteredFanOutTarget[]>;
+  /** Pending rows of the messages for one subscription, whose filters the caller has evaluated. */
+  fanOutTo(subscriptionId: bigint, messageIds: readonly bigint[], nowMs: number): Promise<number>;
   listByMessage(messageId: bigint): Promise<QueueRow[]>;
 }
 
@@ -183,6 +199,7 @@ export interface Repositories {
   inspection: InspectionRepository;
   deliveries: DeliveryRepository;
   deadLetters: DeadLetterRepository;
+  deadLetterForwards: DeadLetterForwardRepository;
   notificationLogs: NotificationLogRepository;
   publishers: PublisherRepository;
   topics: TopicRepository;

@@ -16,11 +16,22 @@ import { validateTopicCode } from "../domain/topic.js";
 import { encodePageToken, toPageRequest } from "./page-token.js";
 import type { Repositories, Store, SubscriptionPatch } from "./store.js";
 
-export interface CreateSubscriptionInput extends Partial<SubscriptionSettings> {
+export interface CreateSubscriptionInput extends Partial<Omit<SubscriptionSettings, "deadLetterTopicId">> {
   name: string;
   subscriberId: bigint;
   topicCode: string;
   deliveryType: DeliveryType;
+  /** Topic code dead letters are also published to; "" or absent for none. */
+  deadLetterTopic?: string;
+  /** Set by the Pub/Sub compatibility API: the project the client named. */
+  pubsubProject?: string;
+}
+
+/** A change of settings; `deadLetterTopic` "" clears it. */
+export interface UpdateSubscriptionInput extends Omit<SubscriptionPatch, "deadLetterTopicId"> {
+  deadLetterTopic?: string;
+  /** Switches between push and pull (Pub/Sub ModifyPushConfig). */
+  deliveryType?: DeliveryType;
 }
 
 export interface ListSubscriptionsInput {
@@ -47,6 +58,7 @@ export class SubscriptionAdmin {
       ...SUBSCRIPTION_DEFAULTS,
       identifierFilter: "",
       pushEndpoint: "",
+      deadLetterTopicId: null,
       ...definedOnly(input),
     };
     validateSubscriptionSettings(settings);
@@ -56,6 +68,7 @@ export class SubscriptionAdmin {
       if (!subscriber) throw DomainError.notFound("subscriber", input.subscriberId.toString());
       const topic = await repos.topics.findByCode(input.topicCode);
       if (!topic) throw DomainError.notFound("topic", input.topicCode);
+      settings.deadLetterTopicId = await resolveDeadLetterTopic(repos, input.deadLetterTopic);
       if (
         input.deliveryType === "push" &&
         callbackUrlFor(settings.pushEndpoint, subscriber.webhookUrl) === ""
@@ -72,6 +85,7 @@ export class SubscriptionAdmin {
           subscriberId: subscriber.id,
           topicId: topic.id,
           deliveryType: input.deliveryType,
+          pubsubProject: input.pubsubProject ?? "",
         },
         this.clock.nowMs(),
       );
@@ -103,17 +117,23 @@ export class SubscriptionAdmin {
     return { items: result.items, nextPageToken: encodePageToken("subscriptions", result.lastId) };
   }
 
-  async update(name: string, patch: SubscriptionPatch): Promise<Subscription> {
+  async update(name: string, patch: UpdateSubscriptionInput): Promise<Subscription> {
     return this.store.transaction(async (repos) => {
       const current = await this.getIn(repos, name);
       if (current.deletedAtMs !== null) {
         throw DomainError.precondition("SUBSCRIPTION_DELETED", `subscription "${name}" is deleted`);
       }
-      const changes = definedOnly(patch);
+      const changes: SubscriptionPatch = definedOnly(patch);
+      if (patch.deadLetterTopic !== undefined) {
+        changes.deadLetterTopicId = await resolveDeadLetterTopic(repos, patch.deadLetterTopic);
+      }
+      if (patch.deliveryType !== undefined) changes.deliveryType = patch.deliveryType;
       validateSubscriptionSettings({ ...current, ...changes });
       if (changes.pushEndpoint !== undefined)
         validateWebhookUrl("push_endpoint", changes.pushEndpoint, this.urlPolicy);
-      if (current.deliveryType === "push" && changes.pushEndpoint === "") {
+      const deliveryType = changes.deliveryType ?? current.deliveryType;
+      const pushEndpoint = changes.pushEndpoint ?? current.pushEndpoint;
+      if (deliveryType === "push" && pushEndpoint === "") {
         const subscriber = await repos.subscribers.findById(current.subscriberId);
         if (!subscriber || subscriber.webhookUrl === "") {
           throw DomainError.invalid(
@@ -179,6 +199,15 @@ export class SubscriptionAdmin {
   }
 }
 
+/** The id of the named dead-letter topic; null for "" or absent. */
+async function resolveDeadLetterTopic(repos: Repositories, code: string | undefined): Promise<bigint | null> {
+  if (code === undefined || code === "") return null;
+  validateTopicCode("dead_letter_topic", code);
+  const topic = await repos.topics.findByCode(code);
+  if (!topic) throw DomainError.notFound("topic", code);
+  return topic.id;
+}
+
 /** Drops keys whose value is undefined, so spreading a patch never overwrites with undefined. */
 function definedOnly<T extends object>(value: T): Partial<SubscriptionSettings> {
   const out: Record<string, unknown> = {};
@@ -191,6 +220,8 @@ function definedOnly<T extends object>(value: T): Partial<SubscriptionSettings> 
     "maxBackoffMs",
     "messageTtlMs",
     "enableOrdering",
+    "attributeFilter",
+    "pushPayload",
   ];
   for (const key of settingKeys) {
     const v = (value as Record<string, unknown>)[key];

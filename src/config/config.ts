@@ -40,6 +40,11 @@ export interface HeraldConfig {
   transport: TransportConfig;
   /** Where GET /metrics (Prometheus) is served; undefined when HERALD_METRICS_ADDR is empty (disabled). */
   metricsAddr?: { host: string; port: number };
+  /**
+   * Publisher code the google.pubsub.v1 API publishes as when the caller is not a publisher (auth
+   * off, or an admin token); created on first use. Dead-letter forwards are published as it too.
+   */
+  pubsubPublisher: string;
 }
 
 export interface TransportConfig {
@@ -105,6 +110,7 @@ export const CONFIG_DEFAULTS = Object.freeze({
   HERALD_PUSH_MAX_INFLIGHT: "1000",
   HERALD_PUSH_PAUSE_AFTER_SECONDS: "86400",
   HERALD_METRICS_ADDR: "",
+  HERALD_PUBSUB_PUBLISHER: "google-pubsub",
 });
 
 type Env = Record<string, string | undefined>;
@@ -338,6 +344,10 @@ export function loadConfig(env: Env = process.env): HeraldConfig {
   const transport = parseTransportConfig(problems, env);
   const metricsRaw = read(env, "HERALD_METRICS_ADDR");
   const metricsAddr = metricsRaw === "" ? undefined : parseAddr(problems, metricsRaw, "HERALD_METRICS_ADDR");
+  const pubsubPublisher = read(env, "HERALD_PUBSUB_PUBLISHER");
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(pubsubPublisher)) {
+    problems.push("HERALD_PUBSUB_PUBLISHER must be a publisher code: letters, digits, '.', '_' or '-'");
+  }
   const logLevel = read(env, "HERALD_LOG_LEVEL") as LogLevel;
   if (!LOG_LEVELS.includes(logLevel))
     problems.push(`HERALD_LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}`);
@@ -359,6 +369,7 @@ export function loadConfig(env: Env = process.env): HeraldConfig {
     webhooks,
     auth,
     transport,
+    pubsubPublisher,
     ...(metricsAddr ? { metricsAddr: Object.freeze(metricsAddr) } : {}),
   });
 }

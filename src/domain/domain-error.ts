@@ -11,6 +11,7 @@ export type DomainErrorKind =
   | "unauthenticated"
   | "resource_exhausted"
   | "unavailable"
+  | "unimplemented"
   | "internal";
 
 /**

@@ -1,9 +1,17 @@
 import { DomainError } from "./domain-error.js";
+import { parseAttributeFilter } from "./attribute-filter.js";
 import { validateIdentifierFilter } from "./identifier-filter.js";
 import { requireMaxBytes, requireNonEmpty } from "./text-limits.js";
 
 /** How a subscription's messages reach its subscriber. */
 export type DeliveryType = "push" | "pull";
+
+/**
+ * The body of a push request: the Pub/Sub JSON envelope, the raw data alone, or the raw data with
+ * attributes and message metadata as headers (Pub/Sub `no_wrapper` with `write_metadata`).
+ */
+export type PushPayload = "wrapped" | "unwrapped" | "unwrapped_metadata";
+export const PUSH_PAYLOADS: readonly PushPayload[] = ["wrapped", "unwrapped", "unwrapped_metadata"];
 
 /** Delivery settings of a subscription, with units in the names. */
 export interface SubscriptionSettings {
@@ -17,6 +25,11 @@ export interface SubscriptionSettings {
   maxBackoffMs: number;
   messageTtlMs: number;
   enableOrdering: boolean;
+  /** Pub/Sub attribute filter ("" = every message); see attribute-filter.ts. */
+  attributeFilter: string;
+  pushPayload: PushPayload;
+  /** Dead letters are also published to this topic (Pub/Sub dead-letter policy); null = DLQ only. */
+  deadLetterTopicId: bigint | null;
 }
 
 /**
@@ -43,6 +56,10 @@ export interface Subscription extends SubscriptionSettings {
   /** Start of the current run of failed pushes; null after a success. */
   pushFailingSinceMs: number | null;
   lastPushSuccessAtMs: number | null;
+  /** Code of `deadLetterTopicId`'s topic, for display. */
+  deadLetterTopicCode: string | null;
+  /** The Pub/Sub project a compatibility-API client named when it created the subscription ("" otherwise). */
+  pubsubProject: string;
 }
 
 /** The seed's `SubscriptionFull`: the subscription with its delivered-message count. */
@@ -52,8 +69,10 @@ export interface SubscriptionFull {
 }
 
 export const SUBSCRIPTION_DEFAULTS: Readonly<
-  Omit<SubscriptionSettings, "identifierFilter" | "pushEndpoint">
+  Omit<SubscriptionSettings, "identifierFilter" | "pushEndpoint" | "deadLetterTopicId">
 > = Object.freeze({
+  attributeFilter: "",
+  pushPayload: "wrapped" as PushPayload,
   ackDeadlineSeconds: 30,
   maxDeliveryAttempts: 5,
   minBackoffMs: 10_000,
@@ -112,6 +131,10 @@ export function validateSubscriptionSettings(settings: SubscriptionSettings): vo
     throw DomainError.invalid("min_backoff", "must not exceed max_backoff");
   }
   requireIntInRange("message_ttl", settings.messageTtlMs, messageTtlMs.min, messageTtlMs.max);
+  parseAttributeFilter(settings.attributeFilter, "filter");
+  if (!PUSH_PAYLOADS.includes(settings.pushPayload)) {
+    throw DomainError.invalid("push_payload", `must be one of ${PUSH_PAYLOADS.join(", ")}`);
+  }
 }
 
 /** Soft delete (the seed's `Deactivate`): stops new messages, keeps the row for audit. */

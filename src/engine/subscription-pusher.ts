@@ -8,7 +8,7 @@ import type { Logger } from "../logger.js";
 import type { InflightLimiter } from "./inflight-limiter.js";
 import type { Wakeups } from "./wakeups.js";
 import type { WebhookClient } from "./webhook-client.js";
-import { pushBody, signedHeaders } from "./webhook-payload.js";
+import { pushRequest, signedHeaders } from "./webhook-payload.js";
 
 export interface PusherTuning {
   /** Push request timeout cap; the subscription's ack deadline caps it further. */
@@ -155,11 +155,11 @@ export class SubscriptionPusher {
     let verdict: PushVerdict;
     let outcome: PushOutcome;
     try {
-      const body = pushBody(sub, delivery);
+      const { body, headers } = pushRequest(sub, delivery);
       const res = await client.send({
         url: sub.callbackUrl,
         body,
-        headers: signedHeaders(delivery.ref.queueId, body, keys, clock.nowMs()),
+        headers: { ...headers, ...signedHeaders(delivery.ref.queueId, body, keys, clock.nowMs()) },
         timeoutMs: this.timeoutMs(),
       });
       verdict =

@@ -7,7 +7,8 @@ export const RESPONSE_SNIPPET_BYTES = 2048;
 
 export interface WebhookRequest {
   url: string;
-  body: string;
+  body: string | Uint8Array;
+  /** Including content-type. */
   headers: Record<string, string>;
   timeoutMs: number;
 }
@@ -68,7 +69,7 @@ export class WebhookClient {
       const res = await request(url, {
         dispatcher: this.agent,
         method: "POST",
-        headers: { ...req.headers, "user-agent": this.options.userAgent, "content-type": "application/json" },
+        headers: { ...req.headers, "user-agent": this.options.userAgent },
         body: req.body,
         // undici's own timers bound the wait for headers and for each body chunk; an AbortSignal
         // per request would cost a timer and an error object each (measured: 3× slower).

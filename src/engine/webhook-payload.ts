@@ -5,11 +5,61 @@ import type { SigningKeys } from "../app/store.js";
 import { newDataMessage } from "../domain/data-message.js";
 import type { Subscription } from "../domain/subscription.js";
 
+/** A push request before signing: its body and the headers that describe it. */
+export interface PushRequest {
+  body: string | Uint8Array;
+  headers: Record<string, string>;
+}
+
+/**
+ * The push request for a delivery, in the subscription's payload shape: the Pub/Sub JSON envelope
+ * (camelCase and snake_case names both present, as Pub/Sub sends them, plus Herald's `identifier`
+ * and `topic`), or the raw data (Pub/Sub `no_wrapper`), with metadata headers when asked.
+ */
+export function pushRequest(subscription: Subscription, delivery: Delivery): PushRequest {
+  if (subscription.pushPayload === "wrapped") {
+    return { body: pushBody(subscription, delivery), headers: { "content-type": "application/json" } };
+  }
+  const headers: Record<string, string> = { "content-type": "application/octet-stream" };
+  if (subscription.pushPayload === "unwrapped_metadata") Object.assign(headers, metadataHeaders(subscription, delivery));
+  return { body: delivery.message.data, headers };
+}
+
+/** The subscription as a push names it: its Pub/Sub resource name when created through that API. */
+function subscriptionLabel(subscription: Subscription): string {
+  return subscription.pubsubProject === ""
+    ? subscription.name
+    : `projects/${subscription.pubsubProject}/subscriptions/${subscription.name}`;
+}
+
+/** Header names a message attribute may not take: transport, signature and Herald's own. */
+const RESERVED_HEADER = /^(host|connection|content-.*|transfer-encoding|te|trailer|upgrade|user-agent|keep-alive|proxy-.*|webhook-.*|x-goog-pubsub-.*|expect)$/i;
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/**
+ * Pub/Sub's `write_metadata` headers: subscription, message id and publish time, and each
+ * attribute as a header of its own name. Attributes that cannot be a header (not an HTTP token,
+ * a reserved name, or a value with control characters) are left out rather than corrupt the request.
+ */
+function metadataHeaders(subscription: Subscription, delivery: Delivery): Record<string, string> {
+  const m = delivery.message;
+  const headers: Record<string, string> = {};
+  for (const [key, value] of Object.entries(m.attributes)) {
+    if (TOKEN.test(key) && !RESERVED_HEADER.test(key) && HEADER_VALUE.test(value)) headers[key.toLowerCase()] = value;
+  }
+  headers["x-goog-pubsub-subscription-name"] = subscriptionLabel(subscription);
+  headers["x-goog-pubsub-message-id"] = m.id.toString();
+  headers["x-goog-pubsub-publish-time"] = new Date(m.createdAtMs).toISOString();
+  if (m.orderingKey !== "" && HEADER_VALUE.test(m.orderingKey)) headers["x-goog-pubsub-ordering-key"] = m.orderingKey;
+  return headers;
+}
+
 /**
  * The push request body, compatible with Google Pub/Sub push (camelCase and snake_case names both
  * present, as Pub/Sub sends them), plus Herald's `identifier` and `topic`.
  */
-export function pushBody(subscription: Subscription, delivery: Delivery): string {
+function pushBody(subscription: Subscription, delivery: Delivery): string {
   const m = delivery.message;
   const dataMessage = newDataMessage({
     messageId: m.id.toString(),
@@ -32,7 +82,7 @@ export function pushBody(subscription: Subscription, delivery: Delivery): string
       identifier: m.identifier,
       topic: subscription.topicCode,
     },
-    subscription: subscription.name,
+    subscription: subscriptionLabel(subscription),
     deliveryAttempt: delivery.deliveryAttempt,
   });
 }
@@ -44,7 +94,7 @@ export function pushBody(subscription: Subscription, delivery: Delivery): string
  */
 export function signedHeaders(
   queueId: bigint,
-  body: string,
+  body: string | Uint8Array,
   keys: SigningKeys,
   nowMs: number,
 ): Record<string, string> {
@@ -55,7 +105,7 @@ export function signedHeaders(
   const signature = secrets
     .map(
       (secret) =>
-        `v1,${createHmac("sha256", signingKeyOf(secret)).update(`${id}.${timestamp}.${body}`).digest("base64")}`,
+        `v1,${createHmac("sha256", signingKeyOf(secret)).update(`${id}.${timestamp}.`).update(body).digest("base64")}`,
     )
     .join(" ");
   return { "webhook-id": id, "webhook-timestamp": timestamp, "webhook-signature": signature };

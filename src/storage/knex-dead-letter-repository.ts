@@ -82,6 +82,19 @@ export class KnexDeadLetterRepository implements DeadLetterRepository {
         [entry.lastError, entry.failureReason, entry.lastHttpStatus, nowMs, nowMs, ...ids],
       );
     }
+    // Outbox rows for subscriptions with a dead-letter topic, in the same transaction, so a dead
+    // letter is forwarded exactly when it exists (the forwarder publishes and deletes the row).
+    const allIds = entries.map((e) => idParam(e.queueId));
+    await this.db.raw(
+      `INSERT INTO dead_letter_forwards (dead_letter_id, topic_id, created_at_ms)
+       SELECT d.id, s.dead_letter_topic_id, ?
+       FROM dead_letters d
+       JOIN subscriptions s ON s.id = d.subscription_id
+       WHERE d.original_queue_id IN (${allIds.map(() => "?").join(", ")})
+         AND d.moved_at_ms = ? AND s.dead_letter_topic_id IS NOT NULL
+         AND NOT EXISTS (SELECT 1 FROM dead_letter_forwards f WHERE f.dead_letter_id = d.id)`,
+      [nowMs, ...allIds, nowMs],
+    );
   }
 
   async listBySubscription(subscriptionId: bigint): Promise<DeadLetterState[]> {

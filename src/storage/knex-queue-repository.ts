@@ -1,5 +1,5 @@
 import type { Knex } from "knex";
-import type { QueueRepository, QueueRow } from "../app/store.js";
+import type { FilteredFanOutTarget, QueueRepository, QueueRow } from "../app/store.js";
 import type { Dialect } from "./dialect.js";
 import { idParam, toBigInt, toNumber } from "./row-values.js";
 
@@ -36,7 +36,8 @@ export class KnexQueueRepository implements QueueRepository {
   /**
    * One INSERT … SELECT creates every queue row of a publish: messages × live subscriptions of their
    * topic whose subscriber is active and whose identifier pattern matches. The sequence number is
-   * the message id, which increases in publish order.
+   * the message id, which increases in publish order. Subscriptions with an attribute filter are
+   * left out: the caller evaluates their filters and uses `fanOutTo`.
    */
   async fanOut(messageIds: readonly bigint[], nowMs: number): Promise<number> {
     if (messageIds.length === 0) return 0;
@@ -52,9 +53,50 @@ export class KnexQueueRepository implements QueueRepository {
       JOIN subscribers sb ON sb.id = s.subscriber_id
       WHERE m.id IN (${ids.map(() => "?").join(", ")})
         AND s.deleted_at_ms IS NULL AND s.is_active = 1 AND sb.is_active = 1
+        AND s.attribute_filter = ''
         AND ${match}
       ORDER BY m.id, s.id`;
     const result = await this.db.raw(sql, [nowMs, nowMs, nowMs, ...ids]);
+    return affectedRows(result);
+  }
+
+  async listFilteredTargets(topicIds: readonly bigint[]): Promise<FilteredFanOutTarget[]> {
+    if (topicIds.length === 0) return [];
+    const rows = (await this.db("subscriptions as s")
+      .join("subscribers as sb", "sb.id", "s.subscriber_id")
+      .whereIn("s.topic_id", topicIds.map(idParam))
+      .whereNull("s.deleted_at_ms")
+      .where("s.is_active", true)
+      .where("sb.is_active", true)
+      .whereNot("s.attribute_filter", "")
+      .orderBy("s.id")
+      .select("s.id", "s.topic_id", "s.identifier_filter", "s.attribute_filter")) as {
+      id: unknown;
+      topic_id: unknown;
+      identifier_filter: string;
+      attribute_filter: string;
+    }[];
+    return rows.map((r) => ({
+      subscriptionId: toBigInt(r.id),
+      topicId: toBigInt(r.topic_id),
+      identifierFilter: r.identifier_filter,
+      attributeFilter: r.attribute_filter,
+    }));
+  }
+
+  async fanOutTo(subscriptionId: bigint, messageIds: readonly bigint[], nowMs: number): Promise<number> {
+    if (messageIds.length === 0) return 0;
+    const ids = messageIds.map(idParam);
+    const sql = `
+      INSERT INTO queue_items
+        (subscription_id, message_id, status, attempt_count, available_at_ms, lease_token,
+         expires_at_ms, sequence_number, ordering_key_hash, created_at_ms, updated_at_ms)
+      SELECT s.id, m.id, 'pending', 0, ?, 0, m.created_at_ms + s.message_ttl_ms, m.id, m.ordering_key_hash, ?, ?
+      FROM messages m
+      JOIN subscriptions s ON s.id = ?
+      WHERE m.id IN (${ids.map(() => "?").join(", ")})
+      ORDER BY m.id`;
+    const result = await this.db.raw(sql, [nowMs, nowMs, nowMs, idParam(subscriptionId), ...ids]);
     return affectedRows(result);
   }
 

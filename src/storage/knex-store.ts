@@ -1,3 +1,4 @@
+import { KnexDeadLetterForwardRepository } from "./knex-dead-letter-forward-repository.js";
 import type { Knex } from "knex";
 import type { Repositories, Store } from "../app/store.js";
 import type { Dialect } from "./dialect.js";
@@ -32,6 +33,7 @@ function repositoriesOn(db: Knex | Knex.Transaction, dialect: Dialect): Reposito
     retention: new KnexRetentionRepository(db),
     deliveries: new KnexDeliveryRepository(db, dialect),
     deadLetters: new KnexDeadLetterRepository(db),
+    deadLetterForwards: new KnexDeadLetterForwardRepository(db),
     deadLetterAdmin: new KnexDeadLetterAdminRepository(db),
     apiKeys: new KnexApiKeyRepository(db),
     inspection: new KnexInspectionRepository(db),

@@ -61,6 +61,15 @@ export class KnexSubscriberRepository implements SubscriberRepository {
     return row ? toSubscriber(row) : undefined;
   }
 
+  async findByName(clientId: bigint, name: string): Promise<Subscriber | undefined> {
+    const row = (await this.db("subscribers")
+      .select(PUBLIC_COLUMNS)
+      .where({ client_id: idParam(clientId), name })
+      .orderBy("id")
+      .first()) as SubscriberRow | undefined;
+    return row ? toSubscriber(row) : undefined;
+  }
+
   list(page: PageRequest, filter: { clientId?: bigint }): Promise<Page<Subscriber>> {
     const query = this.db("subscribers").select(PUBLIC_COLUMNS);
     if (filter.clientId !== undefined) query.where("client_id", idParam(filter.clientId));

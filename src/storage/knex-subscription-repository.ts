@@ -8,7 +8,12 @@ import type {
   SubscriptionRepository,
 } from "../app/store.js";
 import { DomainError } from "../domain/domain-error.js";
-import { callbackUrlFor, type DeliveryType, type Subscription } from "../domain/subscription.js";
+import {
+  callbackUrlFor,
+  type DeliveryType,
+  type PushPayload,
+  type Subscription,
+} from "../domain/subscription.js";
 import type { Dialect } from "./dialect.js";
 import { pageById } from "./page-query.js";
 import { idParam, toBigInt, toBoolean, toNumber, toNumberOrNull } from "./row-values.js";
@@ -37,6 +42,11 @@ interface SubscriptionRow {
   pause_reason: string | null;
   push_failing_since_ms: unknown;
   last_push_success_at_ms: unknown;
+  attribute_filter: string;
+  push_payload: string;
+  dead_letter_topic_id: unknown;
+  dead_letter_topic_code: string | null;
+  pubsub_project: string;
 }
 
 function toSubscription(row: SubscriptionRow): Subscription {
@@ -64,10 +74,15 @@ function toSubscription(row: SubscriptionRow): Subscription {
     pauseReason: row.pause_reason,
     pushFailingSinceMs: toNumberOrNull(row.push_failing_since_ms),
     lastPushSuccessAtMs: toNumberOrNull(row.last_push_success_at_ms),
+    attributeFilter: row.attribute_filter,
+    pushPayload: row.push_payload as PushPayload,
+    deadLetterTopicId: row.dead_letter_topic_id === null ? null : toBigInt(row.dead_letter_topic_id),
+    deadLetterTopicCode: row.dead_letter_topic_code,
+    pubsubProject: row.pubsub_project,
   };
 }
 
-const SETTINGS_COLUMNS: Record<keyof SubscriptionPatch, string> = {
+const SETTINGS_COLUMNS: Record<Exclude<keyof SubscriptionPatch, "deadLetterTopicId">, string> = {
   identifierFilter: "identifier_filter",
   pushEndpoint: "push_endpoint",
   ackDeadlineSeconds: "ack_deadline_seconds",
@@ -76,6 +91,9 @@ const SETTINGS_COLUMNS: Record<keyof SubscriptionPatch, string> = {
   maxBackoffMs: "max_backoff_ms",
   messageTtlMs: "message_ttl_ms",
   enableOrdering: "enable_ordering",
+  attributeFilter: "attribute_filter",
+  pushPayload: "push_payload",
+  deliveryType: "delivery_type",
 };
 
 export class KnexSubscriptionRepository implements SubscriptionRepository {
@@ -89,12 +107,22 @@ export class KnexSubscriptionRepository implements SubscriptionRepository {
     return this.db("subscriptions as s")
       .join("topics as t", "t.id", "s.topic_id")
       .join("subscribers as sb", "sb.id", "s.subscriber_id")
-      .select("s.*", "t.code as topic_code", "sb.webhook_url as subscriber_webhook_url");
+      .leftJoin("topics as dt", "dt.id", "s.dead_letter_topic_id")
+      .select(
+        "s.*",
+        "t.code as topic_code",
+        "sb.webhook_url as subscriber_webhook_url",
+        "dt.code as dead_letter_topic_code",
+      );
   }
 
   async insert(subscription: NewSubscription, nowMs: number): Promise<Subscription> {
     const row: Record<string, unknown> = {
       name: subscription.name,
+      live_name: subscription.name,
+      pubsub_project: subscription.pubsubProject,
+      dead_letter_topic_id:
+        subscription.deadLetterTopicId === null ? null : idParam(subscription.deadLetterTopicId),
       subscriber_id: idParam(subscription.subscriberId),
       topic_id: idParam(subscription.topicId),
       identifier_pattern: this.dialect.identifierPattern(subscription.identifierFilter),
@@ -105,7 +133,7 @@ export class KnexSubscriptionRepository implements SubscriptionRepository {
       deleted_at_ms: null,
     };
     for (const [key, column] of Object.entries(SETTINGS_COLUMNS)) {
-      row[column] = subscription[key as keyof SubscriptionPatch];
+      row[column] = subscription[key as keyof NewSubscription];
     }
     try {
       const [id] = await this.db("subscriptions").insert(row);
@@ -117,8 +145,12 @@ export class KnexSubscriptionRepository implements SubscriptionRepository {
     }
   }
 
+  /** The live subscription of that name, else the most recently deleted one. */
   async findByName(name: string): Promise<Subscription | undefined> {
-    const row = (await this.selectFull().where("s.name", name).first()) as SubscriptionRow | undefined;
+    const row = (await this.selectFull()
+      .where("s.name", name)
+      .orderByRaw("CASE WHEN s.deleted_at_ms IS NULL THEN 0 ELSE 1 END, s.id DESC")
+      .first()) as SubscriptionRow | undefined;
     return row ? toSubscription(row) : undefined;
   }
 
@@ -144,6 +176,9 @@ export class KnexSubscriptionRepository implements SubscriptionRepository {
     if (patch.identifierFilter !== undefined) {
       changes.identifier_pattern = this.dialect.identifierPattern(patch.identifierFilter);
     }
+    if (patch.deadLetterTopicId !== undefined) {
+      changes.dead_letter_topic_id = patch.deadLetterTopicId === null ? null : idParam(patch.deadLetterTopicId);
+    }
     await this.db("subscriptions")
       .where({ id: idParam(id) })
       .update(changes);
@@ -154,7 +189,7 @@ export class KnexSubscriptionRepository implements SubscriptionRepository {
     const changed = await this.db("subscriptions")
       .where({ id: idParam(id) })
       .whereNull("deleted_at_ms")
-      .update({ is_active: false, deleted_at_ms: nowMs, updated_at_ms: nowMs });
+      .update({ is_active: false, live_name: null, deleted_at_ms: nowMs, updated_at_ms: nowMs });
     return changed > 0;
   }
 

@@ -12,6 +12,7 @@ export const GRPC_CODE_BY_KIND: Readonly<Record<DomainErrorKind, Code>> = Object
   unauthenticated: Code.Unauthenticated,
   resource_exhausted: Code.ResourceExhausted,
   unavailable: Code.Unavailable,
+  unimplemented: Code.Unimplemented,
   internal: Code.Internal,
 });
 

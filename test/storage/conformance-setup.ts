@@ -77,8 +77,14 @@ export function createSubscriber(
   );
 }
 
-export function subscriptionSettings(overrides: Partial<SubscriptionSettings> = {}): SubscriptionSettings {
+export function subscriptionSettings(
+  overrides: Partial<SubscriptionSettings> = {},
+): SubscriptionSettings & { pubsubProject: string } {
   return {
+    attributeFilter: "",
+    pushPayload: "wrapped",
+    deadLetterTopicId: null,
+    pubsubProject: "",
     identifierFilter: "",
     pushEndpoint: "",
     ackDeadlineSeconds: 30,

@@ -25,6 +25,7 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
         webhookUrl: "https://subscriber.example.com/hook",
       });
       const name = unique("orders-audit");
+      const deadLetterTopic = await createTopic(store());
       const inserted = await store().repos.subscriptions.insert(
         {
           name,
@@ -39,6 +40,10 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
           maxBackoffMs: 3_600_000,
           messageTtlMs: 2_678_400_000,
           enableOrdering: true,
+          attributeFilter: 'attributes.region = "eu"',
+          pushPayload: "unwrapped_metadata",
+          deadLetterTopicId: deadLetterTopic.id,
+          pubsubProject: "my-project",
         },
         NOW_MS,
       );
@@ -66,6 +71,11 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
         pushFailingSinceMs: null,
         lastPushSuccessAtMs: null,
         callbackUrl: "https://override.example.com/push",
+        attributeFilter: 'attributes.region = "eu"',
+        pushPayload: "unwrapped_metadata",
+        deadLetterTopicId: deadLetterTopic.id,
+        deadLetterTopicCode: deadLetterTopic.code,
+        pubsubProject: "my-project",
       });
       expect(await store().repos.subscriptions.findByName(name)).toEqual(inserted);
       expect(await store().repos.subscriptions.findById(inserted.id)).toEqual(inserted);
@@ -114,7 +124,7 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
       expect(await store().repos.subscriptions.findById(987_654_321n)).toBeUndefined();
     });
 
-    it("throws ALREADY_EXISTS on a duplicate name, live or soft-deleted", async () => {
+    it("throws ALREADY_EXISTS on a live duplicate name; a deleted subscription's name is free again", async () => {
       const topic = await createTopic(store());
       const subscriber = await createSubscriber(store());
       const live = await createSubscription(store(), { topicId: topic.id, subscriberId: subscriber.id });
@@ -125,8 +135,17 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
       );
       const deleted = await createSubscription(store(), { topicId: topic.id, subscriberId: subscriber.id });
       expect(await store().repos.subscriptions.softDelete(deleted.id, NOW_MS + 1)).toBe(true);
+      expect((await store().repos.subscriptions.findByName(deleted.name))?.deletedAtMs).toBe(NOW_MS + 1);
+      const reused = await createSubscription(store(), {
+        name: deleted.name,
+        topicId: topic.id,
+        subscriberId: subscriber.id,
+      });
+      expect(reused.id).not.toBe(deleted.id);
+      expect((await store().repos.subscriptions.findByName(deleted.name))?.id).toBe(reused.id);
+      expect((await store().repos.subscriptions.findById(deleted.id))?.deletedAtMs).toBe(NOW_MS + 1);
       await expectDomainError(
-        createSubscription(store(), { name: deleted.name, topicId: topic.id, subscriberId: subscriber.id }),
+        createSubscription(store(), { name: reused.name, topicId: topic.id, subscriberId: subscriber.id }),
         expected,
       );
     });
@@ -163,6 +182,9 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
         maxBackoffMs: 1,
         messageTtlMs: 10_000,
         enableOrdering: true,
+        attributeFilter: "attributes:k",
+        pushPayload: "unwrapped" as const,
+        deliveryType: "pull" as const,
       };
       const updated = await store().repos.subscriptions.update(created.id, settings, NOW_MS + 3);
       expect(updated).toEqual({

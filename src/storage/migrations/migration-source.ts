@@ -5,6 +5,7 @@
 import type { Knex } from "knex";
 import type { Dialect } from "../dialect.js";
 import * as initial from "./0001-initial.js";
+import * as pubsubCompatibility from "./0002-pubsub-compatibility.js";
 
 interface Migration {
   name: string;
@@ -12,7 +13,10 @@ interface Migration {
   down(knex: Knex): Promise<void>;
 }
 
-const MIGRATIONS: readonly Migration[] = [{ name: "0001-initial", up: initial.up, down: initial.down }];
+const MIGRATIONS: readonly Migration[] = [
+  { name: "0001-initial", up: initial.up, down: initial.down },
+  { name: "0002-pubsub-compatibility", up: pubsubCompatibility.up, down: pubsubCompatibility.down },
+];
 
 export function createMigrationSource(dialect: Dialect): Knex.MigrationSource<Migration> {
   return {

@@ -1,0 +1,109 @@
+import type { ServiceImpl } from "@connectrpc/connect";
+import type { Publisher } from "../../../gen/google/pubsub/v1/pubsub_pb.js";
+import { authorizePublish } from "../../app/authorization.js";
+import type { CodedEntityAdmin } from "../../app/coded-entity-admin.js";
+import type { PublishMessages } from "../../app/publish-messages.js";
+import type { PubsubIdentities } from "../../app/pubsub-identities.js";
+import type { SubscriptionAdmin } from "../../app/subscription-admin.js";
+import { DomainError } from "../../domain/domain-error.js";
+import type { Topic } from "../../domain/topic.js";
+import { principalOf } from "../authentication.js";
+import { topicToPubsub, unimplemented } from "./pubsub-conversion.js";
+import { parseProjectName, parseTopicName, subscriptionName } from "./resource-names.js";
+
+export interface PubsubPublisherDeps {
+  topics: CodedEntityAdmin<Topic>;
+  subscriptions: SubscriptionAdmin;
+  publishing: PublishMessages;
+  identities: PubsubIdentities;
+}
+
+/** Topic update-mask paths Herald accepts: labels are accepted and not stored (see README). */
+const IGNORED_TOPIC_PATHS = new Set(["labels"]);
+
+/** google.pubsub.v1.Publisher over Herald's topics and Publish use case. */
+export function createPubsubPublisherHandlers(deps: PubsubPublisherDeps): ServiceImpl<typeof Publisher> {
+  const { topics, subscriptions, publishing, identities } = deps;
+  return {
+    async createTopic(req) {
+      const { project, id } = parseTopicName("name", req.name);
+      if (req.schemaSettings) throw unimplemented("schemas");
+      if (req.messageTransforms.length > 0) throw unimplemented("message transforms");
+      const { entity } = await topics.create({ code: id, name: id, description: "" });
+      return topicToPubsub(project, entity);
+    },
+
+    async getTopic(req) {
+      const { project, id } = parseTopicName("topic", req.topic);
+      return topicToPubsub(project, await topics.get(id));
+    },
+
+    async updateTopic(req) {
+      if (!req.topic) throw DomainError.invalid("topic", "is required");
+      const { project, id } = parseTopicName("topic.name", req.topic.name);
+      for (const path of req.updateMask?.paths ?? []) {
+        if (!IGNORED_TOPIC_PATHS.has(path)) {
+          throw DomainError.invalid("update_mask", `Herald cannot update "${path.slice(0, 64)}" of a topic`);
+        }
+      }
+      return topicToPubsub(project, await topics.get(id));
+    },
+
+    async listTopics(req) {
+      const project = parseProjectName("project", req.project);
+      const page = await topics.list(req.pageSize, req.pageToken);
+      return {
+        topics: page.items.map((t) => topicToPubsub(project, t)),
+        nextPageToken: page.nextPageToken,
+      };
+    },
+
+    async listTopicSubscriptions(req) {
+      const { project, id } = parseTopicName("topic", req.topic);
+      const page = await subscriptions.list({
+        pageSize: req.pageSize,
+        pageToken: req.pageToken,
+        topicCode: id,
+        showDeleted: false,
+      });
+      return {
+        subscriptions: page.items.map((s) => subscriptionName(project, s.name)),
+        nextPageToken: page.nextPageToken,
+      };
+    },
+
+    async deleteTopic(req) {
+      const { id } = parseTopicName("topic", req.topic);
+      await topics.delete(id);
+      return {};
+    },
+
+    async publish(req, ctx) {
+      const { id } = parseTopicName("topic", req.topic);
+      const principal = principalOf(ctx);
+      // A publisher key publishes as its own publisher; otherwise the configured compat publisher.
+      const publisher = principal.kind === "publisher" ? principal.code : await identities.publisher();
+      authorizePublish(principal, publisher);
+      const result = await publishing.publish({
+        publisher,
+        topic: id,
+        messages: req.messages.map((m) => ({
+          data: m.data,
+          attributes: m.attributes,
+          orderingKey: m.orderingKey,
+          identifier: "",
+          dedupId: "",
+        })),
+      });
+      return { messageIds: result.messageIds.map((messageId) => messageId.toString()) };
+    },
+
+    async listTopicSnapshots() {
+      throw unimplemented("snapshots");
+    },
+
+    async detachSubscription() {
+      throw unimplemented("detaching subscriptions");
+    },
+  };
+}

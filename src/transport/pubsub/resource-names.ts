@@ -1,0 +1,50 @@
+import { DomainError } from "../../domain/domain-error.js";
+
+/**
+ * google.pubsub.v1 resource names ⇄ Herald's codes. `projects/{project}/topics/{id}` names the
+ * topic whose code is `id`; `projects/{project}/subscriptions/{id}` the subscription named `id`.
+ * Herald has one namespace: any project is accepted and the same topic is seen from every project.
+ */
+
+/** Pub/Sub project ids: 6–30 lowercase letters, digits and hyphens; emulators accept more. */
+const PROJECT = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/;
+
+export interface ResourceName {
+  project: string;
+  id: string;
+}
+
+function parse(field: string, name: string, collection: "topics" | "subscriptions"): ResourceName {
+  const parts = name.split("/");
+  if (parts.length !== 4 || parts[0] !== "projects" || parts[2] !== collection || parts[3] === "") {
+    throw DomainError.invalid(field, `must be projects/{project}/${collection}/{id}`);
+  }
+  const project = parts[1] as string;
+  if (!PROJECT.test(project)) throw DomainError.invalid(field, "names an invalid project id");
+  return { project, id: parts[3] as string };
+}
+
+export function parseTopicName(field: string, name: string): ResourceName {
+  return parse(field, name, "topics");
+}
+
+export function parseSubscriptionName(field: string, name: string): ResourceName {
+  return parse(field, name, "subscriptions");
+}
+
+/** `projects/{project}` of a List request. */
+export function parseProjectName(field: string, name: string): string {
+  const parts = name.split("/");
+  if (parts.length !== 2 || parts[0] !== "projects" || !PROJECT.test(parts[1] as string)) {
+    throw DomainError.invalid(field, "must be projects/{project}");
+  }
+  return parts[1] as string;
+}
+
+export function topicName(project: string, code: string): string {
+  return `projects/${project}/topics/${code}`;
+}
+
+export function subscriptionName(project: string, name: string): string {
+  return `projects/${project}/subscriptions/${name}`;
+}

@@ -1,0 +1,148 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { HandlerContext } from "@connectrpc/connect";
+import type {
+  StreamingPullRequest,
+  StreamingPullResponseSchema,
+} from "../../../gen/google/pubsub/v1/pubsub_pb.js";
+import { authorizeConsume } from "../../app/authorization.js";
+import type { SubscriptionLookup } from "../../app/subscription-lookup.js";
+import { DomainError } from "../../domain/domain-error.js";
+import type { Subscription } from "../../domain/subscription.js";
+import { SUBSCRIPTION_LIMITS } from "../../domain/subscription.js";
+import type { ConsumerEngine } from "../../engine/consumer-engine.js";
+import type { StreamLimits } from "../../engine/stream-consumer.js";
+import { principalOf } from "../authentication.js";
+import { CONSUMER_LIMITS } from "../subscriber-handlers.js";
+import { receivedToPubsub } from "./pubsub-conversion.js";
+import { parseSubscriptionName } from "./resource-names.js";
+
+/** Told about acks or deadline changes that could not be applied (the database was unreachable). */
+export type StreamAckErrorReporter = (error: unknown) => void;
+
+function validateDeadline(field: string, seconds: number): void {
+  const { min, max } = SUBSCRIPTION_LIMITS.ackDeadlineSeconds;
+  if (!Number.isInteger(seconds) || seconds < min || seconds > max) {
+    throw DomainError.invalid(field, `must be between ${min} and ${max}`);
+  }
+}
+
+function limitsOf(req: StreamingPullRequest): StreamLimits {
+  const L = CONSUMER_LIMITS;
+  if (req.maxOutstandingMessages < 0n) throw DomainError.invalid("max_outstanding_messages", "must not be negative");
+  if (req.maxOutstandingBytes < 0n) throw DomainError.invalid("max_outstanding_bytes", "must not be negative");
+  // 0 means "no limit" in Pub/Sub; Herald keeps its defaults as the ceiling of one stream.
+  const messages = req.maxOutstandingMessages === 0n ? L.defaultMaxOutstandingMessages : req.maxOutstandingMessages;
+  return {
+    maxOutstandingMessages: Number(messages > BigInt(L.maxOutstandingMessages) ? L.maxOutstandingMessages : messages),
+    maxOutstandingBytes:
+      req.maxOutstandingBytes === 0n
+        ? L.defaultMaxOutstandingBytes
+        : Number(req.maxOutstandingBytes > 2n ** 50n ? 2n ** 50n : req.maxOutstandingBytes),
+    leaseMs: req.streamAckDeadlineSeconds * 1000,
+  };
+}
+
+/**
+ * Acks and deadline changes that arrive on the stream. Deadline changes are grouped by value,
+ * so a client extending many leases at once costs one transaction per distinct deadline.
+ */
+async function applyAcks(
+  engine: ConsumerEngine,
+  subscription: Subscription,
+  req: StreamingPullRequest,
+  limits: StreamLimits,
+): Promise<void> {
+  if (req.modifyDeadlineAckIds.length !== req.modifyDeadlineSeconds.length) {
+    throw DomainError.invalid("modify_deadline_seconds", "must have one entry per modify_deadline_ack_ids entry");
+  }
+  if (req.streamAckDeadlineSeconds !== 0) {
+    validateDeadline("stream_ack_deadline_seconds", req.streamAckDeadlineSeconds);
+    // Later claims on this stream use the new deadline (the stream reads the limits each claim).
+    limits.leaseMs = req.streamAckDeadlineSeconds * 1000;
+  }
+  if (req.ackIds.length > 0) await engine.acknowledge(subscription, req.ackIds);
+  const bySeconds = new Map<number, string[]>();
+  req.modifyDeadlineAckIds.forEach((ackId, i) => {
+    const seconds = req.modifyDeadlineSeconds[i] as number;
+    if (!Number.isInteger(seconds) || seconds < 0 || seconds > 600) {
+      throw DomainError.invalid("modify_deadline_seconds", "must be between 0 and 600");
+    }
+    const ids = bySeconds.get(seconds) ?? [];
+    ids.push(ackId);
+    bySeconds.set(seconds, ids);
+  });
+  for (const [seconds, ids] of bySeconds) await engine.modifyAckDeadline(subscription, ids, seconds);
+}
+
+/**
+ * google.pubsub.v1.Subscriber/StreamingPull: the first request opens the stream (subscription,
+ * deadline, flow control); messages flow out while acks, nacks and deadline changes flow in on the
+ * same stream. The stream ends when the client half-closes or cancels, or the server stops; what
+ * the client still held is released for redelivery.
+ */
+export function createStreamingPull(
+  lookup: SubscriptionLookup,
+  engine: ConsumerEngine,
+  onAckError: StreamAckErrorReporter,
+) {
+  return async function* streamingPull(
+    requests: AsyncIterable<StreamingPullRequest>,
+    ctx: HandlerContext,
+  ): AsyncGenerator<MessageInitShape<typeof StreamingPullResponseSchema>> {
+    const iterator = requests[Symbol.asyncIterator]();
+    const opening = await iterator.next();
+    if (opening.done) return;
+    const first = opening.value;
+    if (first.subscription === "") throw DomainError.invalid("subscription", "is required on the first request");
+    validateDeadline("stream_ack_deadline_seconds", first.streamAckDeadlineSeconds);
+    const { id } = parseSubscriptionName("subscription", first.subscription);
+    const subscription = await lookup.require(id, "pull");
+    authorizeConsume(principalOf(ctx), subscription);
+    const limits = limitsOf(first);
+    await applyAcks(engine, subscription, first, limits);
+
+    const ended = new AbortController();
+    let failure: unknown;
+    void (async () => {
+      try {
+        for (;;) {
+          const next = await iterator.next();
+          if (next.done) break;
+          try {
+            await applyAcks(engine, subscription, next.value, limits);
+          } catch (error) {
+            // A malformed request ends the stream with its error; a database outage loses only
+            // these acks (the leases expire and the messages come again: at-least-once).
+            if (error instanceof DomainError) throw error;
+            onAckError(error);
+          }
+        }
+      } catch (error) {
+        if (!ctx.signal.aborted) failure = error;
+      } finally {
+        ended.abort();
+      }
+    })();
+
+    let isFirst = true;
+    try {
+      for await (const batch of engine.subscribe(subscription, limits, AbortSignal.any([ctx.signal, ended.signal]))) {
+        yield {
+          receivedMessages: batch.map((d) => receivedToPubsub(subscription, d)),
+          ...(isFirst
+            ? {
+                subscriptionProperties: {
+                  exactlyOnceDeliveryEnabled: false,
+                  messageOrderingEnabled: subscription.enableOrdering,
+                },
+              }
+            : {}),
+        };
+        isFirst = false;
+      }
+    } finally {
+      ended.abort();
+    }
+    if (failure !== undefined) throw failure;
+  };
+}
