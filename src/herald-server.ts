@@ -20,9 +20,11 @@ import { publisherRules, topicRules } from "./app/admin-rules.js";
 import { Authenticator } from "./app/authenticator.js";
 import { CodedEntityAdmin } from "./app/coded-entity-admin.js";
 import { DeadLetterAdmin } from "./app/dead-letter-admin.js";
+import { DeadLetterForwarding } from "./app/dead-letter-forwarding.js";
 import { DeliveryService } from "./app/delivery-service.js";
 import { Inspection } from "./app/inspection.js";
 import { PublishMessages } from "./app/publish-messages.js";
+import { PubsubIdentities } from "./app/pubsub-identities.js";
 import { PushSettlement } from "./app/push-settlement.js";
 import { QueueSweep } from "./app/queue-sweep.js";
 import { Retention, type RetentionResult } from "./app/retention.js";
@@ -34,6 +36,7 @@ import type { HeraldConfig } from "./config/config.js";
 import { type Clock, systemClock } from "./domain/clock.js";
 import { ConsumerEngine } from "./engine/consumer-engine.js";
 import { DatabaseHealthMonitor } from "./engine/database-health-monitor.js";
+import { DeadLetterForwarder } from "./engine/dead-letter-forwarder.js";
 import { DestinationPolicy } from "./engine/destination-policy.js";
 import { QueueSweeper } from "./engine/queue-sweeper.js";
 import { RetentionPruner } from "./engine/retention-pruner.js";
@@ -51,6 +54,7 @@ import { errorMappingInterceptor } from "./transport/error-mapping.js";
 import { createHealthRoutes, HealthState } from "./transport/health-service.js";
 import { startHttpServer } from "./transport/http-server.js";
 import { createPublisherHandlers } from "./transport/publisher-handlers.js";
+import { createPubsubRoutes, PUBSUB_FILES, PUBSUB_SERVICE_NAMES } from "./transport/pubsub/pubsub-routes.js";
 import { createReflectionRoutes } from "./transport/reflection-service.js";
 import { requestLoggingInterceptor } from "./transport/request-logging.js";
 import { createSubscriberHandlers } from "./transport/subscriber-handlers.js";
@@ -74,6 +78,8 @@ export interface HeraldServer {
   sweepNow(): Promise<void>;
   /** Runs one retention prune now and returns what it deleted; the server also prunes on an interval. */
   pruneNow(): Promise<RetentionResult>;
+  /** Publishes pending dead letters to their dead-letter topics now (the server also does so every sweep interval). */
+  forwardDeadLettersNow(): Promise<void>;
   /** Re-reads PUSH subscriptions now (the server also does so every second). */
   refreshPushers(): Promise<void>;
   /** Stops accepting, ends open calls, closes connections and the database. Safe to call twice. */
@@ -153,6 +159,12 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
     },
   );
   const lookup = new SubscriptionLookup(store, clock);
+  const pubsubIdentities = new PubsubIdentities(store, clock, config.pubsubPublisher);
+  const forwarder = new DeadLetterForwarder(
+    new DeadLetterForwarding(store, publishing, pubsubIdentities),
+    logger,
+    config.sweepIntervalMs,
+  );
   const deadLetters = new DeadLetterAdmin(store, clock);
   deadLetters.onReplayed((ids) => {
     for (const id of ids) wakeups.notifySubscription(id);
@@ -183,6 +195,7 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
       DeadLetterService.typeName,
       PublisherService.typeName,
       SubscriberService.typeName,
+      ...PUBSUB_SERVICE_NAMES,
     ],
   });
   const shutdown = new AbortController();
@@ -192,6 +205,15 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
     router.service(DeadLetterService, createDeadLetterHandlers(deadLetters));
     router.service(PublisherService, createPublisherHandlers(publishing));
     router.service(SubscriberService, createSubscriberHandlers(lookup, consumers));
+    createPubsubRoutes({
+      topics: admin.topics,
+      subscriptions: admin.subscriptions,
+      publishing,
+      identities: pubsubIdentities,
+      lookup,
+      engine: consumers,
+      onAckError: (error) => logger.warn("StreamingPull acks not applied", { error }),
+    })(router);
     createHealthRoutes(health)(router);
     createReflectionRoutes([
       file_herald_v1_admin_service,
@@ -200,6 +222,7 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
       file_herald_v1_resources,
       file_herald_v1_errors,
       file_herald_v1_dead_letter_service,
+      ...PUBSUB_FILES,
     ])(router);
   };
   const handler = connectNodeAdapter({
@@ -249,6 +272,7 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
   sweeper.start();
   pruner.start();
   pusher.start();
+  forwarder.start();
   const { url, port } = server;
   const address = url.replace(/^https?:\/\//, "");
   logger.info("herald listening", {
@@ -266,6 +290,7 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
       await databaseHealth.stop();
       await sweeper.stop();
       await pruner.stop();
+      await forwarder.stop();
       // In-flight webhook requests finish (bounded by the grace period) and their outcomes are recorded.
       await pusher.stop(config.shutdownGraceMs);
       // Streams end first (UNAVAILABLE, leases given back) while connections are still open.
@@ -287,6 +312,7 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
     stop,
     sweepNow: () => sweeper.runOnce(),
     pruneNow: () => pruner.runOnce(),
+    forwardDeadLettersNow: () => forwarder.runOnce(),
     refreshPushers: () => pusher.refresh(),
     openStreams: () => consumers.openStreamCount,
   };

@@ -86,7 +86,10 @@ export class DeadLetterForwarding {
   }
 }
 
-function deadLetterAttributes(forward: PendingDeadLetterForward, publishTimeMs: number): Record<string, string> {
+function deadLetterAttributes(
+  forward: PendingDeadLetterForward,
+  publishTimeMs: number,
+): Record<string, string> {
   return {
     [DEAD_LETTER_ATTRIBUTES.deliveryCount]: String(forward.attemptCount),
     [DEAD_LETTER_ATTRIBUTES.subscription]: forward.subscriptionName,

@@ -2,13 +2,14 @@
  * Storage ports: what the use cases need from a database, and nothing about how. src/storage
  * implements them once with knex for SQLite and MySQL; one conformance suite checks both.
  */
-import type { DeadLetterForwardRepository } from "./dead-letter-forward-ports.js";
+
 import type { Message, OutgoingMessage } from "../domain/message.js";
 import type { NewPublisher, Publisher } from "../domain/publisher.js";
 import type { NewSubscriber, Subscriber } from "../domain/subscriber.js";
 import type { DeliveryType, Subscription, SubscriptionSettings } from "../domain/subscription.js";
 import type { NewTopic, Topic } from "../domain/topic.js";
 import type { ApiKeyRepository } from "./api-key-ports.js";
+import type { DeadLetterForwardRepository } from "./dead-letter-forward-ports.js";
 import type {
   DeadLetterRepository,
   DeliveryRepository,

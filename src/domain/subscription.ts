@@ -1,5 +1,5 @@
-import { DomainError } from "./domain-error.js";
 import { parseAttributeFilter } from "./attribute-filter.js";
+import { DomainError } from "./domain-error.js";
 import { validateIdentifierFilter } from "./identifier-filter.js";
 import { requireMaxBytes, requireNonEmpty } from "./text-limits.js";
 

@@ -21,7 +21,8 @@ export function pushRequest(subscription: Subscription, delivery: Delivery): Pus
     return { body: pushBody(subscription, delivery), headers: { "content-type": "application/json" } };
   }
   const headers: Record<string, string> = { "content-type": "application/octet-stream" };
-  if (subscription.pushPayload === "unwrapped_metadata") Object.assign(headers, metadataHeaders(subscription, delivery));
+  if (subscription.pushPayload === "unwrapped_metadata")
+    Object.assign(headers, metadataHeaders(subscription, delivery));
   return { body: delivery.message.data, headers };
 }
 
@@ -33,7 +34,8 @@ function subscriptionLabel(subscription: Subscription): string {
 }
 
 /** Header names a message attribute may not take: transport, signature and Herald's own. */
-const RESERVED_HEADER = /^(host|connection|content-.*|transfer-encoding|te|trailer|upgrade|user-agent|keep-alive|proxy-.*|webhook-.*|x-goog-pubsub-.*|expect)$/i;
+const RESERVED_HEADER =
+  /^(host|connection|content-.*|transfer-encoding|te|trailer|upgrade|user-agent|keep-alive|proxy-.*|webhook-.*|x-goog-pubsub-.*|expect)$/i;
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
@@ -46,12 +48,14 @@ function metadataHeaders(subscription: Subscription, delivery: Delivery): Record
   const m = delivery.message;
   const headers: Record<string, string> = {};
   for (const [key, value] of Object.entries(m.attributes)) {
-    if (TOKEN.test(key) && !RESERVED_HEADER.test(key) && HEADER_VALUE.test(value)) headers[key.toLowerCase()] = value;
+    if (TOKEN.test(key) && !RESERVED_HEADER.test(key) && HEADER_VALUE.test(value))
+      headers[key.toLowerCase()] = value;
   }
   headers["x-goog-pubsub-subscription-name"] = subscriptionLabel(subscription);
   headers["x-goog-pubsub-message-id"] = m.id.toString();
   headers["x-goog-pubsub-publish-time"] = new Date(m.createdAtMs).toISOString();
-  if (m.orderingKey !== "" && HEADER_VALUE.test(m.orderingKey)) headers["x-goog-pubsub-ordering-key"] = m.orderingKey;
+  if (m.orderingKey !== "" && HEADER_VALUE.test(m.orderingKey))
+    headers["x-goog-pubsub-ordering-key"] = m.orderingKey;
   return headers;
 }
 

@@ -1,9 +1,9 @@
-import { KnexDeadLetterForwardRepository } from "./knex-dead-letter-forward-repository.js";
 import type { Knex } from "knex";
 import type { Repositories, Store } from "../app/store.js";
 import type { Dialect } from "./dialect.js";
 import { KnexApiKeyRepository } from "./knex-api-key-repository.js";
 import { KnexDeadLetterAdminRepository } from "./knex-dead-letter-admin-repository.js";
+import { KnexDeadLetterForwardRepository } from "./knex-dead-letter-forward-repository.js";
 import { KnexDeadLetterRepository } from "./knex-dead-letter-repository.js";
 import { KnexDedupRepository } from "./knex-dedup-repository.js";
 import { KnexDeliveryRepository } from "./knex-delivery-repository.js";

@@ -177,7 +177,8 @@ export class KnexSubscriptionRepository implements SubscriptionRepository {
       changes.identifier_pattern = this.dialect.identifierPattern(patch.identifierFilter);
     }
     if (patch.deadLetterTopicId !== undefined) {
-      changes.dead_letter_topic_id = patch.deadLetterTopicId === null ? null : idParam(patch.deadLetterTopicId);
+      changes.dead_letter_topic_id =
+        patch.deadLetterTopicId === null ? null : idParam(patch.deadLetterTopicId);
     }
     await this.db("subscriptions")
       .where({ id: idParam(id) })

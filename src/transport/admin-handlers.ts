@@ -144,6 +144,8 @@ export function createAdminHandlers(
         identifierFilter: req.identifier,
         pushEndpoint: req.pushEndpoint,
         enableOrdering: req.enableOrdering,
+        attributeFilter: req.filter,
+        deadLetterTopic: req.deadLetterTopic,
         ...definedSettings(req),
       });
       return { subscription: subscriptionToPb(created) };
@@ -167,6 +169,8 @@ export function createAdminHandlers(
         identifierFilter: req.identifier,
         pushEndpoint: req.pushEndpoint,
         enableOrdering: req.enableOrdering,
+        attributeFilter: req.filter,
+        deadLetterTopic: req.deadLetterTopic,
         ...definedSettings(req),
       });
       return { subscription: subscriptionToPb(updated) };

@@ -12,6 +12,19 @@ const SURFACES: Readonly<Record<string, ApiSurface>> = {
   "herald.v1.DeadLetterService": "admin",
   "herald.v1.PublisherService": "publish",
   "herald.v1.SubscriberService": "consume",
+  // The google.pubsub.v1 API mixes surfaces in one service: resource management is admin.
+  "google.pubsub.v1.Publisher": "admin",
+  "google.pubsub.v1.Subscriber": "admin",
+  "google.pubsub.v1.SchemaService": "admin",
+};
+
+/** Methods whose surface differs from their service's. */
+const METHOD_SURFACES: Readonly<Record<string, ApiSurface>> = {
+  "google.pubsub.v1.Publisher/Publish": "publish",
+  "google.pubsub.v1.Subscriber/Pull": "consume",
+  "google.pubsub.v1.Subscriber/StreamingPull": "consume",
+  "google.pubsub.v1.Subscriber/Acknowledge": "consume",
+  "google.pubsub.v1.Subscriber/ModifyAckDeadline": "consume",
 };
 
 /**
@@ -21,7 +34,8 @@ const SURFACES: Readonly<Record<string, ApiSurface>> = {
  */
 export function authenticationInterceptor(authenticator: Authenticator): Interceptor {
   return (next) => async (req) => {
-    const surface = SURFACES[req.service.typeName];
+    const surface =
+      METHOD_SURFACES[`${req.service.typeName}/${req.method.name}`] ?? SURFACES[req.service.typeName];
     if (surface === undefined) return next(req);
     const principal = await authenticator.authenticate(req.header.get("authorization"));
     authorizeSurface(surface, principal);

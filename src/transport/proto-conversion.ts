@@ -96,5 +96,7 @@ export function subscriptionToPb(s: Subscription): SubscriptionPb {
       ? { pauseTime: timestampFromMs(s.pausedAtMs), pauseReason: s.pauseReason ?? "" }
       : {}),
     ...(s.pushFailingSinceMs !== null ? { pushFailingSince: timestampFromMs(s.pushFailingSinceMs) } : {}),
+    filter: s.attributeFilter,
+    deadLetterTopic: s.deadLetterTopicCode ?? "",
   });
 }

@@ -22,7 +22,9 @@ export function up(dialect: Dialect) {
       // The project a google.pubsub.v1 client named on create (for dead-letter attributes).
       t.string("pubsub_project", 255).notNullable().defaultTo("");
     });
-    await knex("subscriptions").whereNull("deleted_at_ms").update({ live_name: knex.ref("name") });
+    await knex("subscriptions")
+      .whereNull("deleted_at_ms")
+      .update({ live_name: knex.ref("name") });
     await knex.schema.alterTable("subscriptions", (t) => {
       t.dropUnique(["name"], "subscriptions_name_unique");
       t.index(["name"], "subscriptions_name_idx");

@@ -9,9 +9,9 @@ import {
   type ReceivedMessage,
   ReceivedMessageSchema,
   RetryPolicySchema,
+  Subscription_State,
   type Subscription as SubscriptionPb,
   SubscriptionSchema,
-  Subscription_State,
   type Topic as TopicPb,
   TopicSchema,
 } from "../../../gen/google/pubsub/v1/pubsub_pb.js";
@@ -97,14 +97,19 @@ export function pushSettingsFromPubsub(config: PushConfig | undefined): {
   if (config.authenticationMethod.case !== undefined) throw unimplemented("push authentication (oidc_token)");
   const wrapper = config.wrapper;
   const pushPayload: PushPayload =
-    wrapper.case === "noWrapper" ? (wrapper.value.writeMetadata ? "unwrapped_metadata" : "unwrapped") : "wrapped";
+    wrapper.case === "noWrapper"
+      ? wrapper.value.writeMetadata
+        ? "unwrapped_metadata"
+        : "unwrapped"
+      : "wrapped";
   return { deliveryType: "push", pushEndpoint: config.pushEndpoint, pushPayload };
 }
 
 /** Herald's dead-letter topic and attempt limit for a Pub/Sub dead-letter policy (or none). */
-export function deadLetterFromPubsub(
-  policy: SubscriptionPb["deadLetterPolicy"],
-): { deadLetterTopic: string; maxDeliveryAttempts: number } {
+export function deadLetterFromPubsub(policy: SubscriptionPb["deadLetterPolicy"]): {
+  deadLetterTopic: string;
+  maxDeliveryAttempts: number;
+} {
   if (policy === undefined) {
     return { deadLetterTopic: "", maxDeliveryAttempts: PUBSUB_DEFAULTS.maxDeliveryAttemptsWithoutPolicy };
   }
@@ -115,7 +120,10 @@ export function deadLetterFromPubsub(
   const attempts = policy.maxDeliveryAttempts || PUBSUB_DEFAULTS.deadLetterMaxDeliveryAttempts;
   const { min, max } = PUBSUB_DEFAULTS.deadLetterAttempts;
   if (attempts < min || attempts > max) {
-    throw DomainError.invalid("dead_letter_policy.max_delivery_attempts", `must be between ${min} and ${max}`);
+    throw DomainError.invalid(
+      "dead_letter_policy.max_delivery_attempts",
+      `must be between ${min} and ${max}`,
+    );
   }
   return { deadLetterTopic: id, maxDeliveryAttempts: attempts };
 }
@@ -134,8 +142,10 @@ export function backoffFromPubsub(policy: SubscriptionPb["retryPolicy"]): {
   const { minMs, maxMs, limitMs } = PUBSUB_DEFAULTS.retryPolicy;
   const minBackoffMs = durationToMs("retry_policy.minimum_backoff", policy.minimumBackoff) ?? minMs;
   const maxBackoffMs = durationToMs("retry_policy.maximum_backoff", policy.maximumBackoff) ?? maxMs;
-  if (minBackoffMs > limitMs) throw DomainError.invalid("retry_policy.minimum_backoff", "must be at most 600s");
-  if (maxBackoffMs > limitMs) throw DomainError.invalid("retry_policy.maximum_backoff", "must be at most 600s");
+  if (minBackoffMs > limitMs)
+    throw DomainError.invalid("retry_policy.minimum_backoff", "must be at most 600s");
+  if (maxBackoffMs > limitMs)
+    throw DomainError.invalid("retry_policy.maximum_backoff", "must be at most 600s");
   return { minBackoffMs, maxBackoffMs };
 }
 

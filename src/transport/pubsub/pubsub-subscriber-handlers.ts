@@ -60,7 +60,10 @@ function updateFromMask(s: SubscriptionPb, paths: readonly string[]): UpdateSubs
       case "expiration_policy":
         break;
       default:
-        throw DomainError.invalid("update_mask", `Herald cannot update "${path.slice(0, 64)}" of a subscription`);
+        throw DomainError.invalid(
+          "update_mask",
+          `Herald cannot update "${path.slice(0, 64)}" of a subscription`,
+        );
     }
   }
   return update;
@@ -104,7 +107,11 @@ export function createPubsubSubscriberHandlers(deps: PubsubSubscriberDeps): Serv
 
     async listSubscriptions(req) {
       const project = parseProjectName("project", req.project);
-      const page = await subscriptions.list({ pageSize: req.pageSize, pageToken: req.pageToken, showDeleted: false });
+      const page = await subscriptions.list({
+        pageSize: req.pageSize,
+        pageToken: req.pageToken,
+        showDeleted: false,
+      });
       return {
         subscriptions: page.items.map((s) => subscriptionToPubsub(project, s)),
         nextPageToken: page.nextPageToken,

@@ -28,12 +28,17 @@ function validateDeadline(field: string, seconds: number): void {
 
 function limitsOf(req: StreamingPullRequest): StreamLimits {
   const L = CONSUMER_LIMITS;
-  if (req.maxOutstandingMessages < 0n) throw DomainError.invalid("max_outstanding_messages", "must not be negative");
-  if (req.maxOutstandingBytes < 0n) throw DomainError.invalid("max_outstanding_bytes", "must not be negative");
+  if (req.maxOutstandingMessages < 0n)
+    throw DomainError.invalid("max_outstanding_messages", "must not be negative");
+  if (req.maxOutstandingBytes < 0n)
+    throw DomainError.invalid("max_outstanding_bytes", "must not be negative");
   // 0 means "no limit" in Pub/Sub; Herald keeps its defaults as the ceiling of one stream.
-  const messages = req.maxOutstandingMessages === 0n ? L.defaultMaxOutstandingMessages : req.maxOutstandingMessages;
+  const messages =
+    req.maxOutstandingMessages === 0n ? L.defaultMaxOutstandingMessages : req.maxOutstandingMessages;
   return {
-    maxOutstandingMessages: Number(messages > BigInt(L.maxOutstandingMessages) ? L.maxOutstandingMessages : messages),
+    maxOutstandingMessages: Number(
+      messages > BigInt(L.maxOutstandingMessages) ? L.maxOutstandingMessages : messages,
+    ),
     maxOutstandingBytes:
       req.maxOutstandingBytes === 0n
         ? L.defaultMaxOutstandingBytes
@@ -53,7 +58,10 @@ async function applyAcks(
   limits: StreamLimits,
 ): Promise<void> {
   if (req.modifyDeadlineAckIds.length !== req.modifyDeadlineSeconds.length) {
-    throw DomainError.invalid("modify_deadline_seconds", "must have one entry per modify_deadline_ack_ids entry");
+    throw DomainError.invalid(
+      "modify_deadline_seconds",
+      "must have one entry per modify_deadline_ack_ids entry",
+    );
   }
   if (req.streamAckDeadlineSeconds !== 0) {
     validateDeadline("stream_ack_deadline_seconds", req.streamAckDeadlineSeconds);
@@ -93,7 +101,8 @@ export function createStreamingPull(
     const opening = await iterator.next();
     if (opening.done) return;
     const first = opening.value;
-    if (first.subscription === "") throw DomainError.invalid("subscription", "is required on the first request");
+    if (first.subscription === "")
+      throw DomainError.invalid("subscription", "is required on the first request");
     validateDeadline("stream_ack_deadline_seconds", first.streamAckDeadlineSeconds);
     const { id } = parseSubscriptionName("subscription", first.subscription);
     const subscription = await lookup.require(id, "pull");
@@ -126,7 +135,11 @@ export function createStreamingPull(
 
     let isFirst = true;
     try {
-      for await (const batch of engine.subscribe(subscription, limits, AbortSignal.any([ctx.signal, ended.signal]))) {
+      for await (const batch of engine.subscribe(
+        subscription,
+        limits,
+        AbortSignal.any([ctx.signal, ended.signal]),
+      )) {
         yield {
           receivedMessages: batch.map((d) => receivedToPubsub(subscription, d)),
           ...(isFirst
