@@ -4,7 +4,7 @@ import type { SettingsOverrides } from "./bench-settings.js";
 import { DEFAULT_NATS_URL } from "./peers/jetstream-peer.js";
 import { DEFAULT_AMQP_URL } from "./peers/rabbitmq-peer.js";
 
-export const TARGETS = ["herald-mysql", "herald-sqlite", "rabbitmq", "jetstream"] as const;
+export const TARGETS = ["herald-mysql", "herald-pubsub", "herald-sqlite", "rabbitmq", "jetstream"] as const;
 
 /** A bad command line: printed as one line, without a stack. */
 export class UsageError extends Error {

@@ -14,6 +14,7 @@ import { parseCli, UsageError } from "./cli-options.js";
 import { REPO_ROOT } from "./herald-child.js";
 import { baseMachineFacts, mysqlFacts } from "./machine-facts.js";
 import { DEFAULT_NATS_URL, startJetStreamPeer } from "./peers/jetstream-peer.js";
+import { PUBSUB_CLIENT_LABEL, startPubsubClientPeer } from "./peers/pubsub-client-peer.js";
 import { DEFAULT_AMQP_URL, startRabbitPeer } from "./peers/rabbitmq-peer.js";
 import { formatTopOfProfile } from "./profile-top.js";
 import {
@@ -81,6 +82,17 @@ async function main(): Promise<number> {
     else
       for (const w of WORKLOADS.filter((wl) => cli.workloadIds.has(wl.id)))
         skipForMysql("Herald-MySQL", w.id, w.title(settings));
+  }
+  if (cli.targets.has("herald-pubsub")) {
+    // The official client against the google.pubsub.v1 API of a Herald-MySQL child; push and
+    // fan-out need Herald's own subscription layouts, so only the Peer-interface workloads run.
+    // --quick leaves out the fixed-rate run (a child start plus ~8 s) to keep quick mode short.
+    const ids = [publishThroughput.id, endToEnd.id, ...(cli.isQuick ? [] : [fixedRateLatency.id])];
+    const variant = { label: PUBSUB_CLIENT_LABEL, start: startPubsubClientPeer, workloadIds: new Set(ids) };
+    if (mysqlProblem === undefined) await benchHerald(state, "mysql", mysql, machine, variant);
+    else
+      for (const w of WORKLOADS.filter((wl) => cli.workloadIds.has(wl.id) && variant.workloadIds.has(wl.id)))
+        skipForMysql(PUBSUB_CLIENT_LABEL, w.id, w.title(settings));
   }
   if (cli.targets.has("herald-sqlite")) await benchHerald(state, "sqlite", mysql, machine);
   if (cli.targets.has("rabbitmq")) {

@@ -14,7 +14,7 @@ import {
 import type { BenchSettings } from "./bench-settings.js";
 import type { CliOptions } from "./cli-options.js";
 import type { MachineFacts } from "./machine-facts.js";
-import { startHeraldPeer } from "./peers/herald-peer.js";
+import { type HeraldPeerOptions, startHeraldPeer } from "./peers/herald-peer.js";
 import type { MissingPeer, Peer } from "./peers/peer.js";
 import { noteRow, type SummaryRow, summarize } from "./report.js";
 import { createWorkloadContext } from "./workload-context.js";
@@ -70,22 +70,34 @@ async function measureWorkload(peer: Peer, workload: Workload, ctx: WorkloadCont
   }
 }
 
+/** The same Herald child reached through another API and client (its own row label and workloads). */
+export interface HeraldClientVariant {
+  label: string;
+  start(options: HeraldPeerOptions): Promise<Peer>;
+  /** The workloads this client runs (those needing only the Peer interface). */
+  workloadIds: ReadonlySet<string>;
+}
+
 /** Herald on one backend: a fresh database and child process per workload. */
 export async function benchHerald(
   state: RunState,
   backend: BackendKind,
   mysql: MysqlServer,
   machine: MachineFacts,
+  variant?: HeraldClientVariant,
 ): Promise<void> {
-  const label = backend === "mysql" ? "Herald-MySQL" : "Herald-SQLite";
+  const label = variant?.label ?? (backend === "mysql" ? "Herald-MySQL" : "Herald-SQLite");
+  const startPeer = variant?.start ?? startHeraldPeer;
   const databasePid = backend === "mysql" ? machine.mysql?.pid : undefined;
   const ctx = createWorkloadContext(state.settings, state.runTag, databasePid);
-  for (const workload of state.workloads.filter((w) => state.cli.workloadIds.has(w.id))) {
-    const profileName = `${state.startedAt.replace(/[:.]/g, "-")}-${label}-${workload.id}`;
+  const chosen = (w: Workload) => state.cli.workloadIds.has(w.id) && (variant?.workloadIds.has(w.id) ?? true);
+  for (const workload of state.workloads.filter(chosen)) {
+    // A label may hold spaces and "/" (the Pub/Sub row); the profile name is a file name.
+    const profileName = `${state.startedAt.replace(/[:.]/g, "-")}-${label.replace(/[^A-Za-z0-9-]+/g, "-")}-${workload.id}`;
     let peer: Peer;
     try {
       const database = backend === "mysql" ? await createMysqlDatabase(mysql) : createSqliteDatabase();
-      peer = await startHeraldPeer({
+      peer = await startPeer({
         label,
         database,
         ...(workload.heraldEnv ? { env: workload.heraldEnv } : {}),

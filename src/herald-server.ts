@@ -2,6 +2,7 @@
  * The composition root: the only place that knows every layer. It opens the store, builds the
  * use cases, wires the connect routes and owns the HTTP/2 server's lifecycle.
  */
+import { setMaxListeners } from "node:events";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { AdminService, file_herald_v1_admin_service } from "../gen/herald/v1/admin_service_pb.js";
@@ -199,6 +200,8 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
     ],
   });
   const shutdown = new AbortController();
+  // connect links every request's signal to this one: many concurrent calls are normal, not a leak.
+  setMaxListeners(0, shutdown.signal);
 
   const routes = (router: ConnectRouter) => {
     router.service(AdminService, createAdminHandlers(admin, new Inspection(store, clock)));

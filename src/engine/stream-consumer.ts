@@ -9,6 +9,12 @@ export interface StreamLimits {
   maxOutstandingMessages: number;
   maxOutstandingBytes: number;
   leaseMs: number;
+  /**
+   * When the client goes away, leave its leases to expire (Pub/Sub StreamingPull semantics: acks
+   * sent after the stream closed, as the official clients do on close(), still count) instead of
+   * releasing them for immediate redelivery (Herald's Subscribe).
+   */
+  keepLeasesWhenClientGoes?: boolean;
 }
 
 export interface StreamTuning {
@@ -162,9 +168,11 @@ export async function* streamDeliveries(
     const refs = [...outstanding.values()].map((o) => o.ref);
     for (const ref of refs) registry.untrack(ref);
     const cause = deps.stopSignal.aborted ? "shutdown" : "client_gone";
-    await deliveries.release(subscription, refs, cause).catch(() => {
-      // The database may be gone too; the leases then expire and the sweeper redelivers them.
-    });
+    if (cause === "shutdown" || !limits.keepLeasesWhenClientGoes) {
+      await deliveries.release(subscription, refs, cause).catch(() => {
+        // The database may be gone too; the leases then expire and the sweeper redelivers them.
+      });
+    }
   }
   if (finishedNormally && deps.stopSignal.aborted) {
     throw new ConnectError("server is shutting down; reconnect", Code.Unavailable);

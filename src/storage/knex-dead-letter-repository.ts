@@ -55,6 +55,7 @@ export class KnexDeadLetterRepository implements DeadLetterRepository {
    * history from the queue row (update it first) and the payload and callback URL from their tables.
    */
   async insertFromQueue(entries: readonly DeadLetterEntry[], nowMs: number): Promise<void> {
+    if (entries.length === 0) return;
     const groups = new Map<string, { entry: DeadLetterEntry; ids: string[] }>();
     for (const e of entries) {
       const key = JSON.stringify([e.failureReason, e.lastError, e.lastHttpStatus]);

@@ -4,6 +4,9 @@ import type { AddressInfo } from "node:net";
 export interface ReceivedPush {
   headers: IncomingHttpHeaders;
   body: string;
+  /** The body's bytes (unwrapped pushes carry the raw message data). */
+  raw: Buffer;
+  /** The parsed body; undefined when it is not JSON. */
   json: {
     message: {
       data: string;
@@ -39,11 +42,13 @@ export async function startWebhookSink(
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
-      const body = Buffer.concat(chunks).toString("utf8");
+      const raw = Buffer.concat(chunks);
+      const body = raw.toString("utf8");
       const push: ReceivedPush = {
         headers: req.headers,
         body,
-        json: JSON.parse(body),
+        raw,
+        json: parseJson(body),
         atMs: Date.now(),
         status: 0,
       };
@@ -75,4 +80,12 @@ export async function startWebhookSink(
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+function parseJson(body: string): ReceivedPush["json"] {
+  try {
+    return JSON.parse(body) as ReceivedPush["json"];
+  } catch {
+    return undefined as unknown as ReceivedPush["json"];
+  }
 }

@@ -44,6 +44,7 @@ function limitsOf(req: StreamingPullRequest): StreamLimits {
         ? L.defaultMaxOutstandingBytes
         : Number(req.maxOutstandingBytes > 2n ** 50n ? 2n ** 50n : req.maxOutstandingBytes),
     leaseMs: req.streamAckDeadlineSeconds * 1000,
+    keepLeasesWhenClientGoes: true,
   };
 }
 
