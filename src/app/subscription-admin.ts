@@ -98,6 +98,11 @@ export class SubscriptionAdmin {
     return { subscription, messageCount };
   }
 
+  /** The subscription (live or deleted) without the delivered count `get` adds. */
+  async find(name: string): Promise<Subscription> {
+    return this.getIn(this.store.repos, name);
+  }
+
   async list(input: ListSubscriptionsInput): Promise<{ items: Subscription[]; nextPageToken: string }> {
     const page = toPageRequest("subscriptions", input.pageSize, input.pageToken);
     let topicId: bigint | undefined;

@@ -93,7 +93,7 @@ export function createPubsubSubscriberHandlers(deps: PubsubSubscriberDeps): Serv
 
     async getSubscription(req) {
       const { project, id } = parseSubscriptionName("subscription", req.subscription);
-      const { subscription } = await subscriptions.get(id);
+      const subscription = await subscriptions.find(id);
       if (subscription.deletedAtMs !== null) throw DomainError.notFound("subscription", id);
       return subscriptionToPubsub(project, subscription);
     },
