@@ -97,6 +97,7 @@ function openClientConsumer(
     closeOptions: { behavior: "NACK", timeout: CLOSE_TIMEOUT },
   });
   let debugLines = 0;
+  let isClosed = false;
   subscription.on("message", (message: Message) => {
     handlers.onReceived(
       [
@@ -112,17 +113,21 @@ function openClientConsumer(
     message.ack();
     handlers.onAcked(1);
   });
-  subscription.on("error", (err: unknown) => handlers.onError(err));
+  // Stays attached after close: an "error" emitted with no listener would crash the bench.
+  subscription.on("error", (err: unknown) => {
+    if (!isClosed) handlers.onError(err);
+  });
   // Failed ack/modack batches never reach "error" (the client retries or drops them); show a few.
   subscription.on("debug", (msg: { message: string }) => {
     if (++debugLines <= DEBUG_LINES_SHOWN) console.log(`  [${PUBSUB_CLIENT_LABEL}] client: ${msg.message}`);
   });
   return {
     async close() {
+      isClosed = true;
       try {
         await subscription.close();
       } finally {
-        subscription.removeAllListeners();
+        subscription.removeAllListeners("message");
         await client.close();
         if (debugLines > DEBUG_LINES_SHOWN) {
           console.log(`  [${PUBSUB_CLIENT_LABEL}] client: ${debugLines} debug events in all`);
