@@ -20,7 +20,8 @@ export class PeriodicTask {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
-    this.schedule(this.intervalMs);
+    // A run still in progress (one a stop is waiting for) schedules the next itself when it ends.
+    if (this.running === undefined) this.schedule(this.intervalMs);
   }
 
   async stop(): Promise<void> {
