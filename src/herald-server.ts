@@ -26,6 +26,7 @@ import { DeliveryService } from "./app/delivery-service.js";
 import { Inspection } from "./app/inspection.js";
 import { PublishMessages } from "./app/publish-messages.js";
 import { PubsubIdentities } from "./app/pubsub-identities.js";
+import { PubsubTopicDeletion } from "./app/pubsub-topic-deletion.js";
 import { PushSettlement } from "./app/push-settlement.js";
 import { QueueSweep } from "./app/queue-sweep.js";
 import { Retention, type RetentionResult } from "./app/retention.js";
@@ -210,6 +211,7 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
     router.service(SubscriberService, createSubscriberHandlers(lookup, consumers));
     createPubsubRoutes({
       topics: admin.topics,
+      topicDeletion: new PubsubTopicDeletion(store, clock, publishing),
       subscriptions: admin.subscriptions,
       publishing,
       identities: pubsubIdentities,

@@ -60,6 +60,11 @@ export class PublishMessages {
     this.listeners.push(listener);
   }
 
+  /** Drops the cached lookup of a topic code (it was deleted or now names another topic). */
+  forgetTopic(code: string): void {
+    this.topics.delete(code);
+  }
+
   async publish(command: PublishCommand): Promise<PublishResult> {
     validatePublisherCode("publisher", command.publisher);
     validateTopicCode("topic", command.topic);

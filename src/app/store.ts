@@ -59,6 +59,11 @@ export interface TopicRepository {
   update(id: bigint, patch: TopicPatch, nowMs: number): Promise<Topic>;
   delete(id: bigint): Promise<void>;
   hasMessages(id: bigint): Promise<boolean>;
+  /**
+   * Deactivates the topic and moves it to `retiredCode`, freeing its code for a new topic while
+   * its messages, subscriptions and history stay (Pub/Sub's DeleteTopic of a topic in use).
+   */
+  retire(id: bigint, retiredCode: string, nowMs: number): Promise<void>;
 }
 
 export interface SubscriberPatch {

@@ -154,6 +154,8 @@ export class KnexDeadLetterAdminRepository implements DeadLetterAdminRepository 
     if (!filter.includeUnresolved) query.where("d.is_resolved", true);
     const ids = ((await query) as { id: unknown }[]).map((r) => idParam(toBigInt(r.id)));
     if (ids.length === 0) return 0;
+    // A purged dead letter is not forwarded any more (its outbox row would otherwise stay forever).
+    await this.db("dead_letter_forwards").whereIn("dead_letter_id", ids).delete();
     return this.db("dead_letters").whereIn("id", ids).delete();
   }
 }

@@ -99,6 +99,46 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
       expect(await codeOf(topic.createSubscription("x/y"))).toBe(Code.InvalidArgument);
     });
 
+    it("deletes a topic in use as Pub/Sub does: the name is free at once, its subscription keeps its backlog", async () => {
+      const pubsub = clients.create();
+      const [topic] = await pubsub.createTopic("churn");
+      const [old] = await topic.createSubscription("churn-old");
+      await topic.publishMessage({ data: Buffer.from("before") });
+      await topic.delete();
+      expect(await codeOf(pubsub.topic("churn").getMetadata())).toBe(Code.NotFound);
+      expect(await codeOf(pubsub.topic("churn").publishMessage({ data: Buffer.from("x") }))).toBe(
+        Code.NotFound,
+      );
+
+      const [again] = await pubsub.createTopic("churn");
+      const [fresh] = await again.createSubscription("churn-new");
+      const id = await again.publishMessage({ data: Buffer.from("after") });
+      const got: Message[] = [];
+      await consume(
+        fresh,
+        (m) => {
+          got.push(m);
+          m.ack();
+        },
+        () => got.length === 1,
+      );
+      expect(got.map((m) => [m.id, m.data.toString()])).toEqual([[id, "after"]]);
+      // The old subscription still delivers what it had; the retired topic is inactive in Herald.
+      const before: Message[] = [];
+      await consume(
+        old,
+        (m) => {
+          before.push(m);
+          m.ack();
+        },
+        () => before.length === 1,
+      );
+      expect(before[0]?.data.toString()).toBe("before");
+      const retired = (await t.admin.getSubscription({ name: "churn-old" })).subscription?.topic ?? "";
+      expect(retired).toMatch(/^churn\.deleted-\d+$/);
+      expect((await t.admin.getTopic({ code: retired })).topic?.isActive).toBe(false);
+    });
+
     it("answers UNIMPLEMENTED, saying so, for snapshots, seek, schemas and exactly-once delivery", async () => {
       const pubsub = clients.create();
       const [topic] = await pubsub.createTopic("unsupported");

@@ -4,6 +4,7 @@ import { authorizePublish } from "../../app/authorization.js";
 import type { CodedEntityAdmin } from "../../app/coded-entity-admin.js";
 import type { PublishMessages } from "../../app/publish-messages.js";
 import type { PubsubIdentities } from "../../app/pubsub-identities.js";
+import type { PubsubTopicDeletion } from "../../app/pubsub-topic-deletion.js";
 import type { SubscriptionAdmin } from "../../app/subscription-admin.js";
 import { DomainError } from "../../domain/domain-error.js";
 import type { Topic } from "../../domain/topic.js";
@@ -13,6 +14,7 @@ import { parseProjectName, parseTopicName, subscriptionName } from "./resource-n
 
 export interface PubsubPublisherDeps {
   topics: CodedEntityAdmin<Topic>;
+  topicDeletion: PubsubTopicDeletion;
   subscriptions: SubscriptionAdmin;
   publishing: PublishMessages;
   identities: PubsubIdentities;
@@ -23,7 +25,7 @@ const IGNORED_TOPIC_PATHS = new Set(["labels"]);
 
 /** google.pubsub.v1.Publisher over Herald's topics and Publish use case. */
 export function createPubsubPublisherHandlers(deps: PubsubPublisherDeps): ServiceImpl<typeof Publisher> {
-  const { topics, subscriptions, publishing, identities } = deps;
+  const { topics, topicDeletion, subscriptions, publishing, identities } = deps;
   return {
     async createTopic(req) {
       const { project, id } = parseTopicName("name", req.name);
@@ -74,7 +76,7 @@ export function createPubsubPublisherHandlers(deps: PubsubPublisherDeps): Servic
 
     async deleteTopic(req) {
       const { id } = parseTopicName("topic", req.topic);
-      await topics.delete(id);
+      await topicDeletion.delete(id);
       return {};
     },
 
