@@ -96,7 +96,11 @@ export interface StartOptions {
 export async function startHerald(config: HeraldConfig, options: StartOptions = {}): Promise<HeraldServer> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createJsonLogger(config.logLevel);
-  const store = await openStore({ databaseUrl: config.databaseUrl, poolMax: config.dbPoolMax });
+  const store = await openStore({
+    databaseUrl: config.databaseUrl,
+    poolMax: config.dbPoolMax,
+    queryTimeoutMs: config.dbQueryTimeoutMs,
+  });
 
   // Counts from the use cases and engines; served only when HERALD_METRICS_ADDR is set.
   const metrics = new HeraldMetrics(logger);

@@ -18,6 +18,8 @@ export interface HeraldConfig {
   databaseUrl: string;
   /** Most connections in the MySQL pool. */
   dbPoolMax: number;
+  /** Longest one MySQL query may take before its connection is dropped and the call answers UNAVAILABLE, ms. */
+  dbQueryTimeoutMs: number;
   /** How long a dedup_id is remembered per publisher, ms. */
   dedupWindowMs: number;
   logLevel: LogLevel;
@@ -94,6 +96,7 @@ export const CONFIG_DEFAULTS = Object.freeze({
   HERALD_ADDR: "127.0.0.1:8085",
   DATABASE_URL: "sqlite:./data/herald.db",
   HERALD_DB_POOL_MAX: "10",
+  HERALD_DB_QUERY_TIMEOUT_MS: "10000",
   HERALD_DEDUP_WINDOW_SECONDS: "86400",
   HERALD_LOG_LEVEL: "info",
   HERALD_SHUTDOWN_GRACE_SECONDS: "10",
@@ -294,6 +297,13 @@ export function loadConfig(env: Env = process.env): HeraldConfig {
   const databaseUrl = read(env, "DATABASE_URL");
   validateDatabaseUrl(problems, databaseUrl);
   const dbPoolMax = parseIntVar(problems, "HERALD_DB_POOL_MAX", read(env, "HERALD_DB_POOL_MAX"), 1, 1000);
+  const dbQueryTimeoutMs = parseIntVar(
+    problems,
+    "HERALD_DB_QUERY_TIMEOUT_MS",
+    read(env, "HERALD_DB_QUERY_TIMEOUT_MS"),
+    100,
+    3_600_000,
+  );
   const dedupSeconds = parseIntVar(
     problems,
     "HERALD_DEDUP_WINDOW_SECONDS",
@@ -357,6 +367,7 @@ export function loadConfig(env: Env = process.env): HeraldConfig {
     port,
     databaseUrl,
     dbPoolMax,
+    dbQueryTimeoutMs,
     dedupWindowMs: dedupSeconds * 1000,
     logLevel,
     shutdownGraceMs: graceSeconds * 1000,

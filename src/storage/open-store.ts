@@ -1,4 +1,5 @@
 /** Opens the database named by DATABASE_URL: knex, dialect, pragmas/session settings, migrations. */
+
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import knexFactory, { type Knex } from "knex";
@@ -7,6 +8,7 @@ import { parseDatabaseUrl } from "./database-url.js";
 import { type Dialect, mysqlDialect, sqliteDialect } from "./dialect.js";
 import { KnexStore } from "./knex-store.js";
 import { createMigrationSource } from "./migrations/migration-source.js";
+import { boundQueries } from "./query-timeout.js";
 
 export interface OpenStoreOptions {
   databaseUrl: string;
@@ -14,11 +16,21 @@ export interface OpenStoreOptions {
   poolMax?: number;
   /** Run pending migrations before returning. Default true. */
   migrate?: boolean;
+  /** Bound on one MySQL query, ms (0: none). Migrations run unbounded: a schema change may take long. */
+  queryTimeoutMs?: number;
 }
 
 type Connection = { query: (sql: string, cb: (err: unknown) => void) => void };
 
-function mysqlKnex(url: string, poolMax: number, withDatabase: boolean): Knex {
+/** Default bound on one MySQL query (HERALD_DB_QUERY_TIMEOUT_MS). */
+export const DEFAULT_QUERY_TIMEOUT_MS = 10_000;
+
+function mysqlKnex(
+  url: string,
+  poolMax: number,
+  withDatabase: boolean,
+  queryTimeoutMs = DEFAULT_QUERY_TIMEOUT_MS,
+): Knex {
   const target = parseDatabaseUrl(url);
   if (target.kind !== "mysql") throw new Error("not a mysql url");
   return knexFactory({
@@ -41,6 +53,8 @@ function mysqlKnex(url: string, poolMax: number, withDatabase: boolean): Knex {
       max: poolMax,
       // READ COMMITTED reduces gap locking on the queue's claim index (see notes/queue-on-mysql.md).
       afterCreate: (conn: Connection, done: (err: unknown, conn: Connection) => void) => {
+        if (queryTimeoutMs > 0)
+          boundQueries(conn as unknown as Parameters<typeof boundQueries>[0], queryTimeoutMs);
         conn.query("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", (err) => done(err, conn));
       },
     },
@@ -122,7 +136,7 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
   let dialect: Dialect;
   if (target.kind === "mysql") {
     await ensureMysqlDatabase(options.databaseUrl);
-    knex = mysqlKnex(options.databaseUrl, options.poolMax ?? 10, true);
+    knex = mysqlKnex(options.databaseUrl, options.poolMax ?? 10, true, options.queryTimeoutMs);
     dialect = mysqlDialect;
   } else {
     knex = sqliteKnex(target.filename);
@@ -130,7 +144,18 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
   }
   try {
     if (dialect.name === "mysql") await assertConsecutiveAutoIncrement(knex);
-    if (options.migrate !== false) await migrateLatest(knex, dialect);
+    if (options.migrate !== false) {
+      if (dialect.name === "mysql") {
+        const migrator = mysqlKnex(options.databaseUrl, 1, true, 0);
+        try {
+          await migrateLatest(migrator, dialect);
+        } finally {
+          await migrator.destroy();
+        }
+      } else {
+        await migrateLatest(knex, dialect);
+      }
+    }
   } catch (err) {
     await knex.destroy();
     throw err;

@@ -4,8 +4,8 @@
  * health reports NOT_SERVING and an open Subscribe stream stays open; once the proxy is restored
  * everything works again without a restart. A connection lost around the Publish commit, retried
  * with the same dedup_id, stores exactly one message. SIGTERM during an outage exits 0. MySQL only:
- * SQLite has no network to lose. The two "silent database" (partition) cases are `it.fails`: known
- * defects, reported — they flip to failures once Herald bounds every database call.
+ * SQLite has no network to lose. A silent database (partition) is bounded too: every MySQL query
+ * has a timeout (HERALD_DB_QUERY_TIMEOUT_MS), after which its connection is dropped.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -409,18 +409,14 @@ describe.skipIf(mysqlTarget === undefined)("herald while MariaDB is unreachable 
     await expectCleanStopDuringOutage("refused", "refuse");
   }, 90_000);
 
-  // KNOWN DEFECT (reported, src/herald-server.ts stop() and src/storage/open-store.ts): with the
-  // database silent, the graceful stop awaits database calls that never end (no query timeout, no
-  // deadline on the stop), so SIGTERM never exits; only a second signal does (exit 1).
-  it.fails("exits 0 on SIGTERM within the grace period while database connections are silent (partition)", async () => {
+  // With the database silent, the graceful stop's database calls end at the query timeout.
+  it("exits 0 on SIGTERM within the grace period while database connections are silent (partition)", async () => {
     await expectCleanStopDuringOutage("silent (partition)", "blackhole");
   }, 90_000);
 
-  // KNOWN DEFECT (reported, src/storage/open-store.ts): MySQL queries have no timeout, so a Publish on a
-  // pooled connection whose server stops answering (partition, frozen server) hangs until the client
-  // gives up; only new connections are bounded (connectTimeout / acquireConnectionTimeout 5 s).
-  // `it.fails` keeps this visible: once Herald bounds every query, this fails — turn it into `it`.
-  it.fails("answers Publish within 15 s when the database stops answering without closing connections (partition)", async () => {
+  // A Publish on a pooled connection whose server stops answering (partition, frozen server) ends at
+  // the query timeout (10 s) instead of hanging until the client gives up.
+  it("answers Publish within 15 s when the database stops answering without closing connections (partition)", async () => {
     expect((await publish("before the partition")).code).toBe("OK");
     proxy.cut("blackhole");
     const outcomes: PublishOutcome[] = [];
