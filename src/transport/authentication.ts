@@ -16,6 +16,7 @@ const SURFACES: Readonly<Record<string, ApiSurface>> = {
   "google.pubsub.v1.Publisher": "admin",
   "google.pubsub.v1.Subscriber": "admin",
   "google.pubsub.v1.SchemaService": "admin",
+  "google.iam.v1.IAMPolicy": "admin",
 };
 
 /** Methods whose surface differs from their service's. */

@@ -146,6 +146,7 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
       expect(await codeOf(subscription.createSnapshot("snap"))).toBe(Code.Unimplemented);
       expect(await codeOf(subscription.seek(new Date()))).toBe(Code.Unimplemented);
       expect(await codeOf(pubsub.createSchema("s", "AVRO", "{}"))).toBe(Code.Unimplemented);
+      expect(await codeOf(topic.iam.getPolicy())).toBe(Code.Unimplemented);
       expect(await codeOf(topic.createSubscription("eod", { enableExactlyOnceDelivery: true }))).toBe(
         Code.Unimplemented,
       );

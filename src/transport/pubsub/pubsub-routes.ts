@@ -1,5 +1,6 @@
 import type { DescService } from "@bufbuild/protobuf";
 import type { ConnectRouter } from "@connectrpc/connect";
+import { IAMPolicy } from "../../../gen/google/iam/v1/iam_policy_pb.js";
 import {
   file_google_pubsub_v1_pubsub,
   Publisher,
@@ -28,11 +29,12 @@ function unsupportedService(router: ConnectRouter, service: DescService, what: s
   }
 }
 
-/** Registers the google.pubsub.v1 compatibility API (Publisher, Subscriber; schemas refused). */
+/** Registers the google.pubsub.v1 compatibility API (Publisher, Subscriber; schemas and IAM refused). */
 export function createPubsubRoutes(deps: PubsubPublisherDeps & PubsubSubscriberDeps) {
   return (router: ConnectRouter): void => {
     router.service(Publisher, createPubsubPublisherHandlers(deps));
     router.service(Subscriber, createPubsubSubscriberHandlers(deps));
     unsupportedService(router, SchemaService, "schemas");
+    unsupportedService(router, IAMPolicy, "IAM policies");
   };
 }
