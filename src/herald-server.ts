@@ -53,6 +53,7 @@ import { createAdminHandlers } from "./transport/admin-handlers.js";
 import { authenticationInterceptor } from "./transport/authentication.js";
 import { createDeadLetterHandlers } from "./transport/dead-letter-handlers.js";
 import { errorMappingInterceptor } from "./transport/error-mapping.js";
+import { withGrpcUnaryFastPath } from "./transport/grpc-unary-fast-path.js";
 import { createHealthRoutes, HealthState } from "./transport/health-service.js";
 import { startHttpServer } from "./transport/http-server.js";
 import { createPublisherHandlers } from "./transport/publisher-handlers.js";
@@ -208,11 +209,13 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
   // connect links every request's signal to this one: many concurrent calls are normal, not a leak.
   setMaxListeners(0, shutdown.signal);
 
+  const publisherHandlers = createPublisherHandlers(publishing);
+  const subscriberHandlers = createSubscriberHandlers(lookup, consumers);
   const routes = (router: ConnectRouter) => {
     router.service(AdminService, createAdminHandlers(admin, new Inspection(store, clock)));
     router.service(DeadLetterService, createDeadLetterHandlers(deadLetters));
-    router.service(PublisherService, createPublisherHandlers(publishing));
-    router.service(SubscriberService, createSubscriberHandlers(lookup, consumers));
+    router.service(PublisherService, publisherHandlers);
+    router.service(SubscriberService, subscriberHandlers);
     createPubsubRoutes({
       topics: admin.topics,
       topicDeletion: new PubsubTopicDeletion(store, clock, publishing),
@@ -234,28 +237,45 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
       ...PUBSUB_FILES,
     ])(router);
   };
-  const handler = connectNodeAdapter({
+  const interceptors = [
+    // Outermost: sees the codes the error mapping produced.
+    requestLoggingInterceptor(logger),
+    errorMappingInterceptor(
+      (error, procedure) => logger.error("request failed", { procedure, error }),
+      (error) => store.isUnavailable(error),
+    ),
+    authenticationInterceptor(authenticator),
+  ];
+  // Node's timers hold at most 2^31-1 ms; a larger client deadline would fire at once.
+  const maxTimeoutMs = 2_147_483_647;
+  const connectHandler = connectNodeAdapter({
     routes,
     shutdownSignal: shutdown.signal,
     readMaxBytes: READ_MAX_BYTES,
-    // Node's timers hold at most 2^31-1 ms; a larger client deadline would fire at once.
-    maxTimeoutMs: 2_147_483_647,
+    maxTimeoutMs,
     // No gzip: payloads are mostly opaque bytes that do not shrink, and compressing every
     // response over 1 KiB cost a quarter of the end-to-end CPU in the benchmark.
     acceptCompression: [],
     // Reject unknown JSON fields and enum names (e.g. a misspelt deliveryType) instead of
     // silently ignoring them.
     jsonOptions: { ignoreUnknownFields: false },
-    interceptors: [
-      // Outermost: sees the codes the error mapping produced.
-      requestLoggingInterceptor(logger),
-      errorMappingInterceptor(
-        (error, procedure) => logger.error("request failed", { procedure, error }),
-        (error) => store.isUnavailable(error),
-      ),
-      authenticationInterceptor(authenticator),
-    ],
+    interceptors,
   });
+  // The per-message calls (Publish, Acknowledge) skip connect's generic pipeline in their usual
+  // form (gRPC, binary, uncompressed); see grpc-unary-fast-path.ts for why and what stays equal.
+  const handler = withGrpcUnaryFastPath(
+    {
+      methods: [
+        { method: PublisherService.method.publish, impl: publisherHandlers.publish },
+        { method: SubscriberService.method.acknowledge, impl: subscriberHandlers.acknowledge },
+      ],
+      interceptors,
+      shutdownSignal: shutdown.signal,
+      readMaxBytes: READ_MAX_BYTES,
+      maxTimeoutMs,
+    },
+    connectHandler,
+  );
 
   const server = await startHttpServer(config.host, config.port, config.transport, handler);
   metrics.attach({

@@ -85,6 +85,7 @@ export class ConsumerEngine {
     const waitSignal = AbortSignal.any([signal, this.stopController.signal]);
     let pollMs = this.options.tuning.pollMinMs;
     for (;;) {
+      const mark = this.wakeups.mark(subscription.id, subscription.topicId);
       const batch = await this.deliveries.claim(subscription, {
         owner: this.owner,
         method: "pull",
@@ -98,6 +99,7 @@ export class ConsumerEngine {
         subscription.topicId,
         Math.min(pollMs, remainingMs),
         waitSignal,
+        mark,
       );
       pollMs = Math.min(pollMs * 2, this.options.tuning.pollMaxMs);
     }

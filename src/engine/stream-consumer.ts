@@ -122,11 +122,14 @@ export async function* streamDeliveries(
         continue;
       }
       let batch: Delivery[];
+      // Taken before the claim: a publish committing while the claim runs must still wake us.
+      const mark = wakeups.mark(subscription.id, subscription.topicId);
+      const max = Math.min(freeMessages, tuning.claimBatchMax);
       try {
         batch = await deliveries.claim(subscription, {
           owner: deps.owner,
           method: "grpc",
-          max: Math.min(freeMessages, tuning.claimBatchMax),
+          max,
           leaseMs: limits.leaseMs,
         });
       } catch (error) {
@@ -137,7 +140,7 @@ export async function* streamDeliveries(
       }
       errorBackoffMs = ERROR_BACKOFF_MIN_MS;
       if (batch.length === 0) {
-        await wakeups.wait(subscription.id, subscription.topicId, pollMs, signal);
+        await wakeups.wait(subscription.id, subscription.topicId, pollMs, signal, mark);
         pollMs = Math.min(pollMs * 2, tuning.pollMaxMs);
         continue;
       }
@@ -162,6 +165,12 @@ export async function* streamDeliveries(
       }
       outstandingBytes = bytes;
       yield keep;
+      // A claim that came back short took everything ready at the time. Claiming again at once
+      // would be an empty transaction per wakeup; wait for the next notification instead (or
+      // the shortest poll, for work from other instances and retries coming due).
+      if (batch.length < max && overflow.length === 0) {
+        await wakeups.wait(subscription.id, subscription.topicId, tuning.pollMinMs, signal, mark);
+      }
     }
     finishedNormally = true;
   } finally {

@@ -113,6 +113,8 @@ export class SubscriptionPusher {
       }
       const sub = this.subscription;
       let batch: Delivery[];
+      // Taken before the claim: a publish committing while the claim runs must still wake us.
+      const mark = wakeups.mark(sub.id, sub.topicId);
       try {
         batch = await deliveries.claim(sub, {
           owner: this.deps.owner,
@@ -126,7 +128,7 @@ export class SubscriptionPusher {
         continue;
       }
       if (batch.length === 0) {
-        await wakeups.wait(sub.id, sub.topicId, pollMs, signal);
+        await wakeups.wait(sub.id, sub.topicId, pollMs, signal, mark);
         pollMs = Math.min(pollMs * 2, tuning.pollMaxMs);
         continue;
       }
