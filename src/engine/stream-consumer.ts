@@ -50,7 +50,8 @@ interface Outstanding {
 /**
  * One Subscribe stream: claims batches within its flow-control limits, yields them, and keeps
  * track of what is outstanding. When the client goes away its leases are released for redelivery
- * at once; on server shutdown they are given back uncounted and the stream ends with UNAVAILABLE.
+ * at once (or left to expire, with `keepLeasesWhenClientGoes`); on server shutdown they are given
+ * back uncounted and the stream ends with UNAVAILABLE.
  */
 export async function* streamDeliveries(
   subscription: Subscription,
