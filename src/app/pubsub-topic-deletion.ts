@@ -1,6 +1,7 @@
 import type { Clock } from "../domain/clock.js";
 import { DomainError } from "../domain/domain-error.js";
 import { validateTopicCode } from "../domain/topic.js";
+import { topicRules } from "./admin-rules.js";
 import type { PublishMessages } from "./publish-messages.js";
 import type { Store } from "./store.js";
 
@@ -31,10 +32,15 @@ export class PubsubTopicDeletion {
     await this.store.transaction(async (repos) => {
       const topic = await repos.topics.findByCode(code);
       if (!topic) throw DomainError.notFound("topic", code);
-      const inUse =
-        (await repos.subscriptions.countByTopic(topic.id)) > 0 || (await repos.topics.hasMessages(topic.id));
-      if (inUse) await repos.topics.retire(topic.id, retiredTopicCode(code, topic.id), this.clock.nowMs());
-      else await repos.topics.delete(topic.id);
+      try {
+        // Herald's own rule for deleting a topic decides whether its rows must be kept.
+        await topicRules.assertDeletable(repos, topic);
+      } catch (error) {
+        if (!(error instanceof DomainError && error.kind === "failed_precondition")) throw error;
+        await repos.topics.retire(topic.id, retiredTopicCode(code, topic.id), this.clock.nowMs());
+        return;
+      }
+      await repos.topics.delete(topic.id);
     });
     // This instance publishes to a topic of that name again at once (others within their 1 s cache).
     this.publishing.forgetTopic(code);

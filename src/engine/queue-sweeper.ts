@@ -1,5 +1,6 @@
 import type { QueueSweep } from "../app/queue-sweep.js";
 import type { Logger } from "../logger.js";
+import { PeriodicTask } from "./periodic-task.js";
 import type { Wakeups } from "./wakeups.js";
 
 /**
@@ -7,27 +8,23 @@ import type { Wakeups } from "./wakeups.js";
  * wakes local consumers of the subscriptions it touched. Start and stop are idempotent.
  */
 export class QueueSweeper {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private stopped = true;
+  private readonly task: PeriodicTask;
 
   constructor(
     private readonly sweep: QueueSweep,
     private readonly wakeups: Wakeups,
     private readonly logger: Logger,
-    private readonly intervalMs: number,
-  ) {}
-
-  start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    this.schedule();
+    intervalMs: number,
+  ) {
+    this.task = new PeriodicTask("queue sweep", () => this.runOnce(), logger, intervalMs);
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
+  start(): void {
+    this.task.start();
+  }
+
+  stop(): Promise<void> {
+    return this.task.stop();
   }
 
   /** One sweep now (tests and the interval both use it). */
@@ -40,17 +37,5 @@ export class QueueSweeper {
         expiredItems: result.expiredItems,
       });
     }
-  }
-
-  private schedule(): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.runOnce()
-        .catch((error: unknown) => this.logger.warn("queue sweep failed", { error }))
-        .finally(() => {
-          this.running = undefined;
-          this.schedule();
-        });
-    }, this.intervalMs);
   }
 }

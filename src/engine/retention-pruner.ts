@@ -1,6 +1,7 @@
 import type { Retention, RetentionResult } from "../app/retention.js";
 import type { Clock } from "../domain/clock.js";
 import type { Logger } from "../logger.js";
+import { PeriodicTask } from "./periodic-task.js";
 
 /**
  * Runs retention pruning every `intervalMs` on this instance. A failed run is logged as a warning
@@ -8,28 +9,33 @@ import type { Logger } from "../logger.js";
  * Start and stop are idempotent.
  */
 export class RetentionPruner {
-  private timer: NodeJS.Timeout | undefined;
+  private readonly task: PeriodicTask;
   /** The latest run, settled or not; each run starts after the previous one settles. */
   private last: Promise<unknown> = Promise.resolve();
-  private stopped = true;
 
   constructor(
     private readonly retention: Retention,
     private readonly clock: Clock,
     private readonly logger: Logger,
-    private readonly intervalMs: number,
-  ) {}
-
-  start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    this.schedule();
+    intervalMs: number,
+  ) {
+    this.task = new PeriodicTask(
+      "retention prune",
+      async () => {
+        await this.runOnce();
+      },
+      logger,
+      intervalMs,
+    );
   }
 
-  /** Stops the interval and waits for a run in progress. */
+  start(): void {
+    this.task.start();
+  }
+
+  /** Stops the interval and waits for a run in progress (scheduled or called directly). */
   async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
+    await this.task.stop();
     await this.last;
   }
 
@@ -42,14 +48,5 @@ export class RetentionPruner {
     });
     this.last = run.catch(() => undefined);
     return run;
-  }
-
-  private schedule(): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.runOnce()
-        .catch((error: unknown) => this.logger.warn("retention prune failed", { error }))
-        .finally(() => this.schedule());
-    }, this.intervalMs);
   }
 }

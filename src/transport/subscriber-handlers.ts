@@ -14,6 +14,7 @@ import { DomainError } from "../domain/domain-error.js";
 import type { Subscription } from "../domain/subscription.js";
 import { SUBSCRIPTION_LIMITS } from "../domain/subscription.js";
 import type { ConsumerEngine } from "../engine/consumer-engine.js";
+import type { StreamLimits } from "../engine/stream-consumer.js";
 import { principalOf } from "./authentication.js";
 import { durationToMs } from "./proto-conversion.js";
 
@@ -25,6 +26,24 @@ export const CONSUMER_LIMITS = Object.freeze({
   maxPullWaitMs: 30_000,
   maxAckIdsPerCall: 10_000,
 });
+
+/**
+ * A stream's flow-control limits from a request's (validated, non-negative) values: 0 takes
+ * Herald's default, larger values are capped at the most one stream may hold.
+ */
+export function streamLimits(messages: bigint, bytes: bigint, leaseMs: number): StreamLimits {
+  const L = CONSUMER_LIMITS;
+  const maxMessages = BigInt(L.maxOutstandingMessages);
+  return {
+    maxOutstandingMessages:
+      messages === 0n
+        ? L.defaultMaxOutstandingMessages
+        : Number(messages > maxMessages ? maxMessages : messages),
+    maxOutstandingBytes:
+      bytes === 0n ? L.defaultMaxOutstandingBytes : Number(bytes > 2n ** 50n ? 2n ** 50n : bytes),
+    leaseMs,
+  };
+}
 
 function toReceived(subscription: Subscription, delivery: Delivery): ReceivedMessage {
   const m = delivery.message;
@@ -43,7 +62,8 @@ function toReceived(subscription: Subscription, delivery: Delivery): ReceivedMes
   });
 }
 
-function validateAckIds(ackIds: readonly string[]): void {
+/** Ack ids of one Acknowledge or ModifyAckDeadline call: at least one, at most the per-call limit. */
+export function validateAckIds(ackIds: readonly string[]): void {
   if (ackIds.length === 0) throw DomainError.invalid("ack_ids", "at least one ack id is required");
   if (ackIds.length > CONSUMER_LIMITS.maxAckIdsPerCall) {
     throw DomainError.invalid("ack_ids", `at most ${CONSUMER_LIMITS.maxAckIdsPerCall} per call`);
@@ -75,14 +95,11 @@ export function createSubscriberHandlers(
       }
       const subscription = await lookup.require(req.subscription, "pull");
       authorizeConsume(principalOf(ctx), subscription);
-      const limits = {
-        maxOutstandingMessages: req.maxOutstandingMessages || L.defaultMaxOutstandingMessages,
-        maxOutstandingBytes:
-          req.maxOutstandingBytes === 0n
-            ? L.defaultMaxOutstandingBytes
-            : Number(req.maxOutstandingBytes > 2n ** 50n ? 2n ** 50n : req.maxOutstandingBytes),
-        leaseMs: (req.ackDeadlineSeconds || subscription.ackDeadlineSeconds) * 1000,
-      };
+      const limits = streamLimits(
+        BigInt(req.maxOutstandingMessages),
+        req.maxOutstandingBytes,
+        (req.ackDeadlineSeconds || subscription.ackDeadlineSeconds) * 1000,
+      );
       for await (const batch of engine.subscribe(subscription, limits, ctx.signal)) {
         yield { receivedMessages: batch.map((d) => toReceived(subscription, d)) };
       }

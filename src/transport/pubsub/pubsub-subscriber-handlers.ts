@@ -8,7 +8,7 @@ import { DomainError } from "../../domain/domain-error.js";
 import type { ConsumerEngine } from "../../engine/consumer-engine.js";
 import { principalOf } from "../authentication.js";
 import { durationToMs } from "../proto-conversion.js";
-import { CONSUMER_LIMITS } from "../subscriber-handlers.js";
+import { CONSUMER_LIMITS, validateAckIds } from "../subscriber-handlers.js";
 import {
   backoffFromPubsub,
   createInputFromPubsub,
@@ -77,12 +77,6 @@ export function createPubsubSubscriberHandlers(deps: PubsubSubscriberDeps): Serv
     const subscription = await lookup.require(id, "pull");
     authorizeConsume(principalOf(ctx), subscription);
     return subscription;
-  };
-  const validateAckIds = (ackIds: readonly string[]) => {
-    if (ackIds.length === 0) throw DomainError.invalid("ack_ids", "at least one ack id is required");
-    if (ackIds.length > CONSUMER_LIMITS.maxAckIdsPerCall) {
-      throw DomainError.invalid("ack_ids", `at most ${CONSUMER_LIMITS.maxAckIdsPerCall} per call`);
-    }
   };
   return {
     async createSubscription(req) {

@@ -148,3 +148,13 @@ describe("formatting", () => {
     });
   });
 });
+
+describe("ids that are not Herald codes or names", () => {
+  it("rejects Pub/Sub characters Herald does not allow, naming the request's field", () => {
+    const topic = errorOf(() => parseTopicName("name", "projects/p/topics/a~b"));
+    expect(topic).toMatchObject({ kind: "invalid_argument", field: "name" });
+    expect(topic.message).toMatch(/^name: /);
+    const subscription = errorOf(() => parseSubscriptionName("subscription", "projects/p/subscriptions/s+1"));
+    expect(subscription).toMatchObject({ kind: "invalid_argument", field: "subscription" });
+  });
+});

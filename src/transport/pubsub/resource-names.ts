@@ -1,4 +1,6 @@
 import { DomainError } from "../../domain/domain-error.js";
+import { validateSubscriptionName } from "../../domain/subscription.js";
+import { validateTopicCode } from "../../domain/topic.js";
 
 /**
  * google.pubsub.v1 resource names ⇄ Herald's codes. `projects/{project}/topics/{id}` names the
@@ -24,12 +26,18 @@ function parse(field: string, name: string, collection: "topics" | "subscription
   return { project, id: parts[3] as string };
 }
 
+/** The id must be a Herald topic code; errors name the request's field, not Herald's. */
 export function parseTopicName(field: string, name: string): ResourceName {
-  return parse(field, name, "topics");
+  const parsed = parse(field, name, "topics");
+  validateTopicCode(field, parsed.id);
+  return parsed;
 }
 
+/** The id must be a Herald subscription name; errors name the request's field. */
 export function parseSubscriptionName(field: string, name: string): ResourceName {
-  return parse(field, name, "subscriptions");
+  const parsed = parse(field, name, "subscriptions");
+  validateSubscriptionName(field, parsed.id);
+  return parsed;
 }
 
 /** `projects/{project}` of a List request. */

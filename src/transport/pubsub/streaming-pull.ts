@@ -12,7 +12,7 @@ import { SUBSCRIPTION_LIMITS } from "../../domain/subscription.js";
 import type { ConsumerEngine } from "../../engine/consumer-engine.js";
 import type { StreamLimits } from "../../engine/stream-consumer.js";
 import { principalOf } from "../authentication.js";
-import { CONSUMER_LIMITS } from "../subscriber-handlers.js";
+import { streamLimits } from "../subscriber-handlers.js";
 import { receivedToPubsub } from "./pubsub-conversion.js";
 import { parseSubscriptionName } from "./resource-names.js";
 
@@ -27,23 +27,13 @@ function validateDeadline(field: string, seconds: number): void {
 }
 
 function limitsOf(req: StreamingPullRequest): StreamLimits {
-  const L = CONSUMER_LIMITS;
   if (req.maxOutstandingMessages < 0n)
     throw DomainError.invalid("max_outstanding_messages", "must not be negative");
   if (req.maxOutstandingBytes < 0n)
     throw DomainError.invalid("max_outstanding_bytes", "must not be negative");
   // 0 means "no limit" in Pub/Sub; Herald keeps its defaults as the ceiling of one stream.
-  const messages =
-    req.maxOutstandingMessages === 0n ? L.defaultMaxOutstandingMessages : req.maxOutstandingMessages;
   return {
-    maxOutstandingMessages: Number(
-      messages > BigInt(L.maxOutstandingMessages) ? L.maxOutstandingMessages : messages,
-    ),
-    maxOutstandingBytes:
-      req.maxOutstandingBytes === 0n
-        ? L.defaultMaxOutstandingBytes
-        : Number(req.maxOutstandingBytes > 2n ** 50n ? 2n ** 50n : req.maxOutstandingBytes),
-    leaseMs: req.streamAckDeadlineSeconds * 1000,
+    ...streamLimits(req.maxOutstandingMessages, req.maxOutstandingBytes, req.streamAckDeadlineSeconds * 1000),
     keepLeasesWhenClientGoes: true,
   };
 }
