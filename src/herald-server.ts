@@ -112,16 +112,21 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
     subscribers: new SubscriberAdmin(store, clock, config.webhooks),
     subscriptions: new SubscriptionAdmin(store, clock, config.webhooks),
   };
-  const deliveries = new DeliveryService(store, clock, Math.random, metrics);
+  // Every claim (Pull, streams, push) loads at most maxResponseBytes of messages, one larger alone.
+  const deliveries = new DeliveryService(store, clock, Math.random, metrics, {
+    maxClaimBytes: config.maxResponseBytes,
+  });
   const wakeups = new Wakeups();
   const consumers = new ConsumerEngine(deliveries, wakeups, {
     tuning: {
       claimBatchMax: 500,
-      pollMinMs: config.pollMinMs,
-      pollMaxMs: config.pollMaxMs,
+      claimMaxBytes: config.maxResponseBytes,
       leaseCheckMs: 250,
     },
+    // One probe per subscription with idle consumers, at the longest poll interval.
+    idlePollMs: config.pollMaxMs,
     maxOpenStreams: config.maxOpenStreams,
+    maxStreamsPerPrincipal: config.maxStreamsPerKey,
     onStreamError: (error) => logger.warn("stream waiting for the database", { error }),
   });
   // A local publish wakes this instance's waiting consumers at once; other instances poll.

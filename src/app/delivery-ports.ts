@@ -42,6 +42,11 @@ export interface ClaimQuery {
   nowMs: number;
 }
 
+/** A claimable row with the size of its message (payload plus attributes), read before any payload. */
+export interface ClaimCandidate extends QueueItemRecord {
+  sizeBytes: number;
+}
+
 export interface LeaseGrant {
   owner: string;
   method: DeliveryMethod;
@@ -60,8 +65,16 @@ export interface FailedAttempt {
 }
 
 export interface DeliveryRepository {
-  /** Locks up to `limit` claimable rows (FOR UPDATE SKIP LOCKED on MySQL), oldest available first. */
-  lockClaimable(query: ClaimQuery): Promise<QueueItemRecord[]>;
+  /**
+   * Locks up to `limit` claimable rows (FOR UPDATE SKIP LOCKED on MySQL), oldest available first,
+   * each with its message's size; rows the caller does not lease are only locked until commit.
+   */
+  lockClaimable(query: ClaimQuery): Promise<ClaimCandidate[]>;
+  /**
+   * When the subscription's next claimable row is (or became) available, epoch ms; undefined when
+   * it has none. A past time means a claim would find work now. Not locked.
+   */
+  nextClaimableAtMs(subscriptionId: bigint, ordered: boolean, nowMs: number): Promise<number | undefined>;
   /** Leases the rows: status leased, lease_token + 1, attempt start recorded. */
   markLeased(ids: readonly bigint[], grant: LeaseGrant): Promise<void>;
   /** Locks the subscription's rows among `ids`, waiting for other holders. */

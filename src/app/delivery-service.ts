@@ -5,6 +5,7 @@ import type { DeliveryMethod } from "../domain/notification-log.js";
 import type { Subscription } from "../domain/subscription.js";
 import { type AckRef, decodeAckId, encodeAckId } from "./ack-id.js";
 import { recordFailedAttempts } from "./attempt-failures.js";
+import { takeWithinBudget } from "./claim-budget.js";
 import { lockCurrentLeases } from "./current-leases.js";
 import type { QueueItemRecord } from "./delivery-ports.js";
 import { DeliveryTally, ignoreQueueEvents, type QueueObserver } from "./queue-observer.js";
@@ -27,6 +28,27 @@ export interface ClaimOptions {
   method: DeliveryMethod;
   max: number;
   leaseMs: number;
+  /**
+   * Most bytes (message sizes) to claim, further capped by the service's `maxClaimBytes`; one
+   * message may exceed it alone, up to `firstMaxBytes` (default: any size).
+   */
+  maxBytes?: number;
+  firstMaxBytes?: number;
+}
+
+/** What one claim leased, and whether it stopped because the next message did not fit its bytes. */
+export interface ClaimResult {
+  deliveries: Delivery[];
+  /** Size of the next ready message, left pending because it did not fit; undefined when none was. */
+  heldBackSizeBytes: number | undefined;
+}
+
+export interface DeliveryLimits {
+  /**
+   * Most message bytes one claim loads (a Pull response, a stream batch, a push batch), except one
+   * larger message alone.
+   */
+  maxClaimBytes: number;
 }
 
 /** What happened to each ack id of an Acknowledge or ModifyAckDeadline call. */
@@ -39,11 +61,8 @@ export interface AckOutcome {
 
 export const MAX_ACK_DEADLINE_SECONDS = 600;
 
-function sizeOf(message: Message): number {
-  let size = message.data.length;
-  for (const [k, v] of Object.entries(message.attributes)) size += k.length + v.length;
-  return size;
-}
+/** Default of HERALD_MAX_RESPONSE_BYTES: gRPC clients' usual 4 MiB receive limit. */
+export const DEFAULT_MAX_CLAIM_BYTES = 4 * 1024 * 1024;
 
 /**
  * The pull-delivery use cases over the shared queue: claim with a lease, ack, extend or nack
@@ -56,29 +75,42 @@ export class DeliveryService {
     private readonly clock: Clock,
     private readonly random: () => number = Math.random,
     private readonly observer: QueueObserver = ignoreQueueEvents,
+    private readonly limits: DeliveryLimits = { maxClaimBytes: DEFAULT_MAX_CLAIM_BYTES },
   ) {}
 
+  /** Leases ready messages of the subscription, bounded by count and bytes (see ClaimOptions). */
   async claim(subscription: Subscription, options: ClaimOptions): Promise<Delivery[]> {
-    if (options.max <= 0) return [];
+    return (await this.claimWithin(subscription, options)).deliveries;
+  }
+
+  /**
+   * Like `claim`, and says whether a ready message was left for lack of bytes. Only what fits is
+   * leased, so nothing is claimed and given back, and message bodies are loaded only for it.
+   */
+  async claimWithin(subscription: Subscription, options: ClaimOptions): Promise<ClaimResult> {
+    if (options.max <= 0) return { deliveries: [], heldBackSizeBytes: undefined };
+    const maxBytes = Math.min(options.maxBytes ?? Number.POSITIVE_INFINITY, this.limits.maxClaimBytes);
+    const budget = { maxBytes, firstMaxBytes: options.firstMaxBytes ?? Number.POSITIVE_INFINITY };
     const startedMs = performance.now();
-    const claimed = await this.store.transaction(async (repos) => {
+    const { taken: claimed, heldBackSizeBytes } = await this.store.transaction(async (repos) => {
       const nowMs = this.clock.nowMs();
-      const rows = await repos.deliveries.lockClaimable({
+      const candidates = await repos.deliveries.lockClaimable({
         subscriptionId: subscription.id,
         ordered: subscription.enableOrdering,
         limit: options.max,
         nowMs,
       });
+      const take = takeWithinBudget(candidates, budget);
       await repos.deliveries.markLeased(
-        rows.map((r) => r.id),
+        take.taken.map((r) => r.id),
         { owner: options.owner, method: options.method, leaseExpiresAtMs: nowMs + options.leaseMs, nowMs },
       );
-      return rows;
+      return take;
     });
     this.observer.claimFinished(performance.now() - startedMs);
-    if (claimed.length === 0) return [];
+    if (claimed.length === 0) return { deliveries: [], heldBackSizeBytes };
     const messages = await this.store.repos.messages.findMany(claimed.map((r) => r.messageId));
-    return claimed.map((row) => {
+    const deliveries = claimed.map((row) => {
       const message = messages.get(row.messageId);
       if (!message) throw new Error(`queue row ${row.id} names missing message ${row.messageId}`);
       const ref = { queueId: row.id, leaseToken: row.leaseToken + 1n };
@@ -87,9 +119,23 @@ export class DeliveryService {
         ackId: encodeAckId(ref),
         deliveryAttempt: row.attemptCount + 1,
         message,
-        sizeBytes: sizeOf(message),
+        // The size the claim budgeted with, so a stream's accounting matches what it claimed.
+        sizeBytes: row.sizeBytes,
       };
     });
+    return { deliveries, heldBackSizeBytes };
+  }
+
+  /**
+   * When the subscription's next message becomes claimable (epoch ms; in the past when one is
+   * ready now), or undefined when it has none: what the idle poller waits for.
+   */
+  async nextClaimableAtMs(subscription: Subscription): Promise<number | undefined> {
+    return this.store.repos.deliveries.nextClaimableAtMs(
+      subscription.id,
+      subscription.enableOrdering,
+      this.clock.nowMs(),
+    );
   }
 
   /** The seed's markSent for each valid ack id; acking an already-acked delivery again is harmless. */

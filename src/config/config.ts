@@ -33,6 +33,14 @@ export interface HeraldConfig {
   sweepIntervalMs: number;
   /** Most Subscribe streams open at once on this instance. */
   maxOpenStreams: number;
+  /** Most Subscribe/StreamingPull streams one API key (or the admin tokens together) holds open on this instance. */
+  maxStreamsPerKey: number;
+  /** Most grpc.health.v1 Health.Watch streams open at once on this instance (they need no credentials). */
+  maxHealthWatches: number;
+  /** Most message bytes in one Pull response, stream batch or push claim (one larger message travels alone). */
+  maxResponseBytes: number;
+  /** How often an open stream re-checks its credentials and subscription (revoked, deactivated, deleted), ms. */
+  streamRecheckMs: number;
   /** How long delivered queue rows, delivery logs and unreferenced messages are kept, ms. */
   retentionMs: number;
   /** How often retention pruning runs, ms. */
@@ -104,6 +112,10 @@ export const CONFIG_DEFAULTS = Object.freeze({
   HERALD_POLL_MAX_MS: "250",
   HERALD_SWEEP_INTERVAL_MS: "1000",
   HERALD_MAX_STREAMS: "10000",
+  HERALD_MAX_STREAMS_PER_KEY: "1000",
+  HERALD_MAX_HEALTH_WATCHES: "1000",
+  HERALD_MAX_RESPONSE_BYTES: "4194304",
+  HERALD_STREAM_RECHECK_MS: "5000",
   HERALD_RETENTION_HOURS: "168",
   HERALD_RETENTION_INTERVAL_MS: "60000",
   HERALD_WEBHOOK_ALLOW_HTTP: "auto",
@@ -335,6 +347,34 @@ export function loadConfig(env: Env = process.env): HeraldConfig {
     1,
     1_000_000,
   );
+  const maxStreamsPerKey = parseIntVar(
+    problems,
+    "HERALD_MAX_STREAMS_PER_KEY",
+    read(env, "HERALD_MAX_STREAMS_PER_KEY"),
+    1,
+    1_000_000,
+  );
+  const maxHealthWatches = parseIntVar(
+    problems,
+    "HERALD_MAX_HEALTH_WATCHES",
+    read(env, "HERALD_MAX_HEALTH_WATCHES"),
+    0,
+    1_000_000,
+  );
+  const maxResponseBytes = parseIntVar(
+    problems,
+    "HERALD_MAX_RESPONSE_BYTES",
+    read(env, "HERALD_MAX_RESPONSE_BYTES"),
+    1024,
+    256 * 1024 * 1024,
+  );
+  const streamRecheckMs = parseIntVar(
+    problems,
+    "HERALD_STREAM_RECHECK_MS",
+    read(env, "HERALD_STREAM_RECHECK_MS"),
+    100,
+    3_600_000,
+  );
   const retentionHours = parseIntVar(
     problems,
     "HERALD_RETENTION_HOURS",
@@ -375,6 +415,10 @@ export function loadConfig(env: Env = process.env): HeraldConfig {
     pollMaxMs,
     sweepIntervalMs,
     maxOpenStreams,
+    maxStreamsPerKey,
+    maxHealthWatches,
+    maxResponseBytes,
+    streamRecheckMs,
     retentionMs: retentionHours * 3_600_000,
     retentionIntervalMs,
     webhooks,

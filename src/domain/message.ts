@@ -85,3 +85,14 @@ export function validateOutgoingMessages(messages: readonly OutgoingMessage[]): 
   }
   return totalBytes;
 }
+
+/**
+ * What a delivered message weighs for flow control and response bounds: payload bytes plus the
+ * UTF-16 length of each attribute key and value. Stored with the message at publish so a claim
+ * can bound its load by bytes before reading any payload.
+ */
+export function messageSizeBytes(data: Uint8Array, attributes: Readonly<Record<string, string>>): number {
+  let size = data.length;
+  for (const [k, v] of Object.entries(attributes)) size += k.length + v.length;
+  return size;
+}

@@ -4,14 +4,23 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { AckCoalescer } from "../app/ack-coalescer.js";
 import type { AckOutcome, Delivery, DeliveryService } from "../app/delivery-service.js";
 import type { Subscription } from "../domain/subscription.js";
+import { IdlePoller } from "./idle-poller.js";
 import { LeaseRegistry } from "./lease-registry.js";
 import { type StreamLimits, type StreamTuning, streamDeliveries } from "./stream-consumer.js";
+import { StreamSlots } from "./stream-slots.js";
 import type { Wakeups } from "./wakeups.js";
 
 export interface ConsumerEngineOptions {
   tuning: StreamTuning;
+  /**
+   * How often a subscription with idle consumers on this instance is probed for work published on
+   * other instances or retries coming due, ms (one probe per subscription, however many consumers).
+   */
+  idlePollMs: number;
   /** Most Subscribe streams open at once on this instance. */
   maxOpenStreams: number;
+  /** Most Subscribe streams one principal (API key, or the admin tokens together) may hold open. */
+  maxStreamsPerPrincipal: number;
   /** Told about database errors a stream rides out. */
   onStreamError?: (error: unknown) => void;
 }
@@ -27,6 +36,8 @@ export class ConsumerEngine {
   private readonly acks: AckCoalescer;
   private readonly stopController = new AbortController();
   private readonly openStreams = new Set<Promise<void>>();
+  private readonly slots: StreamSlots;
+  readonly idle: IdlePoller;
   /** Identifies this instance's leases in the database (diagnostics only). */
   readonly owner = `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
 
@@ -36,23 +47,33 @@ export class ConsumerEngine {
     private readonly options: ConsumerEngineOptions,
   ) {
     this.acks = new AckCoalescer((subscription, ackIds) => deliveries.acknowledge(subscription, ackIds));
+    this.slots = new StreamSlots(options.maxOpenStreams, options.maxStreamsPerPrincipal);
+    this.idle = new IdlePoller({
+      probe: (subscription) => deliveries.nextClaimableAtMs(subscription),
+      wakeups,
+      pollMs: options.idlePollMs,
+      ...(options.onStreamError ? { onError: options.onStreamError } : {}),
+    });
   }
 
   get openStreamCount(): number {
     return this.openStreams.size;
   }
 
-  /** The stream of batches for one Subscribe call; ends when `clientSignal` aborts or the engine stops. */
+  /**
+   * The stream of batches for one Subscribe call; ends when `clientSignal` aborts or the engine
+   * stops. `principal` names who holds the stream, for the per-principal cap (undefined: no cap
+   * beyond the instance's).
+   */
   async *subscribe(
     subscription: Subscription,
     limits: StreamLimits,
     clientSignal: AbortSignal,
+    principal?: string,
   ): AsyncGenerator<Delivery[]> {
     if (this.stopController.signal.aborted)
       throw new ConnectError("server is shutting down", Code.Unavailable);
-    if (this.openStreams.size >= this.options.maxOpenStreams) {
-      throw new ConnectError("too many open Subscribe streams on this server", Code.ResourceExhausted);
-    }
+    const release = this.slots.take(principal);
     let finished!: () => void;
     const done = new Promise<void>((resolve) => {
       finished = resolve;
@@ -62,6 +83,7 @@ export class ConsumerEngine {
       yield* streamDeliveries(subscription, limits, clientSignal, {
         deliveries: this.deliveries,
         wakeups: this.wakeups,
+        idle: this.idle,
         registry: this.registry,
         owner: this.owner,
         tuning: this.options.tuning,
@@ -69,12 +91,16 @@ export class ConsumerEngine {
         ...(this.options.onStreamError ? { onError: this.options.onStreamError } : {}),
       });
     } finally {
+      release();
       this.openStreams.delete(done);
       finished();
     }
   }
 
-  /** Unary Pull: what is available now, waiting up to `maxWaitMs` for the first message. */
+  /**
+   * Unary Pull: what is available now (at most `maxMessages` and the per-claim byte cap, one larger
+   * message alone), waiting up to `maxWaitMs` for the first message.
+   */
   async pull(
     subscription: Subscription,
     maxMessages: number,
@@ -83,7 +109,6 @@ export class ConsumerEngine {
   ): Promise<Delivery[]> {
     const deadline = Date.now() + maxWaitMs;
     const waitSignal = AbortSignal.any([signal, this.stopController.signal]);
-    let pollMs = this.options.tuning.pollMinMs;
     for (;;) {
       const mark = this.wakeups.mark(subscription.id, subscription.topicId);
       const batch = await this.deliveries.claim(subscription, {
@@ -91,17 +116,11 @@ export class ConsumerEngine {
         method: "pull",
         max: maxMessages,
         leaseMs: subscription.ackDeadlineSeconds * 1000,
+        maxBytes: this.options.tuning.claimMaxBytes,
       });
       const remainingMs = deadline - Date.now();
       if (batch.length > 0 || remainingMs <= 0 || waitSignal.aborted) return batch;
-      await this.wakeups.wait(
-        subscription.id,
-        subscription.topicId,
-        Math.min(pollMs, remainingMs),
-        waitSignal,
-        mark,
-      );
-      pollMs = Math.min(pollMs * 2, this.options.tuning.pollMaxMs);
+      await this.idle.waitForWork(subscription, waitSignal, mark, remainingMs);
     }
   }
 
@@ -121,14 +140,19 @@ export class ConsumerEngine {
   ): Promise<AckOutcome> {
     const outcome = await this.deliveries.modifyAckDeadline(subscription, ackIds, seconds);
     this.registry.settled(outcome.settled);
-    // A nack with no backoff configured makes the message available at once.
-    if (outcome.settled.length > 0) this.wakeups.notifySubscription(subscription.id);
+    if (outcome.settled.length > 0) {
+      // A nack with no backoff configured makes the message available at once; one with a backoff
+      // becomes due later, and the idle probe, asked to look again now, sleeps until exactly then.
+      this.wakeups.notifySubscription(subscription.id);
+      this.idle.recheck(subscription.id);
+    }
     return outcome;
   }
 
   /** Ends every stream (each gives its leases back) and waits for them to finish. */
   async stop(): Promise<void> {
     this.stopController.abort();
+    this.idle.stop();
     await Promise.all([...this.openStreams]);
   }
 }

@@ -1,7 +1,9 @@
+import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { AckRef } from "../app/ack-id.js";
-import type { Delivery, DeliveryService } from "../app/delivery-service.js";
+import type { ClaimResult, Delivery, DeliveryService } from "../app/delivery-service.js";
 import type { Subscription } from "../domain/subscription.js";
+import type { IdlePoller } from "./idle-poller.js";
 import type { LeaseRegistry } from "./lease-registry.js";
 import type { Wakeups } from "./wakeups.js";
 
@@ -20,9 +22,8 @@ export interface StreamLimits {
 export interface StreamTuning {
   /** Most messages claimed per transaction. */
   claimBatchMax: number;
-  /** First poll interval after an empty claim; doubles up to `pollMaxMs`; local publishes wake at once. */
-  pollMinMs: number;
-  pollMaxMs: number;
+  /** Most message bytes claimed per transaction (one larger message may travel alone). */
+  claimMaxBytes: number;
   /** How often outstanding deliveries are checked against the database (acks on other instances). */
   leaseCheckMs: number;
 }
@@ -30,6 +31,8 @@ export interface StreamTuning {
 export interface StreamDeps {
   deliveries: DeliveryService;
   wakeups: Wakeups;
+  /** Where an idle stream waits for work (one shared probe per subscription, not one per stream). */
+  idle: IdlePoller;
   registry: LeaseRegistry;
   owner: string;
   tuning: StreamTuning;
@@ -49,9 +52,12 @@ interface Outstanding {
 
 /**
  * One Subscribe stream: claims batches within its flow-control limits, yields them, and keeps
- * track of what is outstanding. When the client goes away its leases are released for redelivery
- * at once (or left to expire, with `keepLeasesWhenClientGoes`); on server shutdown they are given
- * back uncounted and the stream ends with UNAVAILABLE.
+ * track of what is outstanding. Every claim is bounded by the room left (messages and bytes), so
+ * nothing is claimed that the stream cannot send; when the next message does not fit, the stream
+ * waits for an ack, a nack or a lost lease to free room, and it never yields an empty batch. When
+ * the client goes away its leases are released for redelivery at once (or left to expire, with
+ * `keepLeasesWhenClientGoes`); on server shutdown they are given back uncounted and the stream
+ * ends with UNAVAILABLE.
  */
 export async function* streamDeliveries(
   subscription: Subscription,
@@ -65,7 +71,8 @@ export async function* streamDeliveries(
   let outstandingBytes = 0;
   let wakeCapacity: (() => void) | undefined;
   let lastLeaseCheckMs = Date.now();
-  let pollMs = tuning.pollMinMs;
+  /** Size of the next ready message that did not fit the bytes left; no claim until it fits. */
+  let waitingForBytes: number | undefined;
 
   const forget = (queueId: bigint) => {
     const entry = outstanding.get(queueId);
@@ -94,23 +101,31 @@ export async function* streamDeliveries(
         wakeCapacity = undefined;
         resolve();
       };
-      const timer = setTimeout(done, tuning.leaseCheckMs);
+      // Until the next lease check is due: acks handled by other instances free room too.
+      const timer = setTimeout(done, Math.max(1, lastLeaseCheckMs + tuning.leaseCheckMs - Date.now()));
       signal.addEventListener("abort", done, { once: true });
       wakeCapacity = done;
     });
+  const pauseAfterError = async (error: unknown) => {
+    deps.onError?.(error);
+    await wakeups.wait(subscription.id, subscription.topicId, errorBackoffMs, signal);
+    errorBackoffMs = Math.min(errorBackoffMs * 2, ERROR_BACKOFF_MAX_MS);
+  };
 
   let finishedNormally = false;
   let errorBackoffMs = ERROR_BACKOFF_MIN_MS;
   try {
     while (!signal.aborted) {
+      // Every round gives the event loop a turn: with SQLite every await below can complete
+      // without one, and a loop of them would starve every other call.
+      await yieldToEventLoop();
+      if (signal.aborted) break;
       try {
         if (outstanding.size > 0 && Date.now() - lastLeaseCheckMs >= tuning.leaseCheckMs) await checkLeases();
       } catch (error) {
         // The database is unreachable: keep the stream open and try again after a pause; the
         // client keeps what it has and more arrives once the database answers again.
-        deps.onError?.(error);
-        await wakeups.wait(subscription.id, subscription.topicId, errorBackoffMs, signal);
-        errorBackoffMs = Math.min(errorBackoffMs * 2, ERROR_BACKOFF_MAX_MS);
+        await pauseAfterError(error);
         continue;
       }
       const freeMessages = limits.maxOutstandingMessages - outstanding.size;
@@ -118,60 +133,50 @@ export async function* streamDeliveries(
       // Refill in batches: claiming each time one ack frees room would spend a transaction per message.
       const worthClaiming =
         outstanding.size === 0 ? 1 : Math.max(1, Math.floor(limits.maxOutstandingMessages / 4));
-      if (freeMessages < Math.min(worthClaiming, tuning.claimBatchMax) || freeBytes <= 0) {
+      const bytesFit = outstanding.size === 0 || (freeBytes > 0 && freeBytes >= (waitingForBytes ?? 0));
+      if (freeMessages < Math.min(worthClaiming, tuning.claimBatchMax) || !bytesFit) {
         await waitForCapacity();
         continue;
       }
-      let batch: Delivery[];
       // Taken before the claim: a publish committing while the claim runs must still wake us.
       const mark = wakeups.mark(subscription.id, subscription.topicId);
       const max = Math.min(freeMessages, tuning.claimBatchMax);
+      let claimed: ClaimResult;
       try {
-        batch = await deliveries.claim(subscription, {
+        claimed = await deliveries.claimWithin(subscription, {
           owner: deps.owner,
           method: "grpc",
           max,
           leaseMs: limits.leaseMs,
+          maxBytes: Math.min(freeBytes, tuning.claimMaxBytes),
+          // A message larger than the bytes left may go only when the stream holds nothing, or a
+          // large message could never be delivered.
+          firstMaxBytes: outstanding.size === 0 ? Number.POSITIVE_INFINITY : freeBytes,
         });
       } catch (error) {
-        deps.onError?.(error);
-        await wakeups.wait(subscription.id, subscription.topicId, errorBackoffMs, signal);
-        errorBackoffMs = Math.min(errorBackoffMs * 2, ERROR_BACKOFF_MAX_MS);
+        await pauseAfterError(error);
         continue;
       }
       errorBackoffMs = ERROR_BACKOFF_MIN_MS;
-      if (batch.length === 0) {
-        await wakeups.wait(subscription.id, subscription.topicId, pollMs, signal, mark);
-        pollMs = Math.min(pollMs * 2, tuning.pollMaxMs);
-        continue;
-      }
-      pollMs = tuning.pollMinMs;
-      // Bytes: keep what fits (at least one message when nothing is outstanding, or a large
-      // message could never be delivered) and give the rest back without counting an attempt.
-      const keep: Delivery[] = [];
-      let bytes = outstandingBytes;
+      const batch = claimed.deliveries;
+      const heldBack = claimed.heldBackSizeBytes;
       for (const delivery of batch) {
-        const fits = bytes + delivery.sizeBytes <= limits.maxOutstandingBytes;
-        if (!fits && !(outstanding.size === 0 && keep.length === 0)) break;
-        keep.push(delivery);
-        bytes += delivery.sizeBytes;
-      }
-      const overflow = batch.slice(keep.length).map((d) => d.ref);
-      // If this fails the overflow's leases simply expire and the sweeper redelivers them.
-      if (overflow.length > 0)
-        await deliveries.unclaim(overflow).catch((error: unknown) => deps.onError?.(error));
-      for (const delivery of keep) {
         outstanding.set(delivery.ref.queueId, { ref: delivery.ref, sizeBytes: delivery.sizeBytes });
+        outstandingBytes += delivery.sizeBytes;
         registry.track(delivery.ref, onSettled);
       }
-      outstandingBytes = bytes;
-      yield keep;
+      // The next message did not fit the room left: wait until it does (an ack, a nack or a lost
+      // lease frees room). If it only exceeded the per-claim byte cap, claim again at once.
+      waitingForBytes =
+        heldBack !== undefined && heldBack > limits.maxOutstandingBytes - outstandingBytes
+          ? heldBack
+          : undefined;
+      if (batch.length > 0) yield batch;
+      if (heldBack !== undefined) continue;
       // A claim that came back short took everything ready at the time. Claiming again at once
-      // would be an empty transaction per wakeup; wait for the next notification instead (or
-      // the shortest poll, for work from other instances and retries coming due).
-      if (batch.length < max && overflow.length === 0) {
-        await wakeups.wait(subscription.id, subscription.topicId, tuning.pollMinMs, signal, mark);
-      }
+      // would be an empty transaction per wakeup; wait for a notification (a local publish or
+      // nack, or the shared probe finding work published elsewhere or a retry coming due).
+      if (batch.length < max) await deps.idle.waitForWork(subscription, signal, mark);
     }
     finishedNormally = true;
   } finally {

@@ -1,5 +1,6 @@
 import type { Knex } from "knex";
 import type {
+  ClaimCandidate,
   ClaimQuery,
   DeliveryRepository,
   FailedAttempt,
@@ -9,6 +10,7 @@ import type {
 } from "../app/delivery-ports.js";
 import type { DeliveryMethod } from "../domain/notification-log.js";
 import type { Dialect } from "./dialect.js";
+import { idChunks } from "./id-chunks.js";
 import { idParam, toBigInt, toNumber, toNumberOrNull } from "./row-values.js";
 
 interface QueueItemRow {
@@ -83,14 +85,45 @@ export class KnexDeliveryRepository implements DeliveryRepository {
     private readonly dialect: Dialect,
   ) {}
 
-  async lockClaimable(query: ClaimQuery): Promise<QueueItemRecord[]> {
-    const q = this.db("queue_items as q")
+  async lockClaimable(query: ClaimQuery): Promise<ClaimCandidate[]> {
+    const q = this.claimable(query.subscriptionId, query.ordered, query.nowMs)
       .select(COLUMNS.map((c) => `q.${c}`))
-      .where("q.subscription_id", idParam(query.subscriptionId))
       .where("q.available_at_ms", "<=", query.nowMs)
+      .orderBy([
+        { column: "q.available_at_ms", order: "asc" },
+        { column: "q.id", order: "asc" },
+      ])
+      .limit(query.limit);
+    const records = ((await this.dialect.lockForClaim(q)) as QueueItemRow[]).map(toRecord);
+    const sizes = await this.messageSizes(records.map((r) => r.messageId));
+    return records.map((r) => ({ ...r, sizeBytes: sizes.get(r.messageId) ?? 0 }));
+  }
+
+  async nextClaimableAtMs(
+    subscriptionId: bigint,
+    ordered: boolean,
+    nowMs: number,
+  ): Promise<number | undefined> {
+    const row = (await this.claimable(subscriptionId, ordered, nowMs)
+      .select("q.available_at_ms")
+      .orderBy([
+        { column: "q.available_at_ms", order: "asc" },
+        { column: "q.id", order: "asc" },
+      ])
+      .first()) as { available_at_ms: unknown } | undefined;
+    return row ? toNumber(row.available_at_ms) : undefined;
+  }
+
+  /**
+   * Rows a claim may take now or later (pending or failed, not expired), on the claim index; for
+   * ordered subscriptions only the oldest unfinished row of each ordering key.
+   */
+  private claimable(subscriptionId: bigint, ordered: boolean, nowMs: number): Knex.QueryBuilder {
+    const q = this.db("queue_items as q")
+      .where("q.subscription_id", idParam(subscriptionId))
       .whereIn("q.status", ["pending", "failed"])
-      .where("q.expires_at_ms", ">", query.nowMs);
-    if (query.ordered) {
+      .where("q.expires_at_ms", ">", nowMs);
+    if (ordered) {
       // One outstanding message per ordering key: skip a row while an earlier row of its key is
       // unfinished (pending, leased, or failed and waiting for its retry). Key 0 is "no key".
       q.whereNotExists(
@@ -103,65 +136,83 @@ export class KnexDeliveryRepository implements DeliveryRepository {
           .whereRaw("q.ordering_key_hash <> 0"),
       );
     }
-    q.orderBy([
-      { column: "q.available_at_ms", order: "asc" },
-      { column: "q.id", order: "asc" },
-    ]).limit(query.limit);
-    const rows = (await this.dialect.lockForClaim(q)) as QueueItemRow[];
-    return rows.map(toRecord);
+    return q;
+  }
+
+  /**
+   * Size of each message, read without touching payloads where the stored size exists (rows
+   * published before it was stored are measured with LENGTH). Not locked: messages are immutable.
+   */
+  private async messageSizes(messageIds: readonly bigint[]): Promise<Map<bigint, number>> {
+    const sizes = new Map<bigint, number>();
+    for (const chunk of idChunks([...new Set(messageIds)])) {
+      const rows = (await this.db("messages")
+        .select("id", this.db.raw("COALESCE(size_bytes, LENGTH(data) + LENGTH(attributes)) AS size_bytes"))
+        .whereIn("id", chunk.map(idParam))) as { id: unknown; size_bytes: unknown }[];
+      for (const r of rows) sizes.set(toBigInt(r.id), toNumber(r.size_bytes));
+    }
+    return sizes;
   }
 
   async markLeased(ids: readonly bigint[], grant: LeaseGrant): Promise<void> {
-    if (ids.length === 0) return;
-    await this.db("queue_items")
-      .whereIn("id", ids.map(idParam))
-      .update({
-        status: "leased",
-        lease_owner: grant.owner,
-        lease_token: this.db.raw("lease_token + 1"),
-        lease_expires_at_ms: grant.leaseExpiresAtMs,
-        available_at_ms: grant.leaseExpiresAtMs,
-        delivery_method: grant.method,
-        last_attempt_at_ms: grant.nowMs,
-        first_attempt_at_ms: this.db.raw("COALESCE(first_attempt_at_ms, ?)", [grant.nowMs]),
-        updated_at_ms: grant.nowMs,
-      });
+    for (const chunk of idChunks(ids)) {
+      await this.db("queue_items")
+        .whereIn("id", chunk.map(idParam))
+        .update({
+          status: "leased",
+          lease_owner: grant.owner,
+          lease_token: this.db.raw("lease_token + 1"),
+          lease_expires_at_ms: grant.leaseExpiresAtMs,
+          available_at_ms: grant.leaseExpiresAtMs,
+          delivery_method: grant.method,
+          last_attempt_at_ms: grant.nowMs,
+          first_attempt_at_ms: this.db.raw("COALESCE(first_attempt_at_ms, ?)", [grant.nowMs]),
+          updated_at_ms: grant.nowMs,
+        });
+    }
   }
 
   async lockByIds(subscriptionId: bigint, ids: readonly bigint[]): Promise<QueueItemRecord[]> {
-    if (ids.length === 0) return [];
-    const q = this.db("queue_items")
-      .select(COLUMNS)
-      .where("subscription_id", idParam(subscriptionId))
-      .whereIn("id", ids.map(idParam))
-      .orderBy("id");
-    // Deterministic lock order (by id) keeps concurrent ack batches from deadlocking each other.
-    const rows = (await (this.dialect.name === "mysql" ? q.forUpdate() : q)) as QueueItemRow[];
-    return rows.map(toRecord);
+    const records: QueueItemRecord[] = [];
+    // Deterministic lock order (by id, chunk after chunk) keeps concurrent ack batches from
+    // deadlocking each other.
+    const sorted = [...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    for (const chunk of idChunks(sorted)) {
+      const q = this.db("queue_items")
+        .select(COLUMNS)
+        .where("subscription_id", idParam(subscriptionId))
+        .whereIn("id", chunk.map(idParam))
+        .orderBy("id");
+      const rows = (await (this.dialect.name === "mysql" ? q.forUpdate() : q)) as QueueItemRow[];
+      records.push(...rows.map(toRecord));
+    }
+    return records;
   }
 
   async markSent(ids: readonly bigint[], nowMs: number): Promise<void> {
-    if (ids.length === 0) return;
-    await this.db("queue_items")
-      .whereIn("id", ids.map(idParam))
-      .update({
-        ...LEASE_CLEARED,
-        status: "sent",
-        attempt_count: this.db.raw("attempt_count + 1"),
-        available_at_ms: null,
-        next_retry_at_ms: null,
-        completed_at_ms: nowMs,
-        updated_at_ms: nowMs,
-      });
+    for (const chunk of idChunks(ids)) {
+      await this.db("queue_items")
+        .whereIn("id", chunk.map(idParam))
+        .update({
+          ...LEASE_CLEARED,
+          status: "sent",
+          attempt_count: this.db.raw("attempt_count + 1"),
+          available_at_ms: null,
+          next_retry_at_ms: null,
+          completed_at_ms: nowMs,
+          updated_at_ms: nowMs,
+        });
+    }
   }
 
   async extendLeases(ids: readonly bigint[], leaseExpiresAtMs: number, nowMs: number): Promise<void> {
-    if (ids.length === 0) return;
-    await this.db("queue_items").whereIn("id", ids.map(idParam)).update({
-      lease_expires_at_ms: leaseExpiresAtMs,
-      available_at_ms: leaseExpiresAtMs,
-      updated_at_ms: nowMs,
-    });
+    for (const chunk of idChunks(ids)) {
+      await this.db("queue_items").whereIn("id", chunk.map(idParam)).update({
+        lease_expires_at_ms: leaseExpiresAtMs,
+        available_at_ms: leaseExpiresAtMs,
+        updated_at_ms: nowMs,
+      });
+    }
   }
 
   async saveFailures(attempts: readonly FailedAttempt[], nowMs: number): Promise<void> {
@@ -205,16 +256,17 @@ export class KnexDeliveryRepository implements DeliveryRepository {
   }
 
   async unclaim(ids: readonly bigint[], nowMs: number): Promise<void> {
-    if (ids.length === 0) return;
-    await this.db("queue_items")
-      .whereIn("id", ids.map(idParam))
-      .where("status", "leased")
-      .update({
-        ...LEASE_CLEARED,
-        status: this.db.raw("CASE WHEN attempt_count = 0 THEN 'pending' ELSE 'failed' END"),
-        available_at_ms: nowMs,
-        updated_at_ms: nowMs,
-      });
+    for (const chunk of idChunks(ids)) {
+      await this.db("queue_items")
+        .whereIn("id", chunk.map(idParam))
+        .where("status", "leased")
+        .update({
+          ...LEASE_CLEARED,
+          status: this.db.raw("CASE WHEN attempt_count = 0 THEN 'pending' ELSE 'failed' END"),
+          available_at_ms: nowMs,
+          updated_at_ms: nowMs,
+        });
+    }
   }
 
   async lockExpiredLeases(nowMs: number, limit: number): Promise<QueueItemRecord[]> {
@@ -246,14 +298,18 @@ export class KnexDeliveryRepository implements DeliveryRepository {
   async findLeaseStates(
     ids: readonly bigint[],
   ): Promise<{ id: bigint; status: QueueRowStatus; leaseToken: bigint }[]> {
-    if (ids.length === 0) return [];
-    const rows = (await this.db("queue_items")
-      .select("id", "status", "lease_token")
-      .whereIn("id", ids.map(idParam))) as { id: unknown; status: string; lease_token: unknown }[];
-    return rows.map((r) => ({
-      id: toBigInt(r.id),
-      status: r.status as QueueRowStatus,
-      leaseToken: toBigInt(r.lease_token),
-    }));
+    const states: { id: bigint; status: QueueRowStatus; leaseToken: bigint }[] = [];
+    for (const chunk of idChunks(ids)) {
+      const rows = (await this.db("queue_items")
+        .select("id", "status", "lease_token")
+        .whereIn("id", chunk.map(idParam))) as { id: unknown; status: string; lease_token: unknown }[];
+      for (const r of rows)
+        states.push({
+          id: toBigInt(r.id),
+          status: r.status as QueueRowStatus,
+          leaseToken: toBigInt(r.lease_token),
+        });
+    }
+    return states;
   }
 }

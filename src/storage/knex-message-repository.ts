@@ -1,6 +1,6 @@
 import type { Knex } from "knex";
 import type { MessageRepository, MessageToStore } from "../app/store.js";
-import type { Message } from "../domain/message.js";
+import { type Message, messageSizeBytes } from "../domain/message.js";
 import type { Dialect } from "./dialect.js";
 import { insertRows } from "./multi-row-insert.js";
 import { orderingKeyHash } from "./ordering-key-hash.js";
@@ -15,6 +15,7 @@ const COLUMNS = [
   "data",
   "attributes",
   "created_at_ms",
+  "size_bytes",
 ] as const;
 
 interface MessageRow {
@@ -59,6 +60,7 @@ export class KnexMessageRepository implements MessageRepository {
         Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength),
         JSON.stringify(m.attributes),
         m.createdAtMs,
+        messageSizeBytes(m.data, m.attributes),
       ]);
       const result = await insertRows(this.db, "messages", COLUMNS, rows);
       ids.push(...this.dialect.insertedIds(this.insertIdOf(result), chunk.length));
