@@ -215,7 +215,14 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
   setMaxListeners(0, shutdown.signal);
 
   const publisherHandlers = createPublisherHandlers(publishing);
-  const subscriberHandlers = createSubscriberHandlers(lookup, consumers);
+  // Open streams re-check their credentials and subscription (revoked keys, deactivated
+  // subscribers, deleted subscriptions end their streams).
+  const streamAccess = {
+    reauthenticate: (authorization: string | null) => authenticator.authenticate(authorization),
+    lookup,
+    recheckMs: config.streamRecheckMs,
+  };
+  const subscriberHandlers = createSubscriberHandlers(lookup, consumers, streamAccess);
   const routes = (router: ConnectRouter) => {
     router.service(AdminService, createAdminHandlers(admin, new Inspection(store, clock)));
     router.service(DeadLetterService, createDeadLetterHandlers(deadLetters));
@@ -230,8 +237,9 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
       lookup,
       engine: consumers,
       onAckError: (error) => logger.warn("StreamingPull acks not applied", { error }),
+      streamAccess,
     })(router);
-    createHealthRoutes(health)(router);
+    createHealthRoutes(health, { maxWatches: config.maxHealthWatches })(router);
     createReflectionRoutes([
       file_herald_v1_admin_service,
       file_herald_v1_publisher_service,

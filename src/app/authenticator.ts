@@ -5,7 +5,13 @@ import type { Principal } from "./principal.js";
 import type { Store } from "./store.js";
 
 /** Why an authentication failed, for metrics and logs (never shown to the caller). */
-export type AuthFailure = "missing" | "malformed" | "unknown_key" | "expired_key" | "bad_token";
+export type AuthFailure =
+  | "missing"
+  | "malformed"
+  | "unknown_key"
+  | "expired_key"
+  | "bad_token"
+  | "inactive_subscriber";
 
 export interface AuthenticatorOptions {
   /** False only in the loopback development mode: every caller is `open`. */
@@ -82,7 +88,10 @@ export class Authenticator {
   ): Promise<Principal | undefined> {
     if (kind === "subscriber") {
       const subscriber = await this.store.repos.subscribers.findById(ownerId);
-      return subscriber ? { kind: "subscriber", subscriberId: subscriber.id, keyPrefix } : undefined;
+      if (!subscriber) return undefined;
+      // A deactivated subscriber's keys stop working (its open streams end at their next re-check).
+      if (!subscriber.isActive) return this.fail("inactive_subscriber", keyPrefix);
+      return { kind: "subscriber", subscriberId: subscriber.id, keyPrefix };
     }
     const publisher = await this.store.repos.publishers.findById(ownerId);
     return publisher

@@ -1,4 +1,3 @@
-import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { Subscription } from "../domain/subscription.js";
 import type { WakeupMark, Wakeups } from "./wakeups.js";
 
@@ -24,6 +23,8 @@ interface Watch {
   waiters: number;
   /** Ends the current pause early: a consumer asked for a fresh probe (after a nack). */
   kick?: () => void;
+  /** A recheck came while a probe was running: its answer may predate the nack, so probe again. */
+  recheckPending: boolean;
 }
 
 const DEFAULT_SAFETY_MS = 30_000;
@@ -77,7 +78,10 @@ export class IdlePoller {
 
   /** Probes the subscription again now (a nack may have made an earlier retry time). */
   recheck(subscriptionId: bigint): void {
-    this.watches.get(subscriptionId)?.kick?.();
+    const watch = this.watches.get(subscriptionId);
+    if (!watch) return;
+    if (watch.kick) watch.kick();
+    else watch.recheckPending = true;
   }
 
   /** Ends every probe loop; waiting consumers still end through their own signals. */
@@ -89,7 +93,7 @@ export class IdlePoller {
   private watch(subscription: Subscription): Watch {
     let watch = this.watches.get(subscription.id);
     if (!watch) {
-      watch = { subscription, waiters: 0 };
+      watch = { subscription, waiters: 0, recheckPending: false };
       this.watches.set(subscription.id, watch);
       void this.run(watch);
     }
@@ -99,12 +103,14 @@ export class IdlePoller {
   private async run(watch: Watch): Promise<void> {
     const { probe, wakeups, pollMs } = this.options;
     const now = this.options.now ?? Date.now;
+    let idleRounds = 0;
     try {
-      // The first probe comes after one pause: a consumer starts waiting right after a claim that
-      // found nothing, so probing at once would only repeat it.
-      await this.pause(watch, pollMs);
-      while (!this.stopped && watch.waiters > 0) {
-        await yieldToEventLoop();
+      // Every round ends in a timer pause (at least 1 ms) or a recheck, so the loop yields to the
+      // event loop. It outlives its last waiter by one round: consumers wait again right after
+      // each claim, and a fresh loop would lose the retry time a recheck just learned.
+      while (!this.stopped) {
+        idleRounds = watch.waiters > 0 ? 0 : idleRounds + 1;
+        if (idleRounds > 1) break;
         let delayMs = pollMs;
         try {
           const dueAtMs = await probe(watch.subscription);
@@ -126,6 +132,10 @@ export class IdlePoller {
 
   private pause(watch: Watch, ms: number): Promise<void> {
     if (this.stopped) return Promise.resolve();
+    if (watch.recheckPending) {
+      watch.recheckPending = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);

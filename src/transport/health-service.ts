@@ -103,11 +103,23 @@ export async function* watchHealth(
   }
 }
 
+export interface HealthRouteOptions {
+  /**
+   * Most Watch streams open at once; past it Watch answers RESOURCE_EXHAUSTED. Health needs no
+   * credentials (load balancers call it), so this cap is what bounds what anyone can hold open.
+   */
+  maxWatches: number;
+}
+
 /**
  * Routes for `grpc.health.v1.Health` (Check, Watch, List) over `state`. Check answers NOT_FOUND for an
  * unknown service; Watch reports SERVICE_UNKNOWN and keeps the stream open, as the gRPC spec asks.
  */
-export function createHealthRoutes(state: HealthState): (router: ConnectRouter) => void {
+export function createHealthRoutes(
+  state: HealthState,
+  options: HealthRouteOptions = { maxWatches: 1000 },
+): (router: ConnectRouter) => void {
+  let openWatches = 0;
   return (router) => {
     router.service(Health, {
       check(request) {
@@ -120,7 +132,15 @@ export function createHealthRoutes(state: HealthState): (router: ConnectRouter) 
         return { status };
       },
       async *watch(request, ctx) {
-        for await (const status of watchHealth(state, request.service, ctx.signal)) yield { status };
+        if (openWatches >= options.maxWatches) {
+          throw new ConnectError("too many open Health.Watch streams on this server", Code.ResourceExhausted);
+        }
+        openWatches += 1;
+        try {
+          for await (const status of watchHealth(state, request.service, ctx.signal)) yield { status };
+        } finally {
+          openWatches -= 1;
+        }
       },
       list() {
         const statuses: Record<string, { status: ServingStatus }> = {};

@@ -17,6 +17,7 @@ import type { ConsumerEngine } from "../engine/consumer-engine.js";
 import type { StreamLimits } from "../engine/stream-consumer.js";
 import { principalOf } from "./authentication.js";
 import { durationToMs } from "./proto-conversion.js";
+import { guardStreamAccess, type StreamAccessOptions, streamPrincipalKey } from "./stream-access.js";
 
 export const CONSUMER_LIMITS = Object.freeze({
   defaultMaxOutstandingMessages: 1000,
@@ -65,8 +66,13 @@ function toReceived(subscription: Subscription, delivery: Delivery): ReceivedMes
 /** Ack ids of one Acknowledge or ModifyAckDeadline call: at least one, at most the per-call limit. */
 export function validateAckIds(ackIds: readonly string[]): void {
   if (ackIds.length === 0) throw DomainError.invalid("ack_ids", "at least one ack id is required");
+  validateAckIdCount("ack_ids", ackIds);
+}
+
+/** The per-call ack-id limit, on every path that takes ack ids (StreamingPull requests too). */
+export function validateAckIdCount(field: string, ackIds: readonly string[]): void {
   if (ackIds.length > CONSUMER_LIMITS.maxAckIdsPerCall) {
-    throw DomainError.invalid("ack_ids", `at most ${CONSUMER_LIMITS.maxAckIdsPerCall} per call`);
+    throw DomainError.invalid(field, `at most ${CONSUMER_LIMITS.maxAckIdsPerCall} per call`);
   }
 }
 
@@ -74,6 +80,7 @@ export function validateAckIds(ackIds: readonly string[]): void {
 export function createSubscriberHandlers(
   lookup: SubscriptionLookup,
   engine: ConsumerEngine,
+  access: StreamAccessOptions,
 ): ServiceImpl<typeof SubscriberService> {
   return {
     async *subscribe(req, ctx) {
@@ -94,15 +101,24 @@ export function createSubscriberHandlers(
         );
       }
       const subscription = await lookup.require(req.subscription, "pull");
-      authorizeConsume(principalOf(ctx), subscription);
+      const principal = principalOf(ctx);
+      authorizeConsume(principal, subscription);
       const limits = streamLimits(
         BigInt(req.maxOutstandingMessages),
         req.maxOutstandingBytes,
         (req.ackDeadlineSeconds || subscription.ackDeadlineSeconds) * 1000,
       );
-      for await (const batch of engine.subscribe(subscription, limits, ctx.signal)) {
-        yield { receivedMessages: batch.map((d) => toReceived(subscription, d)) };
+      const guard = guardStreamAccess(ctx, req.subscription, access);
+      try {
+        const signal = AbortSignal.any([ctx.signal, guard.signal]);
+        for await (const batch of engine.subscribe(subscription, limits, signal, streamPrincipalKey(principal))) {
+          yield { receivedMessages: batch.map((d) => toReceived(subscription, d)) };
+        }
+      } finally {
+        guard.stop();
       }
+      // Access was lost (key revoked, subscriber deactivated, subscription deleted): say so.
+      if (guard.failure() !== undefined) throw guard.failure();
     },
 
     async pull(req, ctx) {

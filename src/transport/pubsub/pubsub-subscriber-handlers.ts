@@ -7,6 +7,7 @@ import type { SubscriptionLookup } from "../../app/subscription-lookup.js";
 import { DomainError } from "../../domain/domain-error.js";
 import type { ConsumerEngine } from "../../engine/consumer-engine.js";
 import { principalOf } from "../authentication.js";
+import type { StreamAccessOptions } from "../stream-access.js";
 import { durationToMs } from "../proto-conversion.js";
 import { CONSUMER_LIMITS, validateAckIds } from "../subscriber-handlers.js";
 import {
@@ -28,6 +29,8 @@ export interface PubsubSubscriberDeps {
   engine: ConsumerEngine;
   identities: PubsubIdentities;
   onAckError: StreamAckErrorReporter;
+  /** Re-checks of open StreamingPull streams' credentials and subscription. */
+  streamAccess: StreamAccessOptions;
 }
 
 /** How long a Pull without return_immediately waits for the first message. */
@@ -133,7 +136,7 @@ export function createPubsubSubscriberHandlers(deps: PubsubSubscriberDeps): Serv
       return { receivedMessages: batch.map((d) => receivedToPubsub(subscription, d)) };
     },
 
-    streamingPull: createStreamingPull(lookup, engine, deps.onAckError),
+    streamingPull: createStreamingPull(lookup, engine, deps.onAckError, deps.streamAccess),
 
     async acknowledge(req, ctx) {
       validateAckIds(req.ackIds);

@@ -12,7 +12,8 @@ import { SUBSCRIPTION_LIMITS } from "../../domain/subscription.js";
 import type { ConsumerEngine } from "../../engine/consumer-engine.js";
 import type { StreamLimits } from "../../engine/stream-consumer.js";
 import { principalOf } from "../authentication.js";
-import { streamLimits } from "../subscriber-handlers.js";
+import { guardStreamAccess, type StreamAccessOptions, streamPrincipalKey } from "../stream-access.js";
+import { streamLimits, validateAckIdCount } from "../subscriber-handlers.js";
 import { receivedToPubsub } from "./pubsub-conversion.js";
 import { parseSubscriptionName } from "./resource-names.js";
 
@@ -48,6 +49,8 @@ async function applyAcks(
   req: StreamingPullRequest,
   limits: StreamLimits,
 ): Promise<void> {
+  validateAckIdCount("ack_ids", req.ackIds);
+  validateAckIdCount("modify_deadline_ack_ids", req.modifyDeadlineAckIds);
   if (req.modifyDeadlineAckIds.length !== req.modifyDeadlineSeconds.length) {
     throw DomainError.invalid(
       "modify_deadline_seconds",
@@ -83,6 +86,7 @@ export function createStreamingPull(
   lookup: SubscriptionLookup,
   engine: ConsumerEngine,
   onAckError: StreamAckErrorReporter,
+  access: StreamAccessOptions,
 ) {
   return async function* streamingPull(
     requests: AsyncIterable<StreamingPullRequest>,
@@ -97,7 +101,8 @@ export function createStreamingPull(
     validateDeadline("stream_ack_deadline_seconds", first.streamAckDeadlineSeconds);
     const { id } = parseSubscriptionName("subscription", first.subscription);
     const subscription = await lookup.require(id, "pull");
-    authorizeConsume(principalOf(ctx), subscription);
+    const principal = principalOf(ctx);
+    authorizeConsume(principal, subscription);
     const limits = limitsOf(first);
     await applyAcks(engine, subscription, first, limits);
 
@@ -125,11 +130,13 @@ export function createStreamingPull(
     })();
 
     let isFirst = true;
+    const guard = guardStreamAccess(ctx, id, access);
     try {
       for await (const batch of engine.subscribe(
         subscription,
         limits,
-        AbortSignal.any([ctx.signal, ended.signal]),
+        AbortSignal.any([ctx.signal, ended.signal, guard.signal]),
+        streamPrincipalKey(principal),
       )) {
         yield {
           receivedMessages: batch.map((d) => receivedToPubsub(subscription, d)),
@@ -145,8 +152,11 @@ export function createStreamingPull(
         isFirst = false;
       }
     } finally {
+      guard.stop();
       ended.abort();
     }
+    // Access was lost (key revoked, subscriber deactivated, subscription deleted): say so.
+    if (guard.failure() !== undefined) throw guard.failure();
     if (failure !== undefined) throw failure;
   };
 }
