@@ -111,7 +111,12 @@ export function createSubscriberHandlers(
       const guard = guardStreamAccess(ctx, req.subscription, access);
       try {
         const signal = AbortSignal.any([ctx.signal, guard.signal]);
-        for await (const batch of engine.subscribe(subscription, limits, signal, streamPrincipalKey(principal))) {
+        for await (const batch of engine.subscribe(
+          subscription,
+          limits,
+          signal,
+          streamPrincipalKey(principal),
+        )) {
           yield { receivedMessages: batch.map((d) => toReceived(subscription, d)) };
         }
       } finally {

@@ -7,8 +7,8 @@ import type { SubscriptionLookup } from "../../app/subscription-lookup.js";
 import { DomainError } from "../../domain/domain-error.js";
 import type { ConsumerEngine } from "../../engine/consumer-engine.js";
 import { principalOf } from "../authentication.js";
-import type { StreamAccessOptions } from "../stream-access.js";
 import { durationToMs } from "../proto-conversion.js";
+import type { StreamAccessOptions } from "../stream-access.js";
 import { CONSUMER_LIMITS, validateAckIds } from "../subscriber-handlers.js";
 import {
   backoffFromPubsub,
