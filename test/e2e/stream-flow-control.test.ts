@@ -69,6 +69,72 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
       }
     });
 
+    it("lets idle streams cost nothing: twenty of them on one subscription make no claims while idle", async () => {
+      const f = await createFixture(t);
+      const got: ReceivedMessage[] = [];
+      const streams = Array.from({ length: 20 }, () =>
+        readStream(
+          (signal) => t.subscriber.subscribe({ subscription: f.subscription }, { signal }),
+          (batch) => {
+            got.push(...batch);
+          },
+        ),
+      );
+      try {
+        await until(() => t.server.openStreams() >= 20, 10_000, "twenty open streams");
+        await new Promise((resolve) => setTimeout(resolve, 200)); // each makes its first, empty claim
+        const before = await claimCount(t);
+        // A measuring window: with per-stream polling every 50 ms this was ~400 claims.
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        expect((await claimCount(t)) - before).toBeLessThan(10);
+        await f.publish([{ data: new Uint8Array(10) }]);
+        await until(() => got.length === 1, 10_000, "the published message");
+      } finally {
+        for (const s of streams) await s.stop();
+      }
+    });
+
+    it("wakes an ordered stream when a nacked message's backoff ends, not at its next poll", async () => {
+      // Polling in effect disabled (10 min): only a wakeup at the retry time can redeliver in time.
+      const quiet = await startTestServer(db, { pollMinMs: 600_000, pollMaxMs: 600_000 });
+      try {
+        const f = await createFixture(quiet, {
+          enableOrdering: true,
+          minBackoff: { seconds: 1n },
+          maxBackoff: { seconds: 1n },
+        });
+        await f.publish([
+          { data: new Uint8Array([1]), orderingKey: "k" },
+          { data: new Uint8Array([2]), orderingKey: "k" },
+        ]);
+        const got: ReceivedMessage[] = [];
+        const stream = readStream(
+          (signal) => quiet.subscriber.subscribe({ subscription: f.subscription }, { signal }),
+          (batch) => {
+            got.push(...batch);
+          },
+        );
+        try {
+          await until(() => got.length === 1, 10_000, "the first message");
+          const nackedAt = Date.now();
+          await quiet.subscriber.modifyAckDeadline({
+            subscription: f.subscription,
+            ackIds: [got[0]?.ackId ?? ""],
+            ackDeadlineSeconds: 0,
+          });
+          await until(() => got.length === 2, 10_000, "the redelivery after the backoff");
+          expect(got[1]?.message?.data).toEqual(new Uint8Array([1]));
+          expect(got[1]?.deliveryAttempt).toBe(2);
+          expect(Date.now() - nackedAt).toBeGreaterThanOrEqual(900);
+          expect(Date.now() - nackedAt).toBeLessThan(4_000);
+        } finally {
+          await stream.stop();
+        }
+      } finally {
+        await quiet.stop();
+      }
+    });
+
     it("bounds a Pull response by HERALD_MAX_RESPONSE_BYTES, letting one larger message travel alone", async () => {
       const limited = await startTestServer(db, {}, { env: { HERALD_MAX_RESPONSE_BYTES: "65536" } });
       try {
