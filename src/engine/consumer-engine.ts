@@ -52,7 +52,8 @@ export class ConsumerEngine {
       probe: (subscription) => deliveries.nextClaimableAtMs(subscription),
       wakeups,
       pollMs: options.idlePollMs,
-      ...(options.onStreamError ? { onError: options.onStreamError } : {}),
+      // No error reporting: during an outage a failed probe only means "try again next round",
+      // and the streams themselves report the outage once they claim.
     });
   }
 
