@@ -13,6 +13,30 @@ describe("loadConfig", () => {
     });
   });
 
+  it("has documented defaults for the consumer limits and names each one when it is invalid", () => {
+    expect(loadConfig({})).toMatchObject({
+      maxStreamsPerKey: 1000,
+      maxHealthWatches: 1000,
+      maxResponseBytes: 4 * 1024 * 1024,
+      streamRecheckMs: 5000,
+    });
+    const bad = () =>
+      loadConfig({
+        HERALD_MAX_STREAMS_PER_KEY: "0",
+        HERALD_MAX_HEALTH_WATCHES: "-1",
+        HERALD_MAX_RESPONSE_BYTES: "12",
+        HERALD_STREAM_RECHECK_MS: "x",
+      });
+    expect(bad).toThrow(ConfigError);
+    for (const name of [
+      "HERALD_MAX_STREAMS_PER_KEY",
+      "HERALD_MAX_HEALTH_WATCHES",
+      "HERALD_MAX_RESPONSE_BYTES",
+      "HERALD_STREAM_RECHECK_MS",
+    ])
+      expect(bad).toThrow(name);
+  });
+
   it("parses IPv6 addresses and MySQL URLs", () => {
     const config = loadConfig({ HERALD_ADDR: "[::1]:9000", DATABASE_URL: "mysql://u:p@db:3306/herald" });
     expect(config.host).toBe("::1");

@@ -117,7 +117,7 @@ export class ConsumerEngine {
         method: "pull",
         max: maxMessages,
         leaseMs: subscription.ackDeadlineSeconds * 1000,
-        maxBytes: this.options.tuning.claimMaxBytes,
+        // Bytes: the service's per-claim cap (HERALD_MAX_RESPONSE_BYTES), the same one push claims get.
       });
       const remainingMs = deadline - Date.now();
       if (batch.length > 0 || remainingMs <= 0 || waitSignal.aborted) return batch;
