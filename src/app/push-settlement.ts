@@ -18,6 +18,8 @@ export interface PushOutcome {
   /** Response snippet or connection error; empty on success. */
   detail: string;
   durationMs: number;
+  /** Not pushed at all (its lease had too little time left): given back without counting an attempt. */
+  givenBack?: true;
 }
 
 /**
@@ -63,10 +65,15 @@ export class PushSettlement {
         const record = current.get(key);
         if (record && !decided.has(key)) decided.set(key, { outcome: o, record });
       }
+      const givenBack = [...decided.values()].filter((d) => d.outcome.givenBack);
+      await repos.deliveries.unclaim(
+        givenBack.map((d) => d.record.id),
+        nowMs,
+      );
       const ackCandidates = [...decided.values()].filter((d) => d.outcome.verdict.kind === "ack");
       const failures: AttemptFailure[] = [];
       for (const { outcome: o, record } of decided.values()) {
-        if (o.verdict.kind === "ack") continue;
+        if (o.verdict.kind === "ack" || o.givenBack) continue;
         failures.push({
           record,
           error: o.detail,

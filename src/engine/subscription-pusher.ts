@@ -34,6 +34,12 @@ export interface PusherDeps {
 
 /** Extra lease time beyond the request timeout, so a finished push is recorded before its lease can expire. */
 const LEASE_MARGIN_MS = 15_000;
+/**
+ * Lease time a push must still have, beyond its whole-request timeout, when it starts: the time
+ * to record its outcome. A push with less (its batch waited too long) is given back unsent, so no
+ * request ever outlives its lease and races a redelivery of the same message.
+ */
+export const SETTLE_MARGIN_MS = 5_000;
 const INITIAL_WINDOW = 4;
 const FLUSH_LINGER_MS = 3;
 
@@ -115,12 +121,15 @@ export class SubscriptionPusher {
       let batch: Delivery[];
       // Taken before the claim: a publish committing while the claim runs must still wake us.
       const mark = wakeups.mark(sub.id, sub.topicId);
+      const leaseMs = this.timeoutMs() + LEASE_MARGIN_MS;
+      // Read before the claim, so the lease is known to end no earlier than this.
+      const leaseEndsAtMs = this.deps.clock.nowMs() + leaseMs;
       try {
         batch = await deliveries.claim(sub, {
           owner: this.deps.owner,
           method: "webhook",
           max: Math.min(room, 100),
-          leaseMs: this.timeoutMs() + LEASE_MARGIN_MS,
+          leaseMs,
         });
       } catch (error) {
         this.deps.logger.warn("push claim failed", { subscription: sub.name, error });
@@ -144,7 +153,7 @@ export class SubscriptionPusher {
         this.finished(batch.length);
         continue;
       }
-      for (const delivery of batch) void this.push(sub, delivery, keys);
+      for (const delivery of batch) void this.push(sub, delivery, keys, leaseEndsAtMs);
     }
   }
 
@@ -152,8 +161,25 @@ export class SubscriptionPusher {
     return Math.min(this.subscription.ackDeadlineSeconds * 1000, this.deps.tuning.timeoutMs);
   }
 
-  private async push(sub: Subscription, delivery: Delivery, keys: SigningKeys): Promise<void> {
+  private async push(
+    sub: Subscription,
+    delivery: Delivery,
+    keys: SigningKeys,
+    leaseEndsAtMs: number,
+  ): Promise<void> {
     const { client, clock } = this.deps;
+    const timeoutMs = this.timeoutMs();
+    if (leaseEndsAtMs - clock.nowMs() < timeoutMs + SETTLE_MARGIN_MS) {
+      this.record({
+        ref: delivery.ref,
+        verdict: { kind: "retry", retryAfterMs: null },
+        httpStatus: null,
+        detail: "not pushed: too little of its lease was left",
+        durationMs: 0,
+        givenBack: true,
+      });
+      return;
+    }
     let verdict: PushVerdict;
     let outcome: PushOutcome;
     try {
@@ -162,7 +188,7 @@ export class SubscriptionPusher {
         url: sub.callbackUrl,
         body,
         headers: { ...headers, ...signedHeaders(delivery.ref.queueId, body, keys, clock.nowMs()) },
-        timeoutMs: this.timeoutMs(),
+        timeoutMs,
       });
       verdict =
         res.status === null
@@ -189,6 +215,10 @@ export class SubscriptionPusher {
       verdict.kind === "ack"
         ? Math.min(this.deps.tuning.windowMax, this.window + 1)
         : Math.max(1, Math.floor(this.window / 2));
+    this.record(outcome);
+  }
+
+  private record(outcome: PushOutcome): void {
     this.outcomes.push(outcome);
     this.finished(1);
     this.scheduleFlush();
