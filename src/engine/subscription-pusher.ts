@@ -6,6 +6,7 @@ import { classifyPushResponse, type PushVerdict } from "../domain/push-outcome.j
 import type { Subscription } from "../domain/subscription.js";
 import type { Logger } from "../logger.js";
 import type { InflightLimiter } from "./inflight-limiter.js";
+import { PushWindow } from "./push-window.js";
 import type { Wakeups } from "./wakeups.js";
 import type { WebhookClient } from "./webhook-client.js";
 import { pushRequest, signedHeaders } from "./webhook-payload.js";
@@ -13,7 +14,7 @@ import { pushRequest, signedHeaders } from "./webhook-payload.js";
 export interface PusherTuning {
   /** Push request timeout cap; the subscription's ack deadline caps it further. */
   timeoutMs: number;
-  /** Largest concurrency window; the window starts small, grows by one per success, halves on failure. */
+  /** Largest concurrency window; the window starts small, grows by one per success, halves on failure (once per round trip). */
   windowMax: number;
   pollMinMs: number;
   pollMaxMs: number;
@@ -50,7 +51,7 @@ const FLUSH_LINGER_MS = 3;
  * batches: while one batch is being written the next accumulates.
  */
 export class SubscriptionPusher {
-  private window: number;
+  private readonly window: PushWindow;
   private inflight = 0;
   private readonly outcomes: PushOutcome[] = [];
   private settling: Promise<void> | undefined;
@@ -64,11 +65,16 @@ export class SubscriptionPusher {
     private subscription: Subscription,
     private readonly deps: PusherDeps,
   ) {
-    this.window = Math.min(INITIAL_WINDOW, deps.tuning.windowMax);
+    this.window = new PushWindow(INITIAL_WINDOW, deps.tuning.windowMax);
   }
 
   get current(): Subscription {
     return this.subscription;
+  }
+
+  /** The concurrency window now (for metrics and tests). */
+  get windowSize(): number {
+    return this.window.size;
   }
 
   update(subscription: Subscription): void {
@@ -104,9 +110,10 @@ export class SubscriptionPusher {
     const signal = this.controller.signal;
     let pollMs = tuning.pollMinMs;
     while (!signal.aborted) {
-      const room = Math.min(this.window - this.inflight, limiter.available);
+      const window = this.window.size;
+      const room = Math.min(window - this.inflight, limiter.available);
       // Refill in batches: claiming each time one push finishes would spend a transaction per message.
-      const worthClaiming = this.inflight === 0 ? 1 : Math.max(1, Math.floor(this.window / 4));
+      const worthClaiming = this.inflight === 0 ? 1 : Math.max(1, Math.floor(window / 4));
       if (room < worthClaiming) {
         await Promise.race([
           limiter.waitForRoom(tuning.pollMaxMs, signal),
@@ -180,6 +187,7 @@ export class SubscriptionPusher {
       });
       return;
     }
+    const ticket = this.window.started();
     let verdict: PushVerdict;
     let outcome: PushOutcome;
     try {
@@ -211,10 +219,8 @@ export class SubscriptionPusher {
         durationMs: 0,
       };
     }
-    this.window =
-      verdict.kind === "ack"
-        ? Math.min(this.deps.tuning.windowMax, this.window + 1)
-        : Math.max(1, Math.floor(this.window / 2));
+    if (verdict.kind === "ack") this.window.succeeded();
+    else this.window.failed(ticket);
     this.record(outcome);
   }
 
