@@ -62,6 +62,10 @@ export class WebhookClient {
     if (url.protocol !== "https:" && !(url.protocol === "http:" && this.options.allowHttp)) {
       return failed(`scheme ${url.protocol} is not allowed (HERALD_WEBHOOK_ALLOW_HTTP)`, true);
     }
+    const port = url.port === "" ? (url.protocol === "https:" ? 443 : 80) : Number(url.port);
+    if (!this.policy.isPortAllowed(port)) {
+      return failed(`port ${port} is not allowed (HERALD_PUSH_ALLOWED_PORTS)`, true);
+    }
     const host = url.hostname.replace(/^\[|\]$/g, "");
     if (isIP(host) !== 0 && !this.policy.isAllowed(host)) {
       return failed(`destination ${host} is in a blocked address range`, true);
