@@ -9,7 +9,7 @@ import type { InflightLimiter } from "./inflight-limiter.js";
 import { PushWindow } from "./push-window.js";
 import type { Wakeups } from "./wakeups.js";
 import type { WebhookClient } from "./webhook-client.js";
-import { pushRequest, signedHeaders } from "./webhook-payload.js";
+import { pushRequest, signedHeaders, webhookId } from "./webhook-payload.js";
 
 export interface PusherTuning {
   /** Push request timeout cap; the subscription's ack deadline caps it further. */
@@ -195,7 +195,10 @@ export class SubscriptionPusher {
       const res = await client.send({
         url: sub.callbackUrl,
         body,
-        headers: { ...headers, ...signedHeaders(delivery.ref.queueId, body, keys, clock.nowMs()) },
+        headers: {
+          ...headers,
+          ...signedHeaders(webhookId(sub.id, delivery.message.id), body, keys, clock.nowMs()),
+        },
         timeoutMs,
       });
       verdict =

@@ -112,17 +112,25 @@ function pushBody(subscription: Subscription, delivery: Delivery): string {
 }
 
 /**
- * Standard Webhooks headers: `webhook-id` is stable across retries of one queue item, the
- * signature is `v1,<base64 HMAC-SHA256 of id.timestamp.body>` with every active secret (two
- * during a rotation's overlap, space separated).
+ * The Standard Webhooks `webhook-id` of a message pushed to a subscription: the same for every
+ * retry and every replay from the dead-letter queue, so a receiver deduplicating on it processes
+ * the message once (a replay enqueues a new queue row; an id per row would look like a new event).
+ */
+export function webhookId(subscriptionId: bigint, messageId: bigint): string {
+  return `msg_${subscriptionId.toString()}_${messageId.toString()}`;
+}
+
+/**
+ * Standard Webhooks headers: `webhook-id` as given (see `webhookId`), the signature is
+ * `v1,<base64 HMAC-SHA256 of id.timestamp.body>` with every active secret (two during a
+ * rotation's overlap, space separated).
  */
 export function signedHeaders(
-  queueId: bigint,
+  id: string,
   body: string | Uint8Array,
   keys: SigningKeys,
   nowMs: number,
 ): Record<string, string> {
-  const id = `msg_${queueId.toString()}`;
   const timestamp = Math.floor(nowMs / 1000).toString();
   const secrets = [keys.current];
   if (keys.previous !== null && (keys.previousExpiresAtMs ?? 0) > nowMs) secrets.push(keys.previous);
