@@ -6,6 +6,7 @@ import type { Knex } from "knex";
 import type { Dialect } from "../dialect.js";
 import * as initial from "./0001-initial.js";
 import * as pubsubCompatibility from "./0002-pubsub-compatibility.js";
+import * as deadLetterForwardTokens from "./0004-dead-letter-forward-tokens.js";
 
 interface Migration {
   name: string;
@@ -16,6 +17,11 @@ interface Migration {
 const MIGRATIONS: readonly Migration[] = [
   { name: "0001-initial", up: initial.up, down: initial.down },
   { name: "0002-pubsub-compatibility", up: pubsubCompatibility.up, down: pubsubCompatibility.down },
+  {
+    name: "0004-dead-letter-forward-tokens",
+    up: deadLetterForwardTokens.up,
+    down: deadLetterForwardTokens.down,
+  },
 ];
 
 export function createMigrationSource(dialect: Dialect): Knex.MigrationSource<Migration> {
