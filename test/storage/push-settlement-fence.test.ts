@@ -105,6 +105,18 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
       expect(await state()).toEqual({ status: "dead_lettered", deadLetters: 1, paused: false });
     });
 
+    it("gives back a delivery that was not pushed without counting an attempt", async () => {
+      const { sub, current, settlement, outcome } = await redelivered();
+      const givenBack = {
+        ...outcome(current, { kind: "retry", retryAfterMs: null }, 0),
+        givenBack: true as const,
+      };
+      await settlement.settle(sub, [{ ...givenBack, httpStatus: null }]);
+      const [row] = await store().repos.queue.listByMessage(current.message.id);
+      expect(row).toMatchObject({ status: "failed", attemptCount: 1 });
+      expect(await store().repos.deadLetters.listBySubscription(sub.id)).toEqual([]);
+    });
+
     it("fences storage writes by lease token and reports which rows won", async () => {
       const { stale, current } = await redelivered();
       const deliveries = store().repos.deliveries;
