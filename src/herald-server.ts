@@ -150,7 +150,7 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
     store,
     deliveries,
     new PushSettlement(store, clock, config.webhooks.pauseAfterFailingMs, Math.random, metrics),
-    new WebhookClient(new DestinationPolicy(config.webhooks.allowPrivate), {
+    new WebhookClient(new DestinationPolicy(config.webhooks.allowPrivate, config.webhooks.allowedPorts), {
       allowHttp: config.webhooks.allowHttp,
       userAgent: `Herald/${HERALD_VERSION}`,
       connectionsPerOrigin: config.webhooks.windowMax,

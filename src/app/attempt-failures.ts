@@ -1,6 +1,7 @@
 import { computeBackoffMs } from "../domain/backoff.js";
 import type { Clock } from "../domain/clock.js";
 import type { FailureReason } from "../domain/dead-letter.js";
+import type { DeliveryMethod } from "../domain/notification-log.js";
 import { QueueItem } from "../domain/queue-item.js";
 import type { Subscription } from "../domain/subscription.js";
 import type { DeadLetterEntry, FailedAttempt, QueueItemRecord } from "./delivery-ports.js";
@@ -65,6 +66,7 @@ export async function recordFailedAttempts(
   const defaultMethod = subscription.deliveryType === "push" ? "webhook" : "pull";
   const retries: FailedAttempt[] = [];
   const dead: (Omit<FailedAttempt, "nextRetryAtMs"> & { entry: DeadLetterEntry })[] = [];
+  const counted: { id: bigint; method: DeliveryMethod; kind: "dead_lettered" | "failed" }[] = [];
   for (const failure of failures) {
     const { record } = failure;
     const item = toQueueItem(record, clock);
@@ -80,6 +82,7 @@ export async function recordFailedAttempts(
     item.markFailed(failure.error, backoffMs);
     const attempt = {
       id: record.id,
+      leaseToken: record.leaseToken,
       attemptCount: item.attemptCount,
       lastError: failure.error,
       firstAttemptAtMs: item.firstAttemptAtMs,
@@ -88,7 +91,11 @@ export async function recordFailedAttempts(
     const reason =
       failure.deadLetterNow ??
       (item.shouldMoveToDlq(subscription.maxDeliveryAttempts) ? "MAX_ATTEMPTS" : null);
-    tally.count(record.deliveryMethod ?? defaultMethod, reason !== null ? "dead_lettered" : "failed");
+    counted.push({
+      id: record.id,
+      method: record.deliveryMethod ?? defaultMethod,
+      kind: reason !== null ? "dead_lettered" : "failed",
+    });
     if (reason !== null) {
       dead.push({
         ...attempt,
@@ -103,20 +110,26 @@ export async function recordFailedAttempts(
       retries.push({ ...attempt, nextRetryAtMs: item.nextRetryAtMs ?? nowMs });
     }
   }
-  await repos.deliveries.saveFailures(retries, nowMs);
-  await repos.deliveries.markDeadLettered(dead, nowMs);
+  // Fenced by each record's lease token: a row whose lease moved on since it was read is left alone.
+  const won = new Set([
+    ...(await repos.deliveries.saveFailures(retries, nowMs)),
+    ...(await repos.deliveries.markDeadLettered(dead, nowMs)),
+  ]);
+  for (const c of counted) if (won.has(c.id)) tally.count(c.method, c.kind);
   await repos.deadLetters.insertFromQueue(
-    dead.map((d) => d.entry),
+    dead.filter((d) => won.has(d.id)).map((d) => d.entry),
     nowMs,
   );
   await repos.notificationLogs.insertForQueueItems(
-    failures.map((f) => ({
-      queueId: f.record.id,
-      status: "failed" as const,
-      error: f.error,
-      httpStatus: f.httpStatus ?? null,
-      durationMs: f.durationMs ?? null,
-    })),
+    failures
+      .filter((f) => won.has(f.record.id))
+      .map((f) => ({
+        queueId: f.record.id,
+        status: "failed" as const,
+        error: f.error,
+        httpStatus: f.httpStatus ?? null,
+        durationMs: f.durationMs ?? null,
+      })),
     {
       topicCode: subscription.topicCode,
       defaultMethod: subscription.deliveryType === "push" ? "webhook" : "pull",

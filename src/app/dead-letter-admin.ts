@@ -18,6 +18,7 @@ export interface DeadLetterFilterInput {
 }
 
 const BATCH = 500;
+const PURGE_BATCH = 1000;
 const MAX_IDS = 1000;
 
 /** Called with the subscriptions that got messages back, so local consumers wake at once. */
@@ -37,7 +38,12 @@ function requireIds(ids: readonly bigint[]): void {
 /**
  * Dead-letter administration (the seed's DeadLetterQueue and DLQStats): browse, stats computed by
  * the database, replay to the source subscription only, resolve, purge. Bulk work runs in batches
- * of a few hundred rows, one transaction each, so 100,000 items take bounded memory.
+ * of a few hundred rows, one transaction each, so 100,000 items take bounded memory; a bulk
+ * operation by filter covers the dead letters that existed when it started (ids up to the highest
+ * then), so what is dead-lettered meanwhile — a replayed message failing again — is not swept in,
+ * and it stops between batches when its caller goes away. A replay locks its dead letters and
+ * replays only those still unresolved then (or, with force, every one): concurrent replays of one
+ * dead letter enqueue it once.
  */
 export class DeadLetterAdmin {
   private readonly listeners: ReplayListener[] = [];
@@ -45,6 +51,8 @@ export class DeadLetterAdmin {
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
+    private readonly batchSize = BATCH,
+    private readonly purgeBatchSize = PURGE_BATCH,
   ) {}
 
   onReplayed(listener: ReplayListener): void {
@@ -75,6 +83,8 @@ export class DeadLetterAdmin {
     filter: DeadLetterFilterInput | undefined;
     force: boolean;
     resolvedBy: string;
+    /** The caller's signal: a replay by filter stops between batches once it aborts. */
+    signal?: AbortSignal;
   }): Promise<number> {
     const resolvedBy = validateActor("resolved_by", input.resolvedBy === "" ? "admin" : input.resolvedBy);
     const filterGiven = input.filter !== undefined && isFilterSet(input.filter);
@@ -88,7 +98,7 @@ export class DeadLetterAdmin {
     if (input.ids.length > 0) {
       requireIds(input.ids);
       replayed = await this.store.transaction(async (repos) => {
-        const candidates = await repos.deadLetterAdmin.findReplayCandidates(input.ids);
+        const candidates = await repos.deadLetterAdmin.lockReplayCandidates(input.ids);
         const found = new Set(candidates.map((c) => c.id));
         const missing = input.ids.find((id) => !found.has(id));
         if (missing !== undefined) throw DomainError.notFound("dead letter", missing.toString());
@@ -111,28 +121,38 @@ export class DeadLetterAdmin {
           candidates.map((c) => c.id),
           resolvedBy,
           this.clock.nowMs(),
+          !input.force,
         );
       });
     } else {
       const filter = await this.toFilter(input.filter as DeadLetterFilterInput);
       if (!input.force) filter.resolved = false;
+      const upToId = await this.store.repos.deadLetterAdmin.lastId();
       let cursor = 0n;
-      for (;;) {
-        const ids = await this.store.repos.deadLetterAdmin.idsAfter(filter, cursor, BATCH);
-        if (ids.length === 0) break;
-        cursor = ids[ids.length - 1] as bigint;
-        replayed += await this.store.transaction(async (repos) => {
-          const live = (await repos.deadLetterAdmin.findReplayCandidates(ids)).filter(
-            (c) => c.subscriptionLive && (input.force || !c.isResolved),
-          );
-          for (const c of live) touched.add(c.subscriptionId);
-          return repos.deadLetterAdmin.replay(
-            live.map((c) => c.id),
-            resolvedBy,
-            this.clock.nowMs(),
-          );
-        });
+      try {
+        for (;;) {
+          input.signal?.throwIfAborted();
+          const ids = await this.store.repos.deadLetterAdmin.idsAfter(filter, cursor, upToId, this.batchSize);
+          if (ids.length === 0) break;
+          cursor = ids[ids.length - 1] as bigint;
+          replayed += await this.store.transaction(async (repos) => {
+            const live = (await repos.deadLetterAdmin.lockReplayCandidates(ids)).filter(
+              (c) => c.subscriptionLive && (input.force || !c.isResolved),
+            );
+            for (const c of live) touched.add(c.subscriptionId);
+            return repos.deadLetterAdmin.replay(
+              live.map((c) => c.id),
+              resolvedBy,
+              this.clock.nowMs(),
+              !input.force,
+            );
+          });
+        }
+      } finally {
+        // Batches committed before a cancellation still woke their consumers.
+        if (touched.size > 0) for (const listener of this.listeners) listener(touched);
       }
+      return replayed;
     }
     if (touched.size > 0) for (const listener of this.listeners) listener(touched);
     return replayed;
@@ -153,20 +173,26 @@ export class DeadLetterAdmin {
     });
   }
 
-  /** Deletes in committed batches of 1000 so a large purge never holds long locks. */
+  /**
+   * Deletes in committed batches of 1000 so a large purge never holds long locks; covers the dead
+   * letters that existed when it started, and stops between batches when `signal` aborts.
+   */
   async purge(input: {
     olderThanMs: number | undefined;
     includeUnresolved: boolean;
     subscription: string;
+    signal?: AbortSignal;
   }): Promise<number> {
     const filter = {
       ...(await this.toFilter({ subscription: input.subscription, failureReason: "" })),
       olderThanMs: input.olderThanMs ?? this.clock.nowMs(),
       includeUnresolved: input.includeUnresolved,
+      upToId: await this.store.repos.deadLetterAdmin.lastId(),
     };
     let purged = 0;
     for (;;) {
-      const n = await this.store.repos.deadLetterAdmin.purgeBatch(filter, 1000);
+      input.signal?.throwIfAborted();
+      const n = await this.store.repos.deadLetterAdmin.purgeBatch(filter, this.purgeBatchSize);
       purged += n;
       if (n === 0) return purged;
     }

@@ -7,6 +7,8 @@ export interface PendingDeadLetterForward {
   subscriptionName: string;
   pubsubProject: string;
   deadLetterTopicCode: string;
+  /** Random, fixed when the forward was written: the forward's dedup id is derived from it. */
+  dedupToken: string;
 }
 
 /** The dead-letter forwarding outbox (rows written when an item is dead-lettered). */

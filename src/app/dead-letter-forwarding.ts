@@ -21,8 +21,9 @@ export interface ForwardOutcome {
 
 /**
  * Publishes dead letters to their subscription's dead-letter topic (Pub/Sub dead-letter policy).
- * Each forward carries the dedup id `herald-dead-letter-<id>`, so a forward retried after a crash
- * between publish and outbox delete, or raced by another instance, is stored once.
+ * Each forward carries the dedup id `herald-dead-letter-<token>`, the outbox row's random token, so
+ * a forward retried after a crash between publish and outbox delete, or raced by another instance,
+ * is stored once — and nobody can claim the dedup id in advance to suppress a forward.
  */
 export class DeadLetterForwarding {
   constructor(
@@ -66,7 +67,7 @@ export class DeadLetterForwarding {
         attributes: { ...message.attributes, ...deadLetterAttributes(forward, message.createdAtMs) },
         orderingKey: message.orderingKey,
         identifier: message.identifier,
-        dedupId: `herald-dead-letter-${forward.deadLetterId}`,
+        dedupId: `herald-dead-letter-${forward.dedupToken}`,
       };
       try {
         await this.publishing.publish({

@@ -54,9 +54,17 @@ export interface LeaseGrant {
   nowMs: number;
 }
 
+/** A row under one lease: the fence every lease-dependent state change checks in SQL. */
+export interface LeaseRef {
+  id: bigint;
+  leaseToken: bigint;
+}
+
 /** A failed attempt to record: the new attempt count, error and retry time. */
 export interface FailedAttempt {
   id: bigint;
+  /** When set, the change applies only while the row still holds this lease token (else it loses). */
+  leaseToken?: bigint;
   attemptCount: number;
   lastError: string;
   nextRetryAtMs: number;
@@ -81,11 +89,25 @@ export interface DeliveryRepository {
   lockByIds(subscriptionId: bigint, ids: readonly bigint[]): Promise<QueueItemRecord[]>;
   /** The seed's markSent for each row: status sent, one more attempt, lease cleared. */
   markSent(ids: readonly bigint[], nowMs: number): Promise<void>;
+  /**
+   * markSent fenced by lease: only rows still leased under the given token change
+   * (`WHERE id = ? AND lease_token = ? AND status = 'leased'`). Returns the ids that won.
+   */
+  markSentIfLeased(leases: readonly LeaseRef[], nowMs: number): Promise<bigint[]>;
   extendLeases(ids: readonly bigint[], leaseExpiresAtMs: number, nowMs: number): Promise<void>;
-  /** The seed's markFailed for each row: status failed, available again at its retry time. */
-  saveFailures(attempts: readonly FailedAttempt[], nowMs: number): Promise<void>;
-  /** Terminal: the rows' dead-letter records were written; keeps the attempt counts given. */
-  markDeadLettered(attempts: readonly Omit<FailedAttempt, "nextRetryAtMs">[], nowMs: number): Promise<void>;
+  /**
+   * The seed's markFailed for each row: status failed, available again at its retry time. Rows
+   * whose attempt names a lease token change only while leased under it. Returns the ids that won.
+   */
+  saveFailures(attempts: readonly FailedAttempt[], nowMs: number): Promise<bigint[]>;
+  /**
+   * Terminal (write the dead-letter records after, for the winners only); keeps the attempt counts
+   * given. Rows whose attempt names a lease token change only while they hold it. Returns the ids that won.
+   */
+  markDeadLettered(
+    attempts: readonly Omit<FailedAttempt, "nextRetryAtMs">[],
+    nowMs: number,
+  ): Promise<bigint[]>;
   /** Gives leased rows back without counting an attempt (server shutdown, flow-control overflow). */
   unclaim(ids: readonly bigint[], nowMs: number): Promise<void>;
   /** Locks leased rows whose lease has expired (SKIP LOCKED), across all subscriptions. */

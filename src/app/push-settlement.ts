@@ -3,7 +3,8 @@ import type { PushVerdict } from "../domain/push-outcome.js";
 import type { Subscription } from "../domain/subscription.js";
 import type { AckRef } from "./ack-id.js";
 import { type AttemptFailure, recordFailedAttempts } from "./attempt-failures.js";
-import { lockCurrentLeases } from "./current-leases.js";
+import { leaseKey, lockCurrentLeases } from "./current-leases.js";
+import type { QueueItemRecord } from "./delivery-ports.js";
 import { DeliveryTally, ignoreQueueEvents, type QueueObserver } from "./queue-observer.js";
 import type { Store } from "./store.js";
 
@@ -17,6 +18,8 @@ export interface PushOutcome {
   /** Response snippet or connection error; empty on success. */
   detail: string;
   durationMs: number;
+  /** Not pushed at all (its lease had too little time left): given back without counting an attempt. */
+  givenBack?: true;
 }
 
 /**
@@ -24,7 +27,8 @@ export interface PushOutcome {
  * failures retry after the backoff (or the receiver's Retry-After) or dead-letter after the last
  * attempt, 410 Gone dead-letters at once and pauses the subscription, and a subscription failing
  * with no success for `pauseAfterFailingMs` is paused. Outcomes of deliveries whose lease was
- * lost (expired and redelivered) are ignored: the newer delivery decides.
+ * lost (expired and redelivered) are ignored: outcomes are matched by (row, lease token), so only
+ * the current delivery decides, and every write is fenced by the lease token in SQL.
  * Returns the pause reason when the subscription was paused.
  */
 export class PushSettlement {
@@ -44,6 +48,8 @@ export class PushSettlement {
     const { paused, tally } = await this.store.transaction(async (repos) => {
       const tally = new DeliveryTally();
       const nowMs = this.clock.nowMs();
+      // Matched by (row, token): a stale outcome (its lease expired and the row was redelivered)
+      // settling beside the current one must not decide for it.
       const current = new Map(
         (
           await lockCurrentLeases(
@@ -51,13 +57,23 @@ export class PushSettlement {
             subscription.id,
             outcomes.map((o) => o.ref),
           )
-        ).map((r) => [r.id, r]),
+        ).map((r) => [leaseKey({ queueId: r.id, leaseToken: r.leaseToken }), r]),
       );
-      const acked = outcomes.filter((o) => o.verdict.kind === "ack" && current.has(o.ref.queueId));
-      const failures: AttemptFailure[] = [];
+      const decided = new Map<string, { outcome: PushOutcome; record: QueueItemRecord }>();
       for (const o of outcomes) {
-        const record = current.get(o.ref.queueId);
-        if (!record || o.verdict.kind === "ack") continue;
+        const key = leaseKey(o.ref);
+        const record = current.get(key);
+        if (record && !decided.has(key)) decided.set(key, { outcome: o, record });
+      }
+      const givenBack = [...decided.values()].filter((d) => d.outcome.givenBack);
+      await repos.deliveries.unclaim(
+        givenBack.map((d) => d.record.id),
+        nowMs,
+      );
+      const ackCandidates = [...decided.values()].filter((d) => d.outcome.verdict.kind === "ack");
+      const failures: AttemptFailure[] = [];
+      for (const { outcome: o, record } of decided.values()) {
+        if (o.verdict.kind === "ack" || o.givenBack) continue;
         failures.push({
           record,
           error: o.detail,
@@ -67,12 +83,15 @@ export class PushSettlement {
           ...(o.verdict.kind === "gone" ? { deadLetterNow: "GONE" as const } : {}),
         });
       }
-      await repos.deliveries.markSent(
-        acked.map((o) => o.ref.queueId),
-        nowMs,
+      const sent = new Set(
+        await repos.deliveries.markSentIfLeased(
+          ackCandidates.map((d) => ({ id: d.record.id, leaseToken: d.record.leaseToken })),
+          nowMs,
+        ),
       );
+      const acked = ackCandidates.filter((d) => sent.has(d.record.id));
       await repos.notificationLogs.insertForQueueItems(
-        acked.map((o) => ({
+        acked.map(({ outcome: o }) => ({
           queueId: o.ref.queueId,
           status: "sent" as const,
           httpStatus: o.httpStatus,
@@ -81,8 +100,7 @@ export class PushSettlement {
         { topicCode: subscription.topicCode, defaultMethod: "webhook" },
         nowMs,
       );
-      for (const o of acked)
-        tally.acked("webhook", nowMs - (current.get(o.ref.queueId)?.createdAtMs ?? nowMs));
+      for (const { record } of acked) tally.acked("webhook", nowMs - record.createdAtMs);
       tally.add(await recordFailedAttempts(repos, subscription, failures, true, this.clock, this.random));
 
       if (acked.length === 0 && failures.length === 0) return { paused: null, tally };

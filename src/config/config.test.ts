@@ -71,6 +71,17 @@ describe("loadConfig", () => {
     expect(loadConfig({ HERALD_METRICS_ADDR: "[::]:9464" }).metricsAddr).toEqual({ host: "::", port: 9464 });
   });
 
+  it("allows every push port by default and parses HERALD_PUSH_ALLOWED_PORTS as ports and ranges", () => {
+    expect(loadConfig({}).webhooks.allowedPorts).toBe("any");
+    expect(loadConfig({ HERALD_PUSH_ALLOWED_PORTS: "443, 8000-8999" }).webhooks.allowedPorts).toEqual([
+      [443, 443],
+      [8000, 8999],
+    ]);
+    for (const bad of ["0", "70000", "9000-8000", "https", "443,"]) {
+      expect(() => loadConfig({ HERALD_PUSH_ALLOWED_PORTS: bad })).toThrow(/HERALD_PUSH_ALLOWED_PORTS/);
+    }
+  });
+
   it("names HERALD_METRICS_ADDR when it is malformed", () => {
     expect(() => loadConfig({ HERALD_METRICS_ADDR: "9464" })).toThrow(
       /HERALD_METRICS_ADDR must be host:port/,

@@ -84,6 +84,8 @@ export interface WebhookConfig {
   allowHttp: boolean;
   /** "all" allows private/loopback destinations; otherwise the CIDRs allowed despite the SSRF block. */
   allowPrivate: "all" | string[];
+  /** Ports pushes may use (inclusive ranges), or "any" (the default). */
+  allowedPorts: "any" | [number, number][];
   /** Longest a push request may take (capped further by the subscription's ack deadline), ms. */
   timeoutMs: number;
   /** Largest concurrency window of one push subscription. */
@@ -120,6 +122,7 @@ export const CONFIG_DEFAULTS = Object.freeze({
   HERALD_RETENTION_INTERVAL_MS: "60000",
   HERALD_WEBHOOK_ALLOW_HTTP: "auto",
   HERALD_WEBHOOK_ALLOW_PRIVATE: "",
+  HERALD_PUSH_ALLOWED_PORTS: "",
   HERALD_PUSH_TIMEOUT_MS: "30000",
   HERALD_PUSH_WINDOW_MAX: "64",
   HERALD_PUSH_MAX_INFLIGHT: "1000",
@@ -245,6 +248,25 @@ function parseAuthConfig(problems: string[], env: Env, host: string): AuthConfig
   return { mode, adminTokenHashes: tokens.map((t) => createHash("sha256").update(t, "utf8").digest("hex")) };
 }
 
+/** "443,8443,9000-9100" → inclusive ranges; empty → any port. */
+function parseAllowedPorts(problems: string[], raw: string): "any" | [number, number][] {
+  if (raw.trim() === "") return "any";
+  const ranges: [number, number][] = [];
+  for (const part of raw.split(",").map((p) => p.trim())) {
+    const match = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(part);
+    const from = Number(match?.[1]);
+    const to = match?.[2] === undefined ? from : Number(match[2]);
+    if (!match || from < 1 || to > 65535 || from > to) {
+      problems.push(
+        `HERALD_PUSH_ALLOWED_PORTS has an invalid entry "${part}" (use e.g. 443,8443 or 8000-8999)`,
+      );
+      continue;
+    }
+    ranges.push([from, to]);
+  }
+  return ranges;
+}
+
 function parseWebhookConfig(problems: string[], env: Env, host: string): WebhookConfig {
   const allowHttpRaw = read(env, "HERALD_WEBHOOK_ALLOW_HTTP");
   let allowHttp = isLoopbackHost(host);
@@ -270,6 +292,7 @@ function parseWebhookConfig(problems: string[], env: Env, host: string): Webhook
   return {
     allowHttp,
     allowPrivate,
+    allowedPorts: parseAllowedPorts(problems, read(env, "HERALD_PUSH_ALLOWED_PORTS")),
     timeoutMs: parseIntVar(
       problems,
       "HERALD_PUSH_TIMEOUT_MS",

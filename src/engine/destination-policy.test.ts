@@ -24,6 +24,14 @@ describe("DestinationPolicy", () => {
     "::ffff:127.0.0.1",
     "::ffff:7f00:1",
     "::ffff:169.254.169.254",
+    "::ffff:8.8.8.8",
+    "::ffff:0:0",
+    "::8.8.8.8",
+    "::127.0.0.1",
+    "::a00:1",
+    "::ffff:0:a00:1",
+    "64:ff9b:1::a00:1",
+    "64:ff9b:1:ffff::1",
     "64:ff9b::10.0.0.1",
     "2002:7f00:1::",
     "fe80::1%eth0",
@@ -31,7 +39,7 @@ describe("DestinationPolicy", () => {
     expect(policy.isAllowed(address)).toBe(false);
   });
 
-  it.each(["93.184.216.34", "8.8.8.8", "2606:4700::1111", "::ffff:8.8.8.8", "64:ff9b::8.8.8.8"])(
+  it.each(["93.184.216.34", "8.8.8.8", "2606:4700::1111", "64:ff9b::8.8.8.8", "64:ff9b:2::1"])(
     "allows %s",
     (address) => {
       expect(policy.isAllowed(address)).toBe(true);
@@ -51,6 +59,23 @@ describe("DestinationPolicy", () => {
     expect(allow.isAllowed("127.0.0.2")).toBe(false);
     expect(allow.isAllowed("192.168.0.1")).toBe(false);
     expect(new DestinationPolicy("all").isAllowed("127.0.0.1")).toBe(true);
+  });
+
+  it("allows every port by default, and only the listed ports and ranges when given", () => {
+    expect(policy.isPortAllowed(22)).toBe(true);
+    const ports = new DestinationPolicy(
+      [],
+      [
+        [443, 443],
+        [8000, 8999],
+      ],
+    );
+    expect(ports.isPortAllowed(443)).toBe(true);
+    expect(ports.isPortAllowed(8000)).toBe(true);
+    expect(ports.isPortAllowed(8999)).toBe(true);
+    expect(ports.isPortAllowed(80)).toBe(false);
+    expect(ports.isPortAllowed(6379)).toBe(false);
+    expect(ports.isPortAllowed(9000)).toBe(false);
   });
 
   it("filters resolved addresses in its lookup", async () => {

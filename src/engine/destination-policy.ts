@@ -7,6 +7,9 @@ export class BlockedDestinationError extends Error {
   readonly code = "HERALD_BLOCKED_DESTINATION";
 }
 
+/** Allowed destination ports: inclusive ranges, or any port. */
+export type PortPolicy = "any" | readonly (readonly [number, number])[];
+
 const BLOCKED_V4: [string, number][] = [
   ["0.0.0.0", 8], // "this" network
   ["10.0.0.0", 8], // private
@@ -26,8 +29,10 @@ const BLOCKED_V4: [string, number][] = [
 ];
 
 const BLOCKED_V6: [string, number][] = [
-  ["::", 128], // unspecified
-  ["::1", 128], // loopback
+  // ::/96 (unspecified, loopback, IPv4-compatible) and ::ffff:0:0/96 (IPv4-mapped) are refused in
+  // isAllowed: node's BlockList applies IPv6 rules of those prefixes to plain IPv4 addresses too.
+  ["::ffff:0:0:0", 96], // IPv4-translated (SIIT)
+  ["64:ff9b:1::", 48], // local-use NAT64 (RFC 8215): a translator into private networks
   ["100::", 64], // discard
   ["2001::", 23], // IETF special purpose (Teredo, ORCHID, …)
   ["2001:db8::", 32], // documentation
@@ -62,17 +67,23 @@ function ipv6Bytes(address: string): number[] | undefined {
 
 /**
  * The SSRF defence of the pusher (Svix's rules): destinations in loopback, private, link-local
- * (cloud metadata), CGNAT, multicast, documentation or reserved ranges are refused — including the
- * IPv4-mapped (::ffff:a.b.c.d) and NAT64 (64:ff9b::a.b.c.d) forms of blocked IPv4 addresses —
- * unless an allowlist entry covers them. The check runs on the address actually dialled (the
- * connector's DNS lookup), so DNS rebinding cannot slip a private address past it.
+ * (cloud metadata), CGNAT, multicast, documentation or reserved ranges are refused, and so are the
+ * IPv6 forms that embed an IPv4 address (IPv4-compatible ::/96, IPv4-mapped ::ffff:0:0/96,
+ * translated, local-use NAT64 64:ff9b:1::/48) — except the well-known NAT64 prefix 64:ff9b::/96,
+ * judged by the IPv4 address it carries — unless an allowlist entry covers them (a mapped address
+ * also by the allowlisted IPv4 address it carries). The check runs on the address actually dialled
+ * (the connector's DNS lookup), so DNS rebinding cannot slip a private address past it. An optional
+ * port policy limits the ports pushes may use.
  */
 export class DestinationPolicy {
   private readonly blocked = new BlockList();
   private readonly allowed = new BlockList();
   private readonly allowAll: boolean;
 
-  constructor(allowPrivate: "all" | readonly string[]) {
+  private readonly ports: PortPolicy;
+
+  constructor(allowPrivate: "all" | readonly string[], allowedPorts: PortPolicy = "any") {
+    this.ports = allowedPorts;
     for (const [net, prefix] of BLOCKED_V4) this.blocked.addSubnet(net, prefix, "ipv4");
     for (const [net, prefix] of BLOCKED_V6) this.blocked.addSubnet(net, prefix, "ipv6");
     this.allowAll = allowPrivate === "all";
@@ -97,16 +108,24 @@ export class DestinationPolicy {
     if (family !== 6) return false;
     const bytes = ipv6Bytes(address);
     if (!bytes) return false;
-    const embedsV4 =
-      (bytes.slice(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff) || // ::ffff:a.b.c.d
-      (bytes[0] === 0x00 &&
-        bytes[1] === 0x64 &&
-        bytes[2] === 0xff &&
-        bytes[3] === 0x9b &&
-        bytes.slice(4, 12).every((b) => b === 0)); // 64:ff9b::/96
-    if (embedsV4) return this.isAllowed(bytes.slice(12).join("."));
     const plain = address.split("%")[0] ?? "";
-    return this.allowed.check(plain, "ipv6") || !this.blocked.check(plain, "ipv6");
+    if (this.allowed.check(plain, "ipv6")) return true;
+    const zeros = (from: number, to: number) => bytes.slice(from, to).every((b) => b === 0);
+    const v4 = bytes.slice(12).join(".");
+    // ::ffff:a.b.c.d dials a.b.c.d: an allowlisted IPv4 address stays allowed in this form.
+    if (zeros(0, 10) && bytes[10] === 0xff && bytes[11] === 0xff) return this.allowed.check(v4, "ipv4");
+    if (zeros(0, 12)) return false; // ::/96: unspecified, loopback and the deprecated ::a.b.c.d
+    // The well-known NAT64 prefix reaches the IPv4 address it carries: judge that address.
+    const wellKnownNat64 =
+      bytes[0] === 0x00 && bytes[1] === 0x64 && bytes[2] === 0xff && bytes[3] === 0x9b && zeros(4, 12);
+    if (wellKnownNat64) return this.isAllowed(v4);
+    return !this.blocked.check(plain, "ipv6");
+  }
+
+  /** Whether pushes may use `port` (HERALD_PUSH_ALLOWED_PORTS; every port when unset). */
+  isPortAllowed(port: number): boolean {
+    if (this.ports === "any") return true;
+    return this.ports.some(([from, to]) => port >= from && port <= to);
   }
 
   /** A `net.connect` lookup that resolves, then keeps only allowed addresses (or fails). */

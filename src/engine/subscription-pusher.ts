@@ -6,14 +6,15 @@ import { classifyPushResponse, type PushVerdict } from "../domain/push-outcome.j
 import type { Subscription } from "../domain/subscription.js";
 import type { Logger } from "../logger.js";
 import type { InflightLimiter } from "./inflight-limiter.js";
+import { PushWindow } from "./push-window.js";
 import type { Wakeups } from "./wakeups.js";
 import type { WebhookClient } from "./webhook-client.js";
-import { pushRequest, signedHeaders } from "./webhook-payload.js";
+import { pushRequest, signedHeaders, webhookId } from "./webhook-payload.js";
 
 export interface PusherTuning {
   /** Push request timeout cap; the subscription's ack deadline caps it further. */
   timeoutMs: number;
-  /** Largest concurrency window; the window starts small, grows by one per success, halves on failure. */
+  /** Largest concurrency window; the window starts small, grows by one per success, halves on failure (once per round trip). */
   windowMax: number;
   pollMinMs: number;
   pollMaxMs: number;
@@ -34,6 +35,12 @@ export interface PusherDeps {
 
 /** Extra lease time beyond the request timeout, so a finished push is recorded before its lease can expire. */
 const LEASE_MARGIN_MS = 15_000;
+/**
+ * Lease time a push must still have, beyond its whole-request timeout, when it starts: the time
+ * to record its outcome. A push with less (its batch waited too long) is given back unsent, so no
+ * request ever outlives its lease and races a redelivery of the same message.
+ */
+export const SETTLE_MARGIN_MS = 5_000;
 const INITIAL_WINDOW = 4;
 const FLUSH_LINGER_MS = 3;
 
@@ -44,7 +51,7 @@ const FLUSH_LINGER_MS = 3;
  * batches: while one batch is being written the next accumulates.
  */
 export class SubscriptionPusher {
-  private window: number;
+  private readonly window: PushWindow;
   private inflight = 0;
   private readonly outcomes: PushOutcome[] = [];
   private settling: Promise<void> | undefined;
@@ -58,11 +65,16 @@ export class SubscriptionPusher {
     private subscription: Subscription,
     private readonly deps: PusherDeps,
   ) {
-    this.window = Math.min(INITIAL_WINDOW, deps.tuning.windowMax);
+    this.window = new PushWindow(INITIAL_WINDOW, deps.tuning.windowMax);
   }
 
   get current(): Subscription {
     return this.subscription;
+  }
+
+  /** The concurrency window now (for metrics and tests). */
+  get windowSize(): number {
+    return this.window.size;
   }
 
   update(subscription: Subscription): void {
@@ -98,9 +110,10 @@ export class SubscriptionPusher {
     const signal = this.controller.signal;
     let pollMs = tuning.pollMinMs;
     while (!signal.aborted) {
-      const room = Math.min(this.window - this.inflight, limiter.available);
+      const window = this.window.size;
+      const room = Math.min(window - this.inflight, limiter.available);
       // Refill in batches: claiming each time one push finishes would spend a transaction per message.
-      const worthClaiming = this.inflight === 0 ? 1 : Math.max(1, Math.floor(this.window / 4));
+      const worthClaiming = this.inflight === 0 ? 1 : Math.max(1, Math.floor(window / 4));
       if (room < worthClaiming) {
         await Promise.race([
           limiter.waitForRoom(tuning.pollMaxMs, signal),
@@ -115,12 +128,15 @@ export class SubscriptionPusher {
       let batch: Delivery[];
       // Taken before the claim: a publish committing while the claim runs must still wake us.
       const mark = wakeups.mark(sub.id, sub.topicId);
+      const leaseMs = this.timeoutMs() + LEASE_MARGIN_MS;
+      // Read before the claim, so the lease is known to end no earlier than this.
+      const leaseEndsAtMs = this.deps.clock.nowMs() + leaseMs;
       try {
         batch = await deliveries.claim(sub, {
           owner: this.deps.owner,
           method: "webhook",
           max: Math.min(room, 100),
-          leaseMs: this.timeoutMs() + LEASE_MARGIN_MS,
+          leaseMs,
         });
       } catch (error) {
         this.deps.logger.warn("push claim failed", { subscription: sub.name, error });
@@ -144,7 +160,7 @@ export class SubscriptionPusher {
         this.finished(batch.length);
         continue;
       }
-      for (const delivery of batch) void this.push(sub, delivery, keys);
+      for (const delivery of batch) void this.push(sub, delivery, keys, leaseEndsAtMs);
     }
   }
 
@@ -152,8 +168,26 @@ export class SubscriptionPusher {
     return Math.min(this.subscription.ackDeadlineSeconds * 1000, this.deps.tuning.timeoutMs);
   }
 
-  private async push(sub: Subscription, delivery: Delivery, keys: SigningKeys): Promise<void> {
+  private async push(
+    sub: Subscription,
+    delivery: Delivery,
+    keys: SigningKeys,
+    leaseEndsAtMs: number,
+  ): Promise<void> {
     const { client, clock } = this.deps;
+    const timeoutMs = this.timeoutMs();
+    if (leaseEndsAtMs - clock.nowMs() < timeoutMs + SETTLE_MARGIN_MS) {
+      this.record({
+        ref: delivery.ref,
+        verdict: { kind: "retry", retryAfterMs: null },
+        httpStatus: null,
+        detail: "not pushed: too little of its lease was left",
+        durationMs: 0,
+        givenBack: true,
+      });
+      return;
+    }
+    const ticket = this.window.started();
     let verdict: PushVerdict;
     let outcome: PushOutcome;
     try {
@@ -161,8 +195,11 @@ export class SubscriptionPusher {
       const res = await client.send({
         url: sub.callbackUrl,
         body,
-        headers: { ...headers, ...signedHeaders(delivery.ref.queueId, body, keys, clock.nowMs()) },
-        timeoutMs: this.timeoutMs(),
+        headers: {
+          ...headers,
+          ...signedHeaders(webhookId(sub.id, delivery.message.id), body, keys, clock.nowMs()),
+        },
+        timeoutMs,
       });
       verdict =
         res.status === null
@@ -185,10 +222,12 @@ export class SubscriptionPusher {
         durationMs: 0,
       };
     }
-    this.window =
-      verdict.kind === "ack"
-        ? Math.min(this.deps.tuning.windowMax, this.window + 1)
-        : Math.max(1, Math.floor(this.window / 2));
+    if (verdict.kind === "ack") this.window.succeeded();
+    else this.window.failed(ticket);
+    this.record(outcome);
+  }
+
+  private record(outcome: PushOutcome): void {
     this.outcomes.push(outcome);
     this.finished(1);
     this.scheduleFlush();

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { Delivery } from "../app/delivery-service.js";
 import type { SigningKeys } from "../app/store.js";
 import type { Subscription } from "../domain/subscription.js";
-import { pushRequest, signedHeaders } from "./webhook-payload.js";
+import { pushRequest, signedHeaders, webhookId } from "./webhook-payload.js";
 
 const PUBLISHED_AT_MS = Date.UTC(2026, 0, 2, 3, 4, 5, 678);
 const PUBLISH_TIME = "2026-01-02T03:04:05.678Z";
@@ -152,6 +152,26 @@ describe("pushRequest, unwrapped with metadata", () => {
     "webhook-signature",
     "Webhook-Id",
     "x-goog-pubsub-message-id",
+    "x-goog-iap-jwt-assertion",
+    "authorization",
+    "Cookie",
+    "set-cookie",
+    "x-api-key",
+    "forwarded",
+    "X-Forwarded-For",
+    "x-forwarded-host",
+    "x-forwarded-proto",
+    "x-real-ip",
+    "true-client-ip",
+    "cf-connecting-ip",
+    "x-original-url",
+    "x-http-method-override",
+    "x-envoy-original-path",
+    "x-amzn-oidc-identity",
+    "x-ssl-client-verify",
+    "x-client-cert",
+    "x-user-id",
+    "via",
   ])("does not let the attribute %s become a header", (name) => {
     const request = withMetadata({ attributes: { [name]: "forged", kept: "yes" } });
     const forged = Object.entries(request.headers).filter(([, value]) => value === "forged");
@@ -191,14 +211,21 @@ describe("pushRequest, unwrapped with metadata", () => {
   });
 });
 
+describe("webhookId", () => {
+  it("names the subscription and the message, so a retry or a replay keeps it", () => {
+    expect(webhookId(7n, 12345n)).toBe("msg_7_12345");
+    expect(webhookId(7n, 12345n)).not.toBe(webhookId(8n, 12345n));
+  });
+});
+
 describe("signedHeaders", () => {
   const keys: SigningKeys = { current: SECRET, previous: null, previousExpiresAtMs: null };
 
   it("signs a byte body exactly as the same text body, verifiable with Standard Webhooks", () => {
     const nowMs = Date.now();
     const text = '{"message":{"data":"aGk="},"note":"ünïcode"}';
-    const fromBytes = signedHeaders(55n, new TextEncoder().encode(text), keys, nowMs);
-    expect(fromBytes).toEqual(signedHeaders(55n, text, keys, nowMs));
+    const fromBytes = signedHeaders("msg_55", new TextEncoder().encode(text), keys, nowMs);
+    expect(fromBytes).toEqual(signedHeaders("msg_55", text, keys, nowMs));
     expect(fromBytes["webhook-id"]).toBe("msg_55");
     expect(fromBytes["webhook-timestamp"]).toBe(String(Math.floor(nowMs / 1000)));
     expect(() => new Webhook(SECRET).verify(Buffer.from(text), fromBytes)).not.toThrow();
@@ -212,17 +239,17 @@ describe("signedHeaders", () => {
       .update("msg_55.1700000000.")
       .update(body)
       .digest("base64");
-    expect(signedHeaders(55n, body, keys, nowMs)["webhook-signature"]).toBe(`v1,${expected}`);
+    expect(signedHeaders("msg_55", body, keys, nowMs)["webhook-signature"]).toBe(`v1,${expected}`);
   });
 
   it("signs with the previous secret too while it has not expired", () => {
     const previous = `whsec_${Buffer.from("another-32-byte-key-for-testing!").toString("base64")}`;
     const nowMs = Date.now();
     const rotating = { current: SECRET, previous, previousExpiresAtMs: nowMs + 1 };
-    const headers = signedHeaders(9n, "body", rotating, nowMs);
+    const headers = signedHeaders("msg_9", "body", rotating, nowMs);
     expect(headers["webhook-signature"]?.split(" ")).toHaveLength(2);
     expect(() => new Webhook(previous).verify("body", headers, { jsonParse: false })).not.toThrow();
-    const expired = signedHeaders(9n, "body", { ...rotating, previousExpiresAtMs: nowMs }, nowMs);
+    const expired = signedHeaders("msg_9", "body", { ...rotating, previousExpiresAtMs: nowMs }, nowMs);
     expect(expired["webhook-signature"]?.split(" ")).toHaveLength(1);
   });
 });

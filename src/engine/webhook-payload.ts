@@ -33,9 +33,29 @@ function subscriptionLabel(subscription: Subscription): string {
     : `projects/${subscription.pubsubProject}/subscriptions/${subscription.name}`;
 }
 
-/** Header names a message attribute may not take: transport, signature and Herald's own. */
-const RESERVED_HEADER =
-  /^(host|connection|content-.*|transfer-encoding|te|trailer|upgrade|user-agent|keep-alive|proxy-.*|webhook-.*|x-goog-pubsub-.*|expect)$/i;
+/**
+ * Header names a message attribute may not take: transport and framing, Herald's signature and
+ * Pub/Sub metadata, and headers that proxies, gateways and frameworks read as credentials, client
+ * identity or routing (`authorization`, `cookie`, `x-forwarded-*`, …). Attribute headers are not
+ * signed, so a publisher must not be able to speak for the sender or an intermediary. A denylist
+ * rather than a prefix: Pub/Sub writes attributes under their own names, and receivers read them so.
+ */
+const RESERVED_HEADER = new RegExp(
+  `^(${[
+    // transport and framing
+    "host|connection|content-.*|transfer-encoding|te|trailer|upgrade|user-agent|keep-alive|expect|via",
+    // Herald's signature and Pub/Sub's (and Google's) metadata
+    "webhook-.*|x-goog-.*|x-cloud-.*",
+    // credentials and sessions
+    "authorization|proxy-.*|cookie|cookie2|set-cookie|x-api-key|x-auth-.*|x-csrf-token|x-xsrf-token|x-access-token",
+    // client identity and routing, as set by proxies and load balancers
+    "forwarded|x-forwarded-.*|x-real-ip|x-client-ip|x-cluster-client-ip|true-client-ip|cf-.*|fastly-.*|akamai-.*",
+    "x-original-.*|x-rewrite-url|x-http-method-override|x-http-method|x-method-override|x-envoy-.*|x-amz.*",
+    "x-ms-.*|x-arr-.*|x-host|x-https|x-scheme|x-url-scheme|x-request-id|x-correlation-id|traceparent|tracestate",
+    "x-ssl-.*|x-client-cert.*|x-remote-.*|x-user.*|x-wap-profile|front-end-https",
+  ].join("|")})$`,
+  "i",
+);
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
@@ -92,17 +112,25 @@ function pushBody(subscription: Subscription, delivery: Delivery): string {
 }
 
 /**
- * Standard Webhooks headers: `webhook-id` is stable across retries of one queue item, the
- * signature is `v1,<base64 HMAC-SHA256 of id.timestamp.body>` with every active secret (two
- * during a rotation's overlap, space separated).
+ * The Standard Webhooks `webhook-id` of a message pushed to a subscription: the same for every
+ * retry and every replay from the dead-letter queue, so a receiver deduplicating on it processes
+ * the message once (a replay enqueues a new queue row; an id per row would look like a new event).
+ */
+export function webhookId(subscriptionId: bigint, messageId: bigint): string {
+  return `msg_${subscriptionId.toString()}_${messageId.toString()}`;
+}
+
+/**
+ * Standard Webhooks headers: `webhook-id` as given (see `webhookId`), the signature is
+ * `v1,<base64 HMAC-SHA256 of id.timestamp.body>` with every active secret (two during a
+ * rotation's overlap, space separated).
  */
 export function signedHeaders(
-  queueId: bigint,
+  id: string,
   body: string | Uint8Array,
   keys: SigningKeys,
   nowMs: number,
 ): Record<string, string> {
-  const id = `msg_${queueId.toString()}`;
   const timestamp = Math.floor(nowMs / 1000).toString();
   const secrets = [keys.current];
   if (keys.previous !== null && (keys.previousExpiresAtMs ?? 0) > nowMs) secrets.push(keys.previous);

@@ -8,6 +8,7 @@ import type {
 import type { Page, PageRequest } from "../app/store.js";
 import type { FailureReason } from "../domain/dead-letter.js";
 import type { DlqStats } from "../domain/dlq-stats.js";
+import type { Dialect } from "./dialect.js";
 import { type DeadLetterRow, toDeadLetterState } from "./knex-dead-letter-repository.js";
 import { pageById } from "./page-query.js";
 import { idParam, toBigInt, toBoolean, toNumber, toNumberOrNull } from "./row-values.js";
@@ -29,7 +30,10 @@ function toView(row: ViewRow): DeadLetterView {
 }
 
 export class KnexDeadLetterAdminRepository implements DeadLetterAdminRepository {
-  constructor(private readonly db: Knex | Knex.Transaction) {}
+  constructor(
+    private readonly db: Knex | Knex.Transaction,
+    private readonly dialect: Dialect,
+  ) {}
 
   private selectViews(): Knex.QueryBuilder {
     return this.db("dead_letters as d")
@@ -81,13 +85,34 @@ export class KnexDeadLetterAdminRepository implements DeadLetterAdminRepository 
     };
   }
 
-  async idsAfter(filter: DeadLetterFilter, afterId: bigint, limit: number): Promise<bigint[]> {
+  async idsAfter(
+    filter: DeadLetterFilter,
+    afterId: bigint,
+    upToId: bigint,
+    limit: number,
+  ): Promise<bigint[]> {
     const rows = (await applyFilter(this.db("dead_letters as d"), filter)
       .select("d.id")
       .where("d.id", ">", idParam(afterId))
+      .where("d.id", "<=", idParam(upToId))
       .orderBy("d.id", "asc")
       .limit(limit)) as { id: unknown }[];
     return rows.map((r) => toBigInt(r.id));
+  }
+
+  async lastId(): Promise<bigint> {
+    const row = (await this.db("dead_letters").max({ id: "id" }).first()) as { id: unknown } | undefined;
+    return row?.id === null || row?.id === undefined ? 0n : toBigInt(row.id);
+  }
+
+  async lockReplayCandidates(ids: readonly bigint[]): Promise<ReplayCandidate[]> {
+    if (ids.length === 0) return [];
+    if (this.dialect.name === "mysql") {
+      // Only the dead letters are locked (a locking join would lock their subscriptions too), in
+      // id order so concurrent replays cannot deadlock; READ COMMITTED then reads them as committed.
+      await this.db("dead_letters").select("id").whereIn("id", ids.map(idParam)).orderBy("id").forUpdate();
+    }
+    return this.findReplayCandidates(ids);
   }
 
   async findReplayCandidates(ids: readonly bigint[]): Promise<ReplayCandidate[]> {
@@ -109,7 +134,12 @@ export class KnexDeadLetterAdminRepository implements DeadLetterAdminRepository 
     }));
   }
 
-  async replay(ids: readonly bigint[], resolvedBy: string, nowMs: number): Promise<number> {
+  async replay(
+    ids: readonly bigint[],
+    resolvedBy: string,
+    nowMs: number,
+    onlyUnresolved: boolean,
+  ): Promise<number> {
     if (ids.length === 0) return 0;
     const params = ids.map(idParam);
     const placeholders = params.map(() => "?").join(", ");
@@ -122,11 +152,13 @@ export class KnexDeadLetterAdminRepository implements DeadLetterAdminRepository 
        FROM dead_letters d
        JOIN subscriptions s ON s.id = d.subscription_id
        JOIN messages m ON m.id = d.message_id
-       WHERE d.id IN (${placeholders})
+       WHERE d.id IN (${placeholders})${onlyUnresolved ? " AND d.is_resolved = 0" : ""}
        ORDER BY d.id`,
       [nowMs, nowMs, nowMs, nowMs, ...params],
     );
-    return this.db("dead_letters").whereIn("id", params).update({
+    const update = this.db("dead_letters").whereIn("id", params);
+    if (onlyUnresolved) update.where("is_resolved", false);
+    return update.update({
       is_resolved: true,
       resolved_at_ms: nowMs,
       resolved_by: resolvedBy,
@@ -143,11 +175,12 @@ export class KnexDeadLetterAdminRepository implements DeadLetterAdminRepository 
   }
 
   async purgeBatch(
-    filter: DeadLetterFilter & { olderThanMs: number; includeUnresolved: boolean },
+    filter: DeadLetterFilter & { olderThanMs: number; includeUnresolved: boolean; upToId: bigint },
     limit: number,
   ): Promise<number> {
     const query = applyFilter(this.db("dead_letters as d"), filter)
       .select("d.id")
+      .where("d.id", "<=", idParam(filter.upToId))
       .where("d.moved_at_ms", "<", filter.olderThanMs)
       .orderBy("d.id")
       .limit(limit);

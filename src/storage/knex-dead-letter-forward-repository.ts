@@ -22,6 +22,7 @@ export class KnexDeadLetterForwardRepository implements DeadLetterForwardReposit
         "s.name as subscription_name",
         "s.pubsub_project",
         "t.code as topic_code",
+        "f.dedup_token",
       )) as {
       dead_letter_id: unknown;
       message_id: unknown;
@@ -29,6 +30,7 @@ export class KnexDeadLetterForwardRepository implements DeadLetterForwardReposit
       subscription_name: string;
       pubsub_project: string;
       topic_code: string;
+      dedup_token: string;
     }[];
     return rows.map((r) => ({
       deadLetterId: toBigInt(r.dead_letter_id),
@@ -37,6 +39,7 @@ export class KnexDeadLetterForwardRepository implements DeadLetterForwardReposit
       subscriptionName: r.subscription_name,
       pubsubProject: r.pubsub_project,
       deadLetterTopicCode: r.topic_code,
+      dedupToken: r.dedup_token,
     }));
   }
 

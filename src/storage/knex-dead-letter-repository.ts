@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { Knex } from "knex";
 import type { DeadLetterEntry, DeadLetterRepository } from "../app/delivery-ports.js";
 import type { DeadLetterState, FailureReason } from "../domain/dead-letter.js";
@@ -85,16 +86,26 @@ export class KnexDeadLetterRepository implements DeadLetterRepository {
     }
     // Outbox rows for subscriptions with a dead-letter topic, in the same transaction, so a dead
     // letter is forwarded exactly when it exists (the forwarder publishes and deletes the row).
+    // Each carries a random token for the forward's dedup id: stable for the row's life, unguessable.
     const allIds = entries.map((e) => idParam(e.queueId));
-    await this.db.raw(
-      `INSERT INTO dead_letter_forwards (dead_letter_id, topic_id, created_at_ms)
-       SELECT d.id, s.dead_letter_topic_id, ?
-       FROM dead_letters d
-       JOIN subscriptions s ON s.id = d.subscription_id
-       WHERE d.original_queue_id IN (${allIds.map(() => "?").join(", ")})
-         AND d.moved_at_ms = ? AND s.dead_letter_topic_id IS NOT NULL
-         AND NOT EXISTS (SELECT 1 FROM dead_letter_forwards f WHERE f.dead_letter_id = d.id)`,
-      [nowMs, ...allIds, nowMs],
+    const rows = (await this.db("dead_letters as d")
+      .join("subscriptions as s", "s.id", "d.subscription_id")
+      .whereIn("d.original_queue_id", allIds)
+      .where("d.moved_at_ms", nowMs)
+      .whereNotNull("s.dead_letter_topic_id")
+      .whereNotExists(
+        this.db("dead_letter_forwards as f").select(this.db.raw("1")).whereRaw("f.dead_letter_id = d.id"),
+      )
+      .orderBy("d.id")
+      .select("d.id", "s.dead_letter_topic_id")) as { id: unknown; dead_letter_topic_id: unknown }[];
+    if (rows.length === 0) return;
+    await this.db("dead_letter_forwards").insert(
+      rows.map((r) => ({
+        dead_letter_id: idParam(toBigInt(r.id)),
+        topic_id: idParam(toBigInt(r.dead_letter_topic_id)),
+        created_at_ms: nowMs,
+        dedup_token: randomBytes(16).toString("hex"),
+      })),
     );
   }
 

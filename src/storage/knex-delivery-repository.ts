@@ -5,6 +5,7 @@ import type {
   DeliveryRepository,
   FailedAttempt,
   LeaseGrant,
+  LeaseRef,
   QueueItemRecord,
   QueueRowStatus,
 } from "../app/delivery-ports.js";
@@ -205,6 +206,41 @@ export class KnexDeliveryRepository implements DeliveryRepository {
     }
   }
 
+  async markSentIfLeased(leases: readonly LeaseRef[], nowMs: number): Promise<bigint[]> {
+    if (leases.length === 0) return [];
+    const ids = leases.map((l) => idParam(l.id));
+    const changed = await this.db("queue_items")
+      .whereIn("id", ids)
+      .where("status", "leased")
+      .whereIn(
+        ["id", "lease_token"],
+        leases.map((l) => [idParam(l.id), idParam(l.leaseToken)]),
+      )
+      .update({
+        ...LEASE_CLEARED,
+        status: "sent",
+        attempt_count: this.db.raw("attempt_count + 1"),
+        available_at_ms: null,
+        next_retry_at_ms: null,
+        completed_at_ms: nowMs,
+        updated_at_ms: nowMs,
+      });
+    if (changed === leases.length) return leases.map((l) => l.id);
+    // Some lost: the winners are the rows this statement just completed under their token (the
+    // lease token survives markSent, and completed_at_ms is this call's instant).
+    const wanted = new Set(leases.map((l) => `${l.id}:${l.leaseToken}`));
+    const rows = (await this.db("queue_items")
+      .select("id", "lease_token")
+      .whereIn("id", ids)
+      .where({ status: "sent", completed_at_ms: nowMs, updated_at_ms: nowMs })) as {
+      id: unknown;
+      lease_token: unknown;
+    }[];
+    return rows
+      .filter((r) => wanted.has(`${toBigInt(r.id)}:${toBigInt(r.lease_token)}`))
+      .map((r) => toBigInt(r.id));
+  }
+
   async extendLeases(ids: readonly bigint[], leaseExpiresAtMs: number, nowMs: number): Promise<void> {
     for (const chunk of idChunks(ids)) {
       await this.db("queue_items").whereIn("id", chunk.map(idParam)).update({
@@ -215,44 +251,54 @@ export class KnexDeliveryRepository implements DeliveryRepository {
     }
   }
 
-  async saveFailures(attempts: readonly FailedAttempt[], nowMs: number): Promise<void> {
+  /** The row `a` names, fenced by its lease (still leased, same token) when it carries a token. */
+  private fenced(a: { id: bigint; leaseToken?: bigint }): Knex.QueryBuilder {
+    const q = this.db("queue_items").where("id", idParam(a.id));
+    if (a.leaseToken !== undefined) q.where("lease_token", idParam(a.leaseToken)).where("status", "leased");
+    return q;
+  }
+
+  async saveFailures(attempts: readonly FailedAttempt[], nowMs: number): Promise<bigint[]> {
+    const won: bigint[] = [];
     for (const a of attempts) {
-      await this.db("queue_items")
-        .where("id", idParam(a.id))
-        .update({
-          ...LEASE_CLEARED,
-          status: "failed",
-          attempt_count: a.attemptCount,
-          last_error: a.lastError,
-          next_retry_at_ms: a.nextRetryAtMs,
-          available_at_ms: a.nextRetryAtMs,
-          first_attempt_at_ms: a.firstAttemptAtMs,
-          last_attempt_at_ms: a.lastAttemptAtMs,
-          updated_at_ms: nowMs,
-        });
+      const changed = await this.fenced(a).update({
+        ...LEASE_CLEARED,
+        status: "failed",
+        attempt_count: a.attemptCount,
+        last_error: a.lastError,
+        next_retry_at_ms: a.nextRetryAtMs,
+        available_at_ms: a.nextRetryAtMs,
+        first_attempt_at_ms: a.firstAttemptAtMs,
+        last_attempt_at_ms: a.lastAttemptAtMs,
+        updated_at_ms: nowMs,
+      });
+      if (changed > 0) won.push(a.id);
     }
+    return won;
   }
 
   async markDeadLettered(
     attempts: readonly Omit<FailedAttempt, "nextRetryAtMs">[],
     nowMs: number,
-  ): Promise<void> {
+  ): Promise<bigint[]> {
+    const won: bigint[] = [];
     for (const a of attempts) {
-      await this.db("queue_items")
-        .where("id", idParam(a.id))
-        .update({
-          ...LEASE_CLEARED,
-          status: "dead_lettered",
-          attempt_count: a.attemptCount,
-          last_error: a.lastError,
-          next_retry_at_ms: null,
-          available_at_ms: null,
-          first_attempt_at_ms: a.firstAttemptAtMs,
-          last_attempt_at_ms: a.lastAttemptAtMs,
-          completed_at_ms: nowMs,
-          updated_at_ms: nowMs,
-        });
+      // The sweeper dead-letters expired rows that are pending or failed: it names no lease token.
+      const changed = await this.fenced(a).update({
+        ...LEASE_CLEARED,
+        status: "dead_lettered",
+        attempt_count: a.attemptCount,
+        last_error: a.lastError,
+        next_retry_at_ms: null,
+        available_at_ms: null,
+        first_attempt_at_ms: a.firstAttemptAtMs,
+        last_attempt_at_ms: a.lastAttemptAtMs,
+        completed_at_ms: nowMs,
+        updated_at_ms: nowMs,
+      });
+      if (changed > 0) won.push(a.id);
     }
+    return won;
   }
 
   async unclaim(ids: readonly bigint[], nowMs: number): Promise<void> {

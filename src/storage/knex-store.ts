@@ -34,7 +34,7 @@ function repositoriesOn(db: Knex | Knex.Transaction, dialect: Dialect): Reposito
     deliveries: new KnexDeliveryRepository(db, dialect),
     deadLetters: new KnexDeadLetterRepository(db),
     deadLetterForwards: new KnexDeadLetterForwardRepository(db),
-    deadLetterAdmin: new KnexDeadLetterAdminRepository(db),
+    deadLetterAdmin: new KnexDeadLetterAdminRepository(db, dialect),
     apiKeys: new KnexApiKeyRepository(db),
     inspection: new KnexInspectionRepository(db),
     notificationLogs: new KnexNotificationLogRepository(db),

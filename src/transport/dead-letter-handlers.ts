@@ -45,23 +45,25 @@ export function createDeadLetterHandlers(dlq: DeadLetterAdmin): ServiceImpl<type
     async getDeadLetterStats(req) {
       return { stats: dlqStatsToPb(await dlq.stats(req.subscription)) };
     },
-    async replayDeadLetters(req) {
+    async replayDeadLetters(req, ctx) {
       const replayed = await dlq.replay({
         ids: req.ids,
         filter: req.filter ? filterFromPb(req.filter) : undefined,
         force: req.force,
         resolvedBy: req.resolvedBy,
+        signal: ctx.signal,
       });
       return { replayedCount: BigInt(replayed) };
     },
     async resolveDeadLetters(req) {
       return { resolvedCount: BigInt(await dlq.resolve(req.ids, req.resolvedBy, req.note)) };
     },
-    async purgeDeadLetters(req) {
+    async purgeDeadLetters(req, ctx) {
       const purged = await dlq.purge({
         olderThanMs: timestampToMs("older_than", req.olderThan),
         includeUnresolved: req.includeUnresolved,
         subscription: req.subscription,
+        signal: ctx.signal,
       });
       return { purgedCount: BigInt(purged) };
     },

@@ -202,6 +202,11 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
       expect(new Set(sink.received.filter((p) => p.status === 204).map((p) => p.json.subscription))).toEqual(
         new Set(["ops-push"]),
       );
+      // A replay keeps the webhook-id of the failed pushes: a receiver deduplicating on it sees one event.
+      const idsOf = (status: number) =>
+        new Set(sink.received.filter((p) => p.status === status).map((p) => p.headers["webhook-id"]));
+      expect(idsOf(204).size).toBe(5);
+      expect(idsOf(204)).toEqual(idsOf(500));
     });
 
     it("resolves, then purges resolved dead letters in batches, leaving unresolved ones", async () => {

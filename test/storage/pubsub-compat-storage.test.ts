@@ -204,6 +204,7 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
             subscriptionName: subscription.name,
             pubsubProject: "my-project",
             deadLetterTopicCode: deadTopic.code,
+            dedupToken: expect.stringMatching(/^[0-9a-f]{32}$/),
           },
         ]);
       });
@@ -315,6 +316,7 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
 
       it("publishes nothing new when run again, even if the forward is still in the outbox", async () => {
         const { deadLetterId, deadTopicId } = await forwardedSubscription();
+        const [pending] = await store().repos.deadLetterForwards.listPending(10);
         await forwarding.forwardBatch();
         expect(await forwarding.forwardBatch()).toEqual({ forwarded: 0, dropped: [] });
         const [stored] = await messagesOn(deadTopicId);
@@ -326,11 +328,39 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
             dead_letter_id: String(deadLetterId),
             topic_id: String(deadTopicId),
             created_at_ms: NOW_MS,
+            dedup_token: pending?.dedupToken,
           });
         clock.advanceMs(60_000);
         await forwarding.forwardBatch();
         expect((await messagesOn(deadTopicId)).map((m) => m?.id)).toEqual([stored?.id]);
         expect(await store().repos.deadLetterForwards.listPending(10)).toEqual([]);
+      });
+
+      it("forwards even when the old guessable dedup id was claimed in advance by the same publisher", async () => {
+        const { deadLetterId, deadTopicId } = await forwardedSubscription();
+        const decoy = await createTopic(store());
+        await new PublishMessages(store(), clock, DEDUP_WINDOW_MS).publish({
+          publisher: await new PubsubIdentities(store(), clock, publisherCode).publisher(),
+          topic: decoy.code,
+          messages: [
+            {
+              data: new Uint8Array([1]),
+              attributes: {},
+              orderingKey: "",
+              identifier: "",
+              dedupId: `herald-dead-letter-${deadLetterId}`,
+            },
+          ],
+        });
+        expect(await forwarding.forwardBatch()).toEqual({ forwarded: 1, dropped: [] });
+        expect(await messagesOn(deadTopicId)).toHaveLength(1);
+      });
+
+      it("gives every forward its own random token, unrelated to the dead letter's id", async () => {
+        await forwardedSubscription();
+        await forwardedSubscription();
+        const tokens = (await store().repos.deadLetterForwards.listPending(10)).map((f) => f.dedupToken);
+        expect(new Set(tokens).size).toBe(2);
       });
 
       it("drops a forward whose dead-letter topic was deactivated instead of retrying it", async () => {

@@ -24,10 +24,23 @@ export interface ReceivedPush {
   atMs: number;
   /** Status this sink answered with (filled in after the handler ran). */
   status: number;
+  /** When the exchange ended (response finished or connection cut); undefined while open. */
+  closedAtMs?: number;
+  /** Whether the sink finished its answer before the connection closed. */
+  finished?: boolean;
 }
 
-/** How the sink answers one request: a status (and headers), or a delay before answering. */
-export type SinkReply = { status: number; headers?: Record<string, string>; delayMs?: number; body?: string };
+/**
+ * How the sink answers one request: a status (and headers), or a delay before answering; with
+ * `trickle`, the status and headers at once and then one body byte every `everyMs` for `forMs`.
+ */
+export type SinkReply = {
+  status: number;
+  headers?: Record<string, string>;
+  delayMs?: number;
+  body?: string;
+  trickle?: { everyMs: number; forMs: number };
+};
 
 /**
  * A real local HTTP webhook receiver on 127.0.0.1:0. `reply` decides each answer (default 204);
@@ -57,10 +70,15 @@ export async function startWebhookSink(
       const answer = reply(push, index);
       push.status = answer.status;
       open.add(res);
+      res.on("close", () => {
+        push.closedAtMs = Date.now();
+        push.finished = res.writableFinished;
+      });
       const send = () => {
         open.delete(res);
         if (res.destroyed) return;
         res.writeHead(answer.status, answer.headers ?? {});
+        if (answer.trickle) return trickle(res, answer.trickle, () => open.delete(res), open);
         res.end(answer.body ?? "");
       };
       if (answer.delayMs) setTimeout(send, answer.delayMs);
@@ -80,6 +98,31 @@ export async function startWebhookSink(
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** Writes one byte every `everyMs` for `forMs`, then ends; stops when the client goes away. */
+function trickle(
+  res: ServerResponse,
+  { everyMs, forMs }: { everyMs: number; forMs: number },
+  done: () => void,
+  open: Set<ServerResponse>,
+): void {
+  open.add(res);
+  const endAt = Date.now() + forMs;
+  const timer = setInterval(() => {
+    if (res.destroyed) {
+      clearInterval(timer);
+      done();
+    } else if (Date.now() >= endAt) {
+      clearInterval(timer);
+      done();
+      res.end();
+    } else res.write(".");
+  }, everyMs);
+  res.on("close", () => {
+    clearInterval(timer);
+    done();
+  });
 }
 
 function parseJson(body: string): ReceivedPush["json"] {

@@ -6,6 +6,7 @@ import type { Knex } from "knex";
 import type { Dialect } from "../dialect.js";
 import * as initial from "./0001-initial.js";
 import * as pubsubCompatibility from "./0002-pubsub-compatibility.js";
+import * as deadLetterForwardTokens from "./0004-dead-letter-forward-tokens.js";
 import * as messageSize from "./0006-message-size.js";
 
 interface Migration {
@@ -17,6 +18,11 @@ interface Migration {
 const MIGRATIONS: readonly Migration[] = [
   { name: "0001-initial", up: initial.up, down: initial.down },
   { name: "0002-pubsub-compatibility", up: pubsubCompatibility.up, down: pubsubCompatibility.down },
+  {
+    name: "0004-dead-letter-forward-tokens",
+    up: deadLetterForwardTokens.up,
+    down: deadLetterForwardTokens.down,
+  },
   { name: "0006-message-size", up: messageSize.up, down: messageSize.down },
 ];
 

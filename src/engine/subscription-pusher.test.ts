@@ -1,0 +1,103 @@
+import { describe, expect, it } from "vitest";
+import type { Delivery, DeliveryService } from "../app/delivery-service.js";
+import type { PushOutcome, PushSettlement } from "../app/push-settlement.js";
+import { FakeClock } from "../domain/clock.js";
+import type { Subscription } from "../domain/subscription.js";
+import { createJsonLogger } from "../logger.js";
+import { InflightLimiter } from "./inflight-limiter.js";
+import { SETTLE_MARGIN_MS, SubscriptionPusher } from "./subscription-pusher.js";
+import { Wakeups } from "./wakeups.js";
+import type { WebhookClient, WebhookRequest } from "./webhook-client.js";
+
+const TIMEOUT_MS = 1_000;
+
+const subscription = {
+  id: 1n,
+  name: "s",
+  topicId: 2n,
+  subscriberId: 3n,
+  topicCode: "t",
+  pubsubProject: "",
+  callbackUrl: "http://127.0.0.1:1/hook",
+  ackDeadlineSeconds: 30,
+  pushPayload: "wrapped",
+} as Subscription;
+
+const delivery: Delivery = {
+  ref: { queueId: 10n, leaseToken: 1n },
+  ackId: "a",
+  deliveryAttempt: 1,
+  sizeBytes: 1,
+  message: {
+    id: 20n,
+    topicId: 2n,
+    publisherId: 4n,
+    identifier: "",
+    orderingKey: "",
+    data: new Uint8Array([1]),
+    attributes: {},
+    createdAtMs: 0,
+  },
+};
+
+/** A pusher over fakes whose single delivery's signing keys take `keysDelayMs` of (fake) time to load. */
+function pusherWithSlowKeys(keysDelayMs: number) {
+  const clock = new FakeClock();
+  const sent: WebhookRequest[] = [];
+  let settled: (outcomes: readonly PushOutcome[]) => void = () => {};
+  const outcomes = new Promise<readonly PushOutcome[]>((resolve) => {
+    settled = resolve;
+  });
+  let claims = 0;
+  const pusher = new SubscriptionPusher(subscription, {
+    deliveries: {
+      claim: async () => (claims++ === 0 ? [delivery] : []),
+      unclaim: async () => {},
+    } as unknown as DeliveryService,
+    settlement: {
+      settle: async (_s: Subscription, batch: readonly PushOutcome[]) => {
+        settled(batch);
+        return null;
+      },
+    } as unknown as PushSettlement,
+    client: {
+      send: async (req: WebhookRequest) => {
+        sent.push(req);
+        return { status: 204, retryAfter: undefined, detail: "", blocked: false, durationMs: 1 };
+      },
+    } as unknown as WebhookClient,
+    wakeups: new Wakeups(),
+    limiter: new InflightLimiter(100),
+    signingKeys: async () => {
+      clock.advanceMs(keysDelayMs);
+      return { current: "whsec_dGVzdA==", previous: null, previousExpiresAtMs: null };
+    },
+    clock,
+    logger: createJsonLogger("silent"),
+    owner: "test",
+    tuning: { timeoutMs: TIMEOUT_MS, windowMax: 8, pollMinMs: 5, pollMaxMs: 10 },
+  });
+  return { pusher, sent, outcomes };
+}
+
+describe("SubscriptionPusher", () => {
+  it("pushes a delivery whose lease outlasts its timeout by the settle margin", async () => {
+    const { pusher, sent, outcomes } = pusherWithSlowKeys(0);
+    pusher.start();
+    const [outcome] = await outcomes;
+    await pusher.stop(0);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]?.timeoutMs).toBe(TIMEOUT_MS);
+    expect(outcome?.verdict).toEqual({ kind: "ack" });
+  });
+
+  it("gives a delivery back unsent when too little of its lease is left to push it", async () => {
+    // The lease is timeout + 15 s; after this delay less than timeout + the settle margin is left.
+    const { pusher, sent, outcomes } = pusherWithSlowKeys(15_000 - SETTLE_MARGIN_MS + 1);
+    pusher.start();
+    const [outcome] = await outcomes;
+    await pusher.stop(0);
+    expect(sent).toEqual([]);
+    expect(outcome).toMatchObject({ ref: delivery.ref, givenBack: true });
+  });
+});
