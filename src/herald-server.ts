@@ -3,7 +3,7 @@
  * use cases, wires the connect routes and owns the HTTP/2 server's lifecycle.
  */
 import { setMaxListeners } from "node:events";
-import type { ConnectRouter } from "@connectrpc/connect";
+import { type ConnectRouter, createContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { AdminService, file_herald_v1_admin_service } from "../gen/herald/v1/admin_service_pb.js";
 import {
@@ -50,15 +50,21 @@ import { HeraldMetrics } from "./observability/metrics.js";
 import { MetricsServer } from "./observability/metrics-server.js";
 import { openStore } from "./storage/open-store.js";
 import { createAdminHandlers } from "./transport/admin-handlers.js";
-import { authenticationInterceptor } from "./transport/authentication.js";
+import {
+  authenticationInterceptor,
+  authorizeRoute,
+  routeAccess,
+  withAuthorizedPrincipal,
+} from "./transport/authentication.js";
 import { createDeadLetterHandlers } from "./transport/dead-letter-handlers.js";
-import { errorMappingInterceptor } from "./transport/error-mapping.js";
+import { errorMappingInterceptor, toConnectError } from "./transport/error-mapping.js";
 import { withGrpcUnaryFastPath } from "./transport/grpc-unary-fast-path.js";
 import { createHealthRoutes, HealthState } from "./transport/health-service.js";
 import { startHttpServer } from "./transport/http-server.js";
 import { createPublisherHandlers } from "./transport/publisher-handlers.js";
 import { createPubsubRoutes, PUBSUB_FILES, PUBSUB_SERVICE_NAMES } from "./transport/pubsub/pubsub-routes.js";
 import { createReflectionRoutes } from "./transport/reflection-service.js";
+import { type GatedRoute, RequestGate } from "./transport/request-gate.js";
 import { requestLoggingInterceptor } from "./transport/request-logging.js";
 import { createSubscriberHandlers } from "./transport/subscriber-handlers.js";
 import { HERALD_VERSION } from "./version.js";
@@ -77,6 +83,8 @@ export interface HeraldServer {
   readonly metrics: HeraldMetrics;
   /** Subscribe streams open on this instance. */
   openStreams(): number;
+  /** Request body bytes held right now across all calls (bounded by HERALD_MAX_BUFFERED_REQUEST_BYTES). */
+  bufferedRequestBytes(): number;
   /** Runs one queue sweep now (expired leases and items); the server also sweeps on an interval. */
   sweepNow(): Promise<void>;
   /** Runs one retention prune now and returns what it deleted; the server also prunes on an interval. */
@@ -211,7 +219,19 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
 
   const publisherHandlers = createPublisherHandlers(publishing);
   const subscriberHandlers = createSubscriberHandlers(lookup, consumers);
+  // Every registered RPC, collected as connect registers them, for the request gate.
+  const gatedRoutes = new Map<string, GatedRoute>();
   const routes = (router: ConnectRouter) => {
+    registerRoutes(router);
+    for (const h of router.handlers) {
+      gatedRoutes.set(h.requestPath, {
+        procedure: `${h.service.typeName}/${h.method.name}`,
+        access: routeAccess(h.service.typeName, h.method.name),
+        isRequestStreaming: h.method.methodKind === "client_streaming" || h.method.methodKind === "bidi_streaming",
+      });
+    }
+  };
+  const registerRoutes = (router: ConnectRouter) => {
     router.service(AdminService, createAdminHandlers(admin, new Inspection(store, clock)));
     router.service(DeadLetterService, createDeadLetterHandlers(deadLetters));
     router.service(PublisherService, publisherHandlers);
@@ -248,6 +268,25 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
   ];
   // Node's timers hold at most 2^31-1 ms; a larger client deadline would fire at once.
   const maxTimeoutMs = 2_147_483_647;
+  const gate = new RequestGate({
+    routes: gatedRoutes,
+    authorize: (access, authorization) => authorizeRoute(authenticator, access, authorization),
+    toError: (error, procedure) =>
+      toConnectError(
+        error,
+        procedure,
+        (e, p) => logger.error("request failed", { procedure: p, error: e }),
+        (e) => store.isUnavailable(e),
+      ),
+    maxBufferedBytes: config.transport.maxBufferedRequestBytes,
+    bodyTimeoutMs: config.transport.bodyTimeoutMs,
+    onRefused: (procedure, reason, code) => {
+      metrics.requestRefused(reason);
+      if (reason !== "unauthorized") logger.warn("request cut", { procedure, reason, code });
+    },
+  });
+  const contextValues = (req: Parameters<typeof gate.principalOf>[0]) =>
+    withAuthorizedPrincipal(createContextValues(), gate.principalOf(req));
   const connectHandler = connectNodeAdapter({
     routes,
     shutdownSignal: shutdown.signal,
@@ -260,10 +299,11 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
     // silently ignoring them.
     jsonOptions: { ignoreUnknownFields: false },
     interceptors,
+    contextValues,
   });
   // The per-message calls (Publish, Acknowledge) skip connect's generic pipeline in their usual
   // form (gRPC, binary, uncompressed); see grpc-unary-fast-path.ts for why and what stays equal.
-  const handler = withGrpcUnaryFastPath(
+  const handler = gate.wrap(withGrpcUnaryFastPath(
     {
       methods: [
         { method: PublisherService.method.publish, impl: publisherHandlers.publish },
@@ -273,9 +313,10 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
       shutdownSignal: shutdown.signal,
       readMaxBytes: READ_MAX_BYTES,
       maxTimeoutMs,
+      contextValues,
     },
     connectHandler,
-  );
+  ));
 
   const server = await startHttpServer(config.host, config.port, config.transport, handler);
   metrics.attach({
@@ -283,6 +324,7 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
     clock,
     openStreams: () => consumers.openStreamCount,
     webhookInflight: () => pusher.inflightCount,
+    bufferedRequestBytes: () => gate.bufferedRequestBytes,
     dbPool: () => store.poolStats?.(),
   });
   const metricsServer = config.metricsAddr ? new MetricsServer(metrics, logger) : undefined;
@@ -344,5 +386,6 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
     forwardDeadLettersNow: () => forwarder.runOnce(),
     refreshPushers: () => pusher.refresh(),
     openStreams: () => consumers.openStreamCount,
+    bufferedRequestBytes: () => gate.bufferedRequestBytes,
   };
 }

@@ -58,6 +58,12 @@ export interface TransportConfig {
   maxHeaderBytes: number;
   /** Connections with no open stream for this long are closed, ms. */
   idleTimeoutMs: number;
+  /** Most client connections open at once; further ones are closed on accept. */
+  maxConnections: number;
+  /** Most request body bytes held across the server before calls are refused with RESOURCE_EXHAUSTED, bytes. */
+  maxBufferedRequestBytes: number;
+  /** Longest a request body (or one message of a request stream) may take to arrive before the call is cut, ms. */
+  bodyTimeoutMs: number;
 }
 
 export interface AuthConfig {
@@ -206,6 +212,27 @@ function parseTransportConfig(problems: string[], env: Env): TransportConfig {
       env.HERALD_IDLE_TIMEOUT_MS || "300000",
       1_000,
       86_400_000,
+    ),
+    maxConnections: parseIntVar(
+      problems,
+      "HERALD_MAX_CONNECTIONS",
+      env.HERALD_MAX_CONNECTIONS || "1000",
+      1,
+      1_000_000,
+    ),
+    maxBufferedRequestBytes: parseIntVar(
+      problems,
+      "HERALD_MAX_BUFFERED_REQUEST_BYTES",
+      env.HERALD_MAX_BUFFERED_REQUEST_BYTES || String(256 * 1024 * 1024),
+      65_536,
+      64 * 1024 * 1024 * 1024,
+    ),
+    bodyTimeoutMs: parseIntVar(
+      problems,
+      "HERALD_REQUEST_BODY_TIMEOUT_MS",
+      env.HERALD_REQUEST_BODY_TIMEOUT_MS || "30000",
+      100,
+      3_600_000,
     ),
   };
 }

@@ -19,6 +19,8 @@ export interface MetricSources {
   clock: Clock;
   openStreams(): number;
   webhookInflight(): number;
+  /** Request body bytes held across all calls (HERALD_MAX_BUFFERED_REQUEST_BYTES bounds it). */
+  bufferedRequestBytes(): number;
   /** Pool connections in use and idle, when the store exposes them. */
   dbPool(): { used: number; free: number } | undefined;
 }
@@ -42,6 +44,12 @@ export class HeraldMetrics implements QueueObserver {
   private readonly authFailures = new Counter({
     name: "herald_auth_failures_total",
     help: "Refused credentials by reason (missing, malformed, bad_token, unknown_key, expired_key).",
+    labelNames: ["reason"] as const,
+    registers: [this.registry],
+  });
+  private readonly refused = new Counter({
+    name: "herald_requests_refused_total",
+    help: "Calls the request gate answered or cut before their handler finished, by reason (unauthorized, buffer_full, body_timeout).",
     labelNames: ["reason"] as const,
     registers: [this.registry],
   });
@@ -101,6 +109,11 @@ export class HeraldMetrics implements QueueObserver {
     this.sampled("herald_webhook_inflight", "Webhook push requests in flight on this instance.", (s) =>
       s.webhookInflight(),
     );
+    this.sampled(
+      "herald_request_buffered_bytes",
+      "Request body bytes held right now across all calls (incomplete messages).",
+      (s) => s.bufferedRequestBytes(),
+    );
     this.sampled("herald_db_pool_used", "Database pool connections in use.", (s) => s.dbPool()?.used);
     this.sampled("herald_db_pool_size", "Database pool connections open (in use plus idle).", (s) => {
       const pool = s.dbPool();
@@ -130,6 +143,10 @@ export class HeraldMetrics implements QueueObserver {
 
   authenticationFailed(reason: string): void {
     this.authFailures.inc({ reason });
+  }
+
+  requestRefused(reason: "unauthorized" | "buffer_full" | "body_timeout"): void {
+    this.refused.inc({ reason });
   }
 
   messagesPublished(topic: string, count: number): void {
