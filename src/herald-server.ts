@@ -53,6 +53,8 @@ import { createAdminHandlers } from "./transport/admin-handlers.js";
 import {
   authenticationInterceptor,
   authorizeRoute,
+  isAccessListed,
+  type RouteAccess,
   routeAccess,
   withAuthorizedPrincipal,
 } from "./transport/authentication.js";
@@ -83,6 +85,8 @@ export interface HeraldServer {
   readonly metrics: HeraldMetrics;
   /** Subscribe streams open on this instance. */
   openStreams(): number;
+  /** Every registered RPC path ("/pkg.Service/Method") with who may call it and whether the access table names it. */
+  routes(): ReadonlyArray<{ path: string; access: RouteAccess; isListed: boolean }>;
   /** Request body bytes held right now across all calls (bounded by HERALD_MAX_BUFFERED_REQUEST_BYTES). */
   bufferedRequestBytes(): number;
   /** Runs one queue sweep now (expired leases and items); the server also sweeps on an interval. */
@@ -227,7 +231,8 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
       gatedRoutes.set(h.requestPath, {
         procedure: `${h.service.typeName}/${h.method.name}`,
         access: routeAccess(h.service.typeName, h.method.name),
-        isRequestStreaming: h.method.methodKind === "client_streaming" || h.method.methodKind === "bidi_streaming",
+        isRequestStreaming:
+          h.method.methodKind === "client_streaming" || h.method.methodKind === "bidi_streaming",
       });
     }
   };
@@ -303,20 +308,22 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
   });
   // The per-message calls (Publish, Acknowledge) skip connect's generic pipeline in their usual
   // form (gRPC, binary, uncompressed); see grpc-unary-fast-path.ts for why and what stays equal.
-  const handler = gate.wrap(withGrpcUnaryFastPath(
-    {
-      methods: [
-        { method: PublisherService.method.publish, impl: publisherHandlers.publish },
-        { method: SubscriberService.method.acknowledge, impl: subscriberHandlers.acknowledge },
-      ],
-      interceptors,
-      shutdownSignal: shutdown.signal,
-      readMaxBytes: READ_MAX_BYTES,
-      maxTimeoutMs,
-      contextValues,
-    },
-    connectHandler,
-  ));
+  const handler = gate.wrap(
+    withGrpcUnaryFastPath(
+      {
+        methods: [
+          { method: PublisherService.method.publish, impl: publisherHandlers.publish },
+          { method: SubscriberService.method.acknowledge, impl: subscriberHandlers.acknowledge },
+        ],
+        interceptors,
+        shutdownSignal: shutdown.signal,
+        readMaxBytes: READ_MAX_BYTES,
+        maxTimeoutMs,
+        contextValues,
+      },
+      connectHandler,
+    ),
+  );
 
   const server = await startHttpServer(config.host, config.port, config.transport, handler);
   metrics.attach({
@@ -387,5 +394,10 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
     refreshPushers: () => pusher.refresh(),
     openStreams: () => consumers.openStreamCount,
     bufferedRequestBytes: () => gate.bufferedRequestBytes,
+    routes: () =>
+      [...gatedRoutes].map(([path, route]) => {
+        const [service = "", method = ""] = route.procedure.split("/");
+        return { path, access: route.access, isListed: isAccessListed(service, method) };
+      }),
   };
 }

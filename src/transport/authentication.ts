@@ -1,6 +1,6 @@
 import {
-  createContextKey,
   type ContextValues,
+  createContextKey,
   type HandlerContext,
   type Interceptor,
 } from "@connectrpc/connect";
@@ -56,9 +56,7 @@ export function isAccessListed(serviceTypeName: string, methodName: string): boo
 
 /** Who may call `service/method`; anything the table does not name needs an admin token. */
 export function routeAccess(serviceTypeName: string, methodName: string): RouteAccess {
-  return (
-    METHOD_ACCESS[`${serviceTypeName}/${methodName}`] ?? SERVICE_ACCESS[serviceTypeName] ?? "admin"
-  );
+  return METHOD_ACCESS[`${serviceTypeName}/${methodName}`] ?? SERVICE_ACCESS[serviceTypeName] ?? "admin";
 }
 
 /**
@@ -77,7 +75,10 @@ export async function authorizeRoute(
 }
 
 /** Context values carrying a principal the request gate established from the headers. */
-export function withAuthorizedPrincipal(values: ContextValues, principal: Principal | undefined): ContextValues {
+export function withAuthorizedPrincipal(
+  values: ContextValues,
+  principal: Principal | undefined,
+): ContextValues {
   if (principal === undefined) return values;
   values.set(principalKey, principal);
   values.set(authorizedKey, true);

@@ -148,7 +148,12 @@ export class RequestGate {
    * Ends a call whose handler may already be running: the stream is reset — ENHANCE_YOUR_CALM
    * (clients report RESOURCE_EXHAUSTED) past the byte budget, CANCEL after the body deadline.
    */
-  private cut(req: NodeRequest, route: GatedRoute, tracker: BodyTracker, reason: "buffer_full" | "body_timeout") {
+  private cut(
+    req: NodeRequest,
+    route: GatedRoute,
+    tracker: BodyTracker,
+    reason: "buffer_full" | "body_timeout",
+  ) {
     if (tracker.isCut) return;
     tracker.cut();
     this.options.onRefused?.(
@@ -158,9 +163,7 @@ export class RequestGate {
     );
     if ("stream" in req) {
       req.stream.close(
-        reason === "buffer_full"
-          ? http2.constants.NGHTTP2_ENHANCE_YOUR_CALM
-          : http2.constants.NGHTTP2_CANCEL,
+        reason === "buffer_full" ? http2.constants.NGHTTP2_ENHANCE_YOUR_CALM : http2.constants.NGHTTP2_CANCEL,
       );
     } else {
       req.socket.destroy();

@@ -7,7 +7,11 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { afterEach, describe, expect, it } from "vitest";
 import { PublisherService } from "../../gen/herald/v1/publisher_service_pb.js";
-import { type TestDatabase, type TestDatabaseTarget, testDatabaseTargets } from "../support/test-databases.js";
+import {
+  type TestDatabase,
+  type TestDatabaseTarget,
+  testDatabaseTargets,
+} from "../support/test-databases.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
 
 const ADMIN_TOKEN = "gate-admin-token-0123456789";
@@ -31,7 +35,11 @@ interface OpenCall {
   write(bytes: number): Promise<void>;
 }
 
-function openCall(session: http2.ClientHttp2Session, path: string, headers: Record<string, string>): OpenCall {
+function openCall(
+  session: http2.ClientHttp2Session,
+  path: string,
+  headers: Record<string, string>,
+): OpenCall {
   const stream = session.request({
     ":method": "POST",
     ":path": path,
@@ -158,6 +166,29 @@ describe("request gate", () => {
     for (const call of calls) call.stream.close(http2.constants.NGHTTP2_CANCEL);
     await Promise.all(calls.map((c) => c.closed));
     await expect.poll(() => server.server.bufferedRequestBytes()).toBe(0);
+  });
+
+  it("names every registered RPC in the access table and refuses each non-public one without credentials", async () => {
+    const server = await start();
+    const routes = server.server.routes();
+    expect(routes.length).toBeGreaterThan(40);
+    expect(routes.filter((r) => !r.isListed).map((r) => r.path)).toEqual([]);
+    const publicServices = new Set(
+      routes.filter((r) => r.access === "public").map((r) => r.path.split("/")[1]),
+    );
+    expect([...publicServices].sort()).toEqual([
+      "grpc.health.v1.Health",
+      "grpc.reflection.v1.ServerReflection",
+      "grpc.reflection.v1alpha.ServerReflection",
+    ]);
+    const session = connect(server);
+    for (const route of routes.filter((r) => r.access !== "public")) {
+      const call = openCall(session, route.path, {});
+      call.stream.end(envelopeHeader(0));
+      const headers = await call.response;
+      expect([route.path, Number(headers["grpc-status"])]).toEqual([route.path, Code.Unauthenticated]);
+      await call.closed;
+    }
   });
 
   it("holds HERALD_MAX_CONNECTIONS: a connection over the cap is closed, one under it works", async () => {
