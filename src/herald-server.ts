@@ -25,6 +25,7 @@ import { DeadLetterForwarding } from "./app/dead-letter-forwarding.js";
 import { DeliveryService } from "./app/delivery-service.js";
 import { Inspection } from "./app/inspection.js";
 import { PublishMessages } from "./app/publish-messages.js";
+import { PublisherTopicGrants } from "./app/publisher-topic-grants.js";
 import { PubsubIdentities } from "./app/pubsub-identities.js";
 import { PubsubTopicDeletion } from "./app/pubsub-topic-deletion.js";
 import { PushSettlement } from "./app/push-settlement.js";
@@ -120,6 +121,7 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
   const publishing = new PublishMessages(store, clock, config.dedupWindowMs, metrics);
   const admin = {
     publishers: new CodedEntityAdmin(store, clock, publisherRules),
+    publisherGrants: new PublisherTopicGrants(store),
     topics: new CodedEntityAdmin(store, clock, topicRules),
     subscribers: new SubscriberAdmin(store, clock, config.webhooks),
     subscriptions: new SubscriptionAdmin(store, clock, config.webhooks),

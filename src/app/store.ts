@@ -8,6 +8,7 @@ import type { NewPublisher, Publisher } from "../domain/publisher.js";
 import type { NewSubscriber, Subscriber } from "../domain/subscriber.js";
 import type { DeliveryType, Subscription, SubscriptionSettings } from "../domain/subscription.js";
 import type { NewTopic, Topic } from "../domain/topic.js";
+import type { TopicGrants } from "../domain/topic-grants.js";
 import type { ApiKeyRepository } from "./api-key-ports.js";
 import type { DeadLetterForwardRepository } from "./dead-letter-forward-ports.js";
 import type {
@@ -46,6 +47,18 @@ export interface PublisherRepository {
   update(id: bigint, patch: PublisherPatch, nowMs: number): Promise<Publisher>;
   delete(id: bigint): Promise<void>;
   hasMessages(id: bigint): Promise<boolean>;
+}
+
+/** Which topics each publisher may publish to (publishers.publishes_to_all_topics and publisher_topics). */
+export interface PublisherGrantRepository {
+  /** The grants of each publisher asked for (NO_TOPICS for one without any). */
+  findMany(publisherIds: readonly bigint[]): Promise<Map<bigint, TopicGrants>>;
+  /** Replaces a publisher's grants: every topic, or exactly `topicIds`. */
+  replace(publisherId: bigint, allTopics: boolean, topicIds: readonly bigint[]): Promise<void>;
+  /** The ids of those of `codes` that name a topic. */
+  findTopicIds(codes: readonly string[]): Promise<Map<string, bigint>>;
+  /** Adds one topic to a publisher's grants (no-op when already granted). */
+  grant(publisherId: bigint, topicId: bigint): Promise<void>;
 }
 
 export type PublisherPatch = CodedEntityPatch;
@@ -208,6 +221,7 @@ export interface Repositories {
   deadLetterForwards: DeadLetterForwardRepository;
   notificationLogs: NotificationLogRepository;
   publishers: PublisherRepository;
+  publisherGrants: PublisherGrantRepository;
   topics: TopicRepository;
   subscribers: SubscriberRepository;
   subscriptions: SubscriptionRepository;

@@ -10,6 +10,7 @@ import { KnexDeliveryRepository } from "./knex-delivery-repository.js";
 import { KnexInspectionRepository } from "./knex-inspection-repository.js";
 import { KnexMessageRepository } from "./knex-message-repository.js";
 import { KnexNotificationLogRepository } from "./knex-notification-log-repository.js";
+import { KnexPublisherGrantRepository } from "./knex-publisher-grant-repository.js";
 import { KnexPublisherRepository } from "./knex-publisher-repository.js";
 import { KnexQueueGaugeRepository } from "./knex-queue-gauge-repository.js";
 import { KnexQueueRepository } from "./knex-queue-repository.js";
@@ -23,6 +24,7 @@ const MAX_TRANSACTION_ATTEMPTS = 4;
 function repositoriesOn(db: Knex | Knex.Transaction, dialect: Dialect): Repositories {
   return {
     publishers: new KnexPublisherRepository(db, dialect),
+    publisherGrants: new KnexPublisherGrantRepository(db),
     topics: new KnexTopicRepository(db, dialect),
     subscribers: new KnexSubscriberRepository(db),
     subscriptions: new KnexSubscriptionRepository(db, dialect),
