@@ -2,6 +2,7 @@
  * The composition root: the only place that knows every layer. It opens the store, builds the
  * use cases, wires the connect routes and owns the HTTP/2 server's lifecycle.
  */
+import { randomBytes } from "node:crypto";
 import { setMaxListeners } from "node:events";
 import { type ConnectRouter, createContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
@@ -17,6 +18,7 @@ import {
   file_herald_v1_subscriber_service,
   SubscriberService,
 } from "../gen/herald/v1/subscriber_service_pb.js";
+import { useAckIdKey } from "./app/ack-id.js";
 import { publisherRules, topicRules } from "./app/admin-rules.js";
 import { Authenticator } from "./app/authenticator.js";
 import { CodedEntityAdmin } from "./app/coded-entity-admin.js";
@@ -31,11 +33,12 @@ import { PubsubTopicDeletion } from "./app/pubsub-topic-deletion.js";
 import { PushSettlement } from "./app/push-settlement.js";
 import { QueueSweep } from "./app/queue-sweep.js";
 import { Retention, type RetentionResult } from "./app/retention.js";
+import { SecretBox } from "./app/secret-box.js";
 import type { Store } from "./app/store.js";
 import { SubscriberAdmin } from "./app/subscriber-admin.js";
 import { SubscriptionAdmin } from "./app/subscription-admin.js";
 import { SubscriptionLookup } from "./app/subscription-lookup.js";
-import type { HeraldConfig } from "./config/config.js";
+import { type HeraldConfig, isLoopbackHost } from "./config/config.js";
 import { type Clock, systemClock } from "./domain/clock.js";
 import { ConsumerEngine } from "./engine/consumer-engine.js";
 import { DatabaseHealthMonitor } from "./engine/database-health-monitor.js";
@@ -107,17 +110,46 @@ export interface StartOptions {
   logger?: Logger;
 }
 
+/** Seals signing secrets under the first key (L2) and installs the instance-shared ack-id key (L1). */
+async function prepareSecrets(store: Store, secrets: SecretBox, clock: Clock, logger: Logger): Promise<void> {
+  if (secrets.isEncrypting) {
+    // Rows stored plain (before a key was set) or under a key that is no longer first.
+    const resealed = await store.repos.subscribers.resealSigningSecrets();
+    if (resealed > 0) {
+      logger.info("webhook signing secrets sealed under the first HERALD_SECRET_KEYS key", { resealed });
+    }
+  } else {
+    logger.warn(
+      "WEBHOOK SIGNING SECRETS ARE STORED UNENCRYPTED: set HERALD_SECRET_KEYS (openssl rand -base64 32) to seal them at rest",
+    );
+  }
+  // Ack ids carry a MAC under a key every instance on this database shares.
+  const ackKey = await store.repos.instanceKeys.findOrCreate(
+    "ack_id_mac",
+    randomBytes(32).toString("base64"),
+    clock.nowMs(),
+  );
+  useAckIdKey(Buffer.from(ackKey, "base64"));
+}
+
 export async function startHerald(config: HeraldConfig, options: StartOptions = {}): Promise<HeraldServer> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createJsonLogger(config.logLevel);
+  const secrets = new SecretBox(config.secretKeys);
   const store = await openStore({
     databaseUrl: config.databaseUrl,
     poolMax: config.dbPoolMax,
     queryTimeoutMs: config.dbQueryTimeoutMs,
+    secrets,
   });
-
+  try {
+    await prepareSecrets(store, secrets, clock, logger);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
   // Counts from the use cases and engines; served only when HERALD_METRICS_ADDR is set.
-  const metrics = new HeraldMetrics(logger);
+  const metrics = new HeraldMetrics(logger, { nameLabels: config.metrics.nameLabels });
   const publishing = new PublishMessages(store, clock, config.dedupWindowMs, metrics);
   const admin = {
     publishers: new CodedEntityAdmin(store, clock, publisherRules),
@@ -340,13 +372,24 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
   let metricsUrl: string | undefined;
   if (metricsServer && config.metricsAddr) {
     try {
-      metricsUrl = await metricsServer.start(config.metricsAddr);
+      metricsUrl = await metricsServer.start({
+        ...config.metricsAddr,
+        ...(config.metrics.token !== undefined ? { token: config.metrics.token } : {}),
+      });
     } catch (error) {
       await server.close(0);
       await store.close();
       throw error;
     }
     logger.info("metrics listening", { url: metricsUrl });
+    if (!isLoopbackHost(config.metricsAddr.host)) {
+      logger.warn("the metrics port is reachable beyond this machine", {
+        address: `${config.metricsAddr.host}:${config.metricsAddr.port}`,
+        tokenRequired: config.metrics.token !== undefined,
+        nameLabels: config.metrics.nameLabels,
+        hint: "firewall it, set HERALD_METRICS_TOKEN, or HERALD_METRICS_NAME_LABELS=false to hide topic and subscription names",
+      });
+    }
   }
   databaseHealth.start();
   sweeper.start();

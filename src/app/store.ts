@@ -61,6 +61,12 @@ export interface PublisherGrantRepository {
   grant(publisherId: bigint, topicId: bigint): Promise<void>;
 }
 
+/** Random keys all instances on one database share, created by whichever instance needs one first. */
+export interface InstanceKeyRepository {
+  /** The key stored under `name`; stores `candidateBase64` first when there is none (a racing instance's key wins). */
+  findOrCreate(name: string, candidateBase64: string, nowMs: number): Promise<string>;
+}
+
 export type PublisherPatch = CodedEntityPatch;
 export type TopicPatch = CodedEntityPatch;
 
@@ -97,6 +103,8 @@ export interface SubscriberRepository {
   findSigningKeys(id: bigint): Promise<SigningKeys | undefined>;
   /** Makes `secret` current; the old one keeps signing until `previousExpiresAtMs`. */
   rotateSigningSecret(id: bigint, secret: string, previousExpiresAtMs: number, nowMs: number): Promise<void>;
+  /** Seals again every signing secret stored plain or under a non-primary key; returns how many rows changed. */
+  resealSigningSecrets(): Promise<number>;
   findById(id: bigint): Promise<Subscriber | undefined>;
   /** The oldest subscriber of the client with that name (names are not unique). */
   findByName(clientId: bigint, name: string): Promise<Subscriber | undefined>;
@@ -222,6 +230,7 @@ export interface Repositories {
   notificationLogs: NotificationLogRepository;
   publishers: PublisherRepository;
   publisherGrants: PublisherGrantRepository;
+  instanceKeys: InstanceKeyRepository;
   topics: TopicRepository;
   subscribers: SubscriberRepository;
   subscriptions: SubscriptionRepository;
