@@ -2,7 +2,6 @@
  * The composition root: the only place that knows every layer. It opens the store, builds the
  * use cases, wires the connect routes and owns the HTTP/2 server's lifecycle.
  */
-import { randomBytes } from "node:crypto";
 import { setMaxListeners } from "node:events";
 import { type ConnectRouter, createContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
@@ -18,7 +17,6 @@ import {
   file_herald_v1_subscriber_service,
   SubscriberService,
 } from "../gen/herald/v1/subscriber_service_pb.js";
-import { useAckIdKey } from "./app/ack-id.js";
 import { publisherRules, topicRules } from "./app/admin-rules.js";
 import { Authenticator } from "./app/authenticator.js";
 import { CodedEntityAdmin } from "./app/coded-entity-admin.js";
@@ -26,6 +24,7 @@ import { DeadLetterAdmin } from "./app/dead-letter-admin.js";
 import { DeadLetterForwarding } from "./app/dead-letter-forwarding.js";
 import { DeliveryService } from "./app/delivery-service.js";
 import { Inspection } from "./app/inspection.js";
+import { prepareInstanceSecrets } from "./app/instance-secrets.js";
 import { PublishMessages } from "./app/publish-messages.js";
 import { PublisherTopicGrants } from "./app/publisher-topic-grants.js";
 import { PubsubIdentities } from "./app/pubsub-identities.js";
@@ -57,9 +56,7 @@ import { createAdminHandlers } from "./transport/admin-handlers.js";
 import {
   authenticationInterceptor,
   authorizeRoute,
-  isAccessListed,
   type RouteAccess,
-  routeAccess,
   withAuthorizedPrincipal,
 } from "./transport/authentication.js";
 import { createDeadLetterHandlers } from "./transport/dead-letter-handlers.js";
@@ -70,7 +67,7 @@ import { startHttpServer } from "./transport/http-server.js";
 import { createPublisherHandlers } from "./transport/publisher-handlers.js";
 import { createPubsubRoutes, PUBSUB_FILES, PUBSUB_SERVICE_NAMES } from "./transport/pubsub/pubsub-routes.js";
 import { createReflectionRoutes } from "./transport/reflection-service.js";
-import { type GatedRoute, RequestGate } from "./transport/request-gate.js";
+import { type GatedRoute, gatedRouteOf, RequestGate } from "./transport/request-gate.js";
 import { requestLoggingInterceptor } from "./transport/request-logging.js";
 import { createSubscriberHandlers } from "./transport/subscriber-handlers.js";
 import { HERALD_VERSION } from "./version.js";
@@ -110,28 +107,6 @@ export interface StartOptions {
   logger?: Logger;
 }
 
-/** Seals signing secrets under the first key (L2) and installs the instance-shared ack-id key (L1). */
-async function prepareSecrets(store: Store, secrets: SecretBox, clock: Clock, logger: Logger): Promise<void> {
-  if (secrets.isEncrypting) {
-    // Rows stored plain (before a key was set) or under a key that is no longer first.
-    const resealed = await store.repos.subscribers.resealSigningSecrets();
-    if (resealed > 0) {
-      logger.info("webhook signing secrets sealed under the first HERALD_SECRET_KEYS key", { resealed });
-    }
-  } else {
-    logger.warn(
-      "WEBHOOK SIGNING SECRETS ARE STORED UNENCRYPTED: set HERALD_SECRET_KEYS (openssl rand -base64 32) to seal them at rest",
-    );
-  }
-  // Ack ids carry a MAC under a key every instance on this database shares.
-  const ackKey = await store.repos.instanceKeys.findOrCreate(
-    "ack_id_mac",
-    randomBytes(32).toString("base64"),
-    clock.nowMs(),
-  );
-  useAckIdKey(Buffer.from(ackKey, "base64"));
-}
-
 export async function startHerald(config: HeraldConfig, options: StartOptions = {}): Promise<HeraldServer> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createJsonLogger(config.logLevel);
@@ -143,7 +118,14 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
     secrets,
   });
   try {
-    await prepareSecrets(store, secrets, clock, logger);
+    await prepareInstanceSecrets(store, secrets, clock.nowMs(), {
+      resealed: (count) =>
+        logger.info("webhook signing secrets sealed under the first HERALD_SECRET_KEYS key", { count }),
+      storedUnencrypted: () =>
+        logger.warn(
+          "WEBHOOK SIGNING SECRETS ARE STORED UNENCRYPTED: set HERALD_SECRET_KEYS (openssl rand -base64 32) to seal them at rest",
+        ),
+    });
   } catch (error) {
     await store.close();
     throw error;
@@ -258,17 +240,11 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
   const publisherHandlers = createPublisherHandlers(publishing);
   const subscriberHandlers = createSubscriberHandlers(lookup, consumers);
   // Every registered RPC, collected as connect registers them, for the request gate.
+  // Every registered RPC, collected as connect registers them, for the request gate.
   const gatedRoutes = new Map<string, GatedRoute>();
   const routes = (router: ConnectRouter) => {
     registerRoutes(router);
-    for (const h of router.handlers) {
-      gatedRoutes.set(h.requestPath, {
-        procedure: `${h.service.typeName}/${h.method.name}`,
-        access: routeAccess(h.service.typeName, h.method.name),
-        isRequestStreaming:
-          h.method.methodKind === "client_streaming" || h.method.methodKind === "bidi_streaming",
-      });
-    }
+    for (const h of router.handlers) gatedRoutes.set(h.requestPath, gatedRouteOf(h.service, h.method));
   };
   const registerRoutes = (router: ConnectRouter) => {
     router.service(AdminService, createAdminHandlers(admin, new Inspection(store, clock)));
@@ -440,10 +416,6 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
     refreshPushers: () => pusher.refresh(),
     openStreams: () => consumers.openStreamCount,
     bufferedRequestBytes: () => gate.bufferedRequestBytes,
-    routes: () =>
-      [...gatedRoutes].map(([path, route]) => {
-        const [service = "", method = ""] = route.procedure.split("/");
-        return { path, access: route.access, isListed: isAccessListed(service, method) };
-      }),
+    routes: () => [...gatedRoutes].map(([path, route]) => ({ path, ...route })),
   };
 }

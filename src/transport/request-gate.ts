@@ -1,8 +1,9 @@
 import type http from "node:http";
 import http2 from "node:http2";
+import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Principal } from "../app/principal.js";
-import type { RouteAccess } from "./authentication.js";
+import { isAccessListed, type RouteAccess, routeAccess } from "./authentication.js";
 import { writeEarlyRejection } from "./early-rejection.js";
 import { BodyTracker } from "./request-body-tracker.js";
 
@@ -14,8 +15,20 @@ export interface GatedRoute {
   /** "herald.v1.PublisherService/Publish". */
   procedure: string;
   access: RouteAccess;
+  /** Whether the access table names it (else it fell back to admin). */
+  isListed: boolean;
   /** Client or bidi streaming: the body is a sequence of messages, not one. */
   isRequestStreaming: boolean;
+}
+
+/** The gate's view of a method connect registered. */
+export function gatedRouteOf(service: DescService, method: DescMethod): GatedRoute {
+  return {
+    procedure: `${service.typeName}/${method.name}`,
+    access: routeAccess(service.typeName, method.name),
+    isListed: isAccessListed(service.typeName, method.name),
+    isRequestStreaming: method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming",
+  };
 }
 
 export interface RequestGateOptions {
@@ -68,7 +81,7 @@ export class RequestGate {
         return;
       }
       const tracker = this.track(req, res, route);
-      if (this.bufferedBytes > this.options.maxBufferedBytes) {
+      if (this.bufferedBytes >= this.options.maxBufferedBytes) {
         this.refuse(req, res, route, "buffer_full", this.bufferFullError());
         return;
       }
