@@ -3,7 +3,7 @@
  * use cases, wires the connect routes and owns the HTTP/2 server's lifecycle.
  */
 import { setMaxListeners } from "node:events";
-import type { ConnectRouter } from "@connectrpc/connect";
+import { type ConnectRouter, createContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { AdminService, file_herald_v1_admin_service } from "../gen/herald/v1/admin_service_pb.js";
 import {
@@ -24,17 +24,20 @@ import { DeadLetterAdmin } from "./app/dead-letter-admin.js";
 import { DeadLetterForwarding } from "./app/dead-letter-forwarding.js";
 import { DeliveryService } from "./app/delivery-service.js";
 import { Inspection } from "./app/inspection.js";
+import { prepareInstanceSecrets } from "./app/instance-secrets.js";
 import { PublishMessages } from "./app/publish-messages.js";
+import { PublisherTopicGrants } from "./app/publisher-topic-grants.js";
 import { PubsubIdentities } from "./app/pubsub-identities.js";
 import { PubsubTopicDeletion } from "./app/pubsub-topic-deletion.js";
 import { PushSettlement } from "./app/push-settlement.js";
 import { QueueSweep } from "./app/queue-sweep.js";
 import { Retention, type RetentionResult } from "./app/retention.js";
+import { SecretBox } from "./app/secret-box.js";
 import type { Store } from "./app/store.js";
 import { SubscriberAdmin } from "./app/subscriber-admin.js";
 import { SubscriptionAdmin } from "./app/subscription-admin.js";
 import { SubscriptionLookup } from "./app/subscription-lookup.js";
-import type { HeraldConfig } from "./config/config.js";
+import { type HeraldConfig, isLoopbackHost } from "./config/config.js";
 import { type Clock, systemClock } from "./domain/clock.js";
 import { ConsumerEngine } from "./engine/consumer-engine.js";
 import { DatabaseHealthMonitor } from "./engine/database-health-monitor.js";
@@ -50,15 +53,21 @@ import { HeraldMetrics } from "./observability/metrics.js";
 import { MetricsServer } from "./observability/metrics-server.js";
 import { openStore } from "./storage/open-store.js";
 import { createAdminHandlers } from "./transport/admin-handlers.js";
-import { authenticationInterceptor } from "./transport/authentication.js";
+import {
+  authenticationInterceptor,
+  authorizeRoute,
+  type RouteAccess,
+  withAuthorizedPrincipal,
+} from "./transport/authentication.js";
 import { createDeadLetterHandlers } from "./transport/dead-letter-handlers.js";
-import { errorMappingInterceptor } from "./transport/error-mapping.js";
+import { errorMappingInterceptor, toConnectError } from "./transport/error-mapping.js";
 import { withGrpcUnaryFastPath } from "./transport/grpc-unary-fast-path.js";
 import { createHealthRoutes, HealthState } from "./transport/health-service.js";
 import { startHttpServer } from "./transport/http-server.js";
 import { createPublisherHandlers } from "./transport/publisher-handlers.js";
 import { createPubsubRoutes, PUBSUB_FILES, PUBSUB_SERVICE_NAMES } from "./transport/pubsub/pubsub-routes.js";
 import { createReflectionRoutes } from "./transport/reflection-service.js";
+import { type GatedRoute, gatedRouteOf, RequestGate } from "./transport/request-gate.js";
 import { requestLoggingInterceptor } from "./transport/request-logging.js";
 import { createSubscriberHandlers } from "./transport/subscriber-handlers.js";
 import { HERALD_VERSION } from "./version.js";
@@ -77,6 +86,10 @@ export interface HeraldServer {
   readonly metrics: HeraldMetrics;
   /** Subscribe streams open on this instance. */
   openStreams(): number;
+  /** Every registered RPC path ("/pkg.Service/Method") with who may call it and whether the access table names it. */
+  routes(): ReadonlyArray<{ path: string; access: RouteAccess; isListed: boolean }>;
+  /** Request body bytes held right now across all calls (bounded by HERALD_MAX_BUFFERED_REQUEST_BYTES). */
+  bufferedRequestBytes(): number;
   /** Runs one queue sweep now (expired leases and items); the server also sweeps on an interval. */
   sweepNow(): Promise<void>;
   /** Runs one retention prune now and returns what it deleted; the server also prunes on an interval. */
@@ -97,17 +110,32 @@ export interface StartOptions {
 export async function startHerald(config: HeraldConfig, options: StartOptions = {}): Promise<HeraldServer> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createJsonLogger(config.logLevel);
+  const secrets = new SecretBox(config.secretKeys);
   const store = await openStore({
     databaseUrl: config.databaseUrl,
     poolMax: config.dbPoolMax,
     queryTimeoutMs: config.dbQueryTimeoutMs,
+    secrets,
   });
-
+  try {
+    await prepareInstanceSecrets(store, secrets, clock.nowMs(), {
+      resealed: (count) =>
+        logger.info("webhook signing secrets sealed under the first HERALD_SECRET_KEYS key", { count }),
+      storedUnencrypted: () =>
+        logger.warn(
+          "WEBHOOK SIGNING SECRETS ARE STORED UNENCRYPTED: set HERALD_SECRET_KEYS (openssl rand -base64 32) to seal them at rest",
+        ),
+    });
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
   // Counts from the use cases and engines; served only when HERALD_METRICS_ADDR is set.
-  const metrics = new HeraldMetrics(logger);
+  const metrics = new HeraldMetrics(logger, { nameLabels: config.metrics.nameLabels });
   const publishing = new PublishMessages(store, clock, config.dedupWindowMs, metrics);
   const admin = {
     publishers: new CodedEntityAdmin(store, clock, publisherRules),
+    publisherGrants: new PublisherTopicGrants(store),
     topics: new CodedEntityAdmin(store, clock, topicRules),
     subscribers: new SubscriberAdmin(store, clock, config.webhooks),
     subscriptions: new SubscriptionAdmin(store, clock, config.webhooks),
@@ -223,7 +251,13 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
     recheckMs: config.streamRecheckMs,
   };
   const subscriberHandlers = createSubscriberHandlers(lookup, consumers, streamAccess);
+  // Every registered RPC, collected as connect registers them, for the request gate.
+  const gatedRoutes = new Map<string, GatedRoute>();
   const routes = (router: ConnectRouter) => {
+    registerRoutes(router);
+    for (const h of router.handlers) gatedRoutes.set(h.requestPath, gatedRouteOf(h.service, h.method));
+  };
+  const registerRoutes = (router: ConnectRouter) => {
     router.service(AdminService, createAdminHandlers(admin, new Inspection(store, clock)));
     router.service(DeadLetterService, createDeadLetterHandlers(deadLetters));
     router.service(PublisherService, publisherHandlers);
@@ -261,6 +295,26 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
   ];
   // Node's timers hold at most 2^31-1 ms; a larger client deadline would fire at once.
   const maxTimeoutMs = 2_147_483_647;
+  const gate = new RequestGate({
+    routes: gatedRoutes,
+    authorize: (access, authorization) => authorizeRoute(authenticator, access, authorization),
+    toError: (error, procedure) =>
+      toConnectError(
+        error,
+        procedure,
+        (e, p) => logger.error("request failed", { procedure: p, error: e }),
+        (e) => store.isUnavailable(e),
+      ),
+    maxBufferedBytes: config.transport.maxBufferedRequestBytes,
+    bodyTimeoutMs: config.transport.bodyTimeoutMs,
+    onRefused: (procedure, reason, code) => {
+      metrics.requestRefused(reason);
+      // Debug only: a client hammering the limits must not flood the log; the counter shows it.
+      logger.debug("request refused before its handler finished", { procedure, reason, code });
+    },
+  });
+  const contextValues = (req: Parameters<typeof gate.principalOf>[0]) =>
+    withAuthorizedPrincipal(createContextValues(), gate.principalOf(req));
   const connectHandler = connectNodeAdapter({
     routes,
     shutdownSignal: shutdown.signal,
@@ -273,21 +327,25 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
     // silently ignoring them.
     jsonOptions: { ignoreUnknownFields: false },
     interceptors,
+    contextValues,
   });
   // The per-message calls (Publish, Acknowledge) skip connect's generic pipeline in their usual
   // form (gRPC, binary, uncompressed); see grpc-unary-fast-path.ts for why and what stays equal.
-  const handler = withGrpcUnaryFastPath(
-    {
-      methods: [
-        { method: PublisherService.method.publish, impl: publisherHandlers.publish },
-        { method: SubscriberService.method.acknowledge, impl: subscriberHandlers.acknowledge },
-      ],
-      interceptors,
-      shutdownSignal: shutdown.signal,
-      readMaxBytes: READ_MAX_BYTES,
-      maxTimeoutMs,
-    },
-    connectHandler,
+  const handler = gate.wrap(
+    withGrpcUnaryFastPath(
+      {
+        methods: [
+          { method: PublisherService.method.publish, impl: publisherHandlers.publish },
+          { method: SubscriberService.method.acknowledge, impl: subscriberHandlers.acknowledge },
+        ],
+        interceptors,
+        shutdownSignal: shutdown.signal,
+        readMaxBytes: READ_MAX_BYTES,
+        maxTimeoutMs,
+        contextValues,
+      },
+      connectHandler,
+    ),
   );
 
   const server = await startHttpServer(config.host, config.port, config.transport, handler);
@@ -296,19 +354,31 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
     clock,
     openStreams: () => consumers.openStreamCount,
     webhookInflight: () => pusher.inflightCount,
+    bufferedRequestBytes: () => gate.bufferedRequestBytes,
     dbPool: () => store.poolStats?.(),
   });
   const metricsServer = config.metricsAddr ? new MetricsServer(metrics, logger) : undefined;
   let metricsUrl: string | undefined;
   if (metricsServer && config.metricsAddr) {
     try {
-      metricsUrl = await metricsServer.start(config.metricsAddr);
+      metricsUrl = await metricsServer.start({
+        ...config.metricsAddr,
+        ...(config.metrics.token !== undefined ? { token: config.metrics.token } : {}),
+      });
     } catch (error) {
       await server.close(0);
       await store.close();
       throw error;
     }
     logger.info("metrics listening", { url: metricsUrl });
+    if (!isLoopbackHost(config.metricsAddr.host)) {
+      logger.warn("the metrics port is reachable beyond this machine", {
+        address: `${config.metricsAddr.host}:${config.metricsAddr.port}`,
+        tokenRequired: config.metrics.token !== undefined,
+        nameLabels: config.metrics.nameLabels,
+        hint: "firewall it, set HERALD_METRICS_TOKEN, or HERALD_METRICS_NAME_LABELS=false to hide topic and subscription names",
+      });
+    }
   }
   databaseHealth.start();
   sweeper.start();
@@ -357,5 +427,7 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
     forwardDeadLettersNow: () => forwarder.runOnce(),
     refreshPushers: () => pusher.refresh(),
     openStreams: () => consumers.openStreamCount,
+    bufferedRequestBytes: () => gate.bufferedRequestBytes,
+    routes: () => [...gatedRoutes].map(([path, route]) => ({ path, ...route })),
   };
 }

@@ -1,5 +1,6 @@
 import type { Clock } from "../domain/clock.js";
 import { DomainError } from "../domain/domain-error.js";
+import { NO_TOPICS } from "../domain/topic-grants.js";
 import { hashSecret, parseApiKey, sameHash } from "./api-keys.js";
 import type { Principal } from "./principal.js";
 import type { Store } from "./store.js";
@@ -94,15 +95,16 @@ export class Authenticator {
       return { kind: "subscriber", subscriberId: subscriber.id, keyPrefix };
     }
     const publisher = await this.store.repos.publishers.findById(ownerId);
-    return publisher
-      ? {
-          kind: "publisher",
-          publisherId: publisher.id,
-          code: publisher.code,
-          isActive: publisher.isActive,
-          keyPrefix,
-        }
-      : undefined;
+    if (!publisher) return undefined;
+    const grants = await this.store.repos.publisherGrants.findMany([publisher.id]);
+    return {
+      kind: "publisher",
+      publisherId: publisher.id,
+      code: publisher.code,
+      isActive: publisher.isActive,
+      keyPrefix,
+      topics: grants.get(publisher.id) ?? NO_TOPICS,
+    };
   }
 
   private fail(reason: AuthFailure, keyPrefix: string | undefined): never {

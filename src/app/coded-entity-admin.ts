@@ -37,17 +37,24 @@ export class CodedEntityAdmin<T extends { id: bigint; name: string; description:
     private readonly rules: CodedEntityRules<T>,
   ) {}
 
-  /** Creates the entity; `credential` is its API key when the rules issue one (shown once). */
-  async create(input: {
-    code: string;
-    name: string;
-    description: string;
-  }): Promise<{ entity: T; credential: string }> {
+  /**
+   * Creates the entity; `credential` is its API key when the rules issue one (shown once).
+   * `within` runs in the same transaction (e.g. a publisher's topic grants).
+   */
+  async create(
+    input: {
+      code: string;
+      name: string;
+      description: string;
+    },
+    within?: (repos: Repositories, entity: T) => Promise<void>,
+  ): Promise<{ entity: T; credential: string }> {
     this.rules.validateCode("code", input.code);
     validateNameAndDescription(input.name, input.description);
     return this.store.transaction(async (repos) => {
       const nowMs = this.clock.nowMs();
       const entity = await this.rules.repository(repos).insert(input, nowMs);
+      await within?.(repos, entity);
       const credential = this.rules.issueCredential
         ? await this.rules.issueCredential(repos, entity, nowMs)
         : "";
@@ -65,10 +72,16 @@ export class CodedEntityAdmin<T extends { id: bigint; name: string; description:
     return { items: result.items, nextPageToken: encodePageToken(this.listName(), result.lastId) };
   }
 
-  async update(code: string, patch: CodedEntityPatch): Promise<T> {
+  /** Updates the entity; `within` runs in the same transaction before the update. */
+  async update(
+    code: string,
+    patch: CodedEntityPatch,
+    within?: (repos: Repositories, entity: T) => Promise<void>,
+  ): Promise<T> {
     return this.store.transaction(async (repos) => {
       const current = await this.getIn(repos, code);
       validateNameAndDescription(patch.name ?? current.name, patch.description ?? current.description);
+      await within?.(repos, current);
       return this.rules.repository(repos).update(current.id, patch, this.clock.nowMs());
     });
   }

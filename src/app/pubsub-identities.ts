@@ -44,6 +44,18 @@ export class PubsubIdentities {
     return this.publisherCode;
   }
 
+  /**
+   * Lets the compatibility publisher publish to a topic created through the google.pubsub.v1 API.
+   * Callers publishing as it are admins (or the open loopback mode), who may publish anywhere
+   * anyway; the grant matters only if an admin issues this publisher a key, which then reaches the
+   * Pub/Sub API's topics and nothing else.
+   */
+  async grantTopic(topicId: bigint): Promise<void> {
+    const code = await this.publisher();
+    const publisher = await this.store.repos.publishers.findByCode(code);
+    if (publisher) await this.store.repos.publisherGrants.grant(publisher.id, topicId);
+  }
+
   /** The id of the subscriber compatibility subscriptions belong to. */
   subscriber(): Promise<bigint> {
     // One lookup per process; a failed one is retried on the next call. Two instances starting at

@@ -8,6 +8,7 @@ import type { NewPublisher, Publisher } from "../domain/publisher.js";
 import type { NewSubscriber, Subscriber } from "../domain/subscriber.js";
 import type { DeliveryType, Subscription, SubscriptionSettings } from "../domain/subscription.js";
 import type { NewTopic, Topic } from "../domain/topic.js";
+import type { TopicGrants } from "../domain/topic-grants.js";
 import type { ApiKeyRepository } from "./api-key-ports.js";
 import type { DeadLetterForwardRepository } from "./dead-letter-forward-ports.js";
 import type {
@@ -48,6 +49,24 @@ export interface PublisherRepository {
   hasMessages(id: bigint): Promise<boolean>;
 }
 
+/** Which topics each publisher may publish to (publishers.publishes_to_all_topics and publisher_topics). */
+export interface PublisherGrantRepository {
+  /** The grants of each publisher asked for (NO_TOPICS for one without any). */
+  findMany(publisherIds: readonly bigint[]): Promise<Map<bigint, TopicGrants>>;
+  /** Replaces a publisher's grants: every topic, or exactly `topicIds`. */
+  replace(publisherId: bigint, allTopics: boolean, topicIds: readonly bigint[]): Promise<void>;
+  /** The ids of those of `codes` that name a topic. */
+  findTopicIds(codes: readonly string[]): Promise<Map<string, bigint>>;
+  /** Adds one topic to a publisher's grants (no-op when already granted). */
+  grant(publisherId: bigint, topicId: bigint): Promise<void>;
+}
+
+/** Random keys all instances on one database share, created by whichever instance needs one first. */
+export interface InstanceKeyRepository {
+  /** The key stored under `name`; stores `candidateBase64` first when there is none (a racing instance's key wins). */
+  findOrCreate(name: string, candidateBase64: string, nowMs: number): Promise<string>;
+}
+
 export type PublisherPatch = CodedEntityPatch;
 export type TopicPatch = CodedEntityPatch;
 
@@ -84,6 +103,8 @@ export interface SubscriberRepository {
   findSigningKeys(id: bigint): Promise<SigningKeys | undefined>;
   /** Makes `secret` current; the old one keeps signing until `previousExpiresAtMs`. */
   rotateSigningSecret(id: bigint, secret: string, previousExpiresAtMs: number, nowMs: number): Promise<void>;
+  /** Seals again every signing secret stored plain or under a non-primary key; returns how many rows changed. */
+  resealSigningSecrets(): Promise<number>;
   findById(id: bigint): Promise<Subscriber | undefined>;
   /** The oldest subscriber of the client with that name (names are not unique). */
   findByName(clientId: bigint, name: string): Promise<Subscriber | undefined>;
@@ -208,6 +229,8 @@ export interface Repositories {
   deadLetterForwards: DeadLetterForwardRepository;
   notificationLogs: NotificationLogRepository;
   publishers: PublisherRepository;
+  publisherGrants: PublisherGrantRepository;
+  instanceKeys: InstanceKeyRepository;
   topics: TopicRepository;
   subscribers: SubscriberRepository;
   subscriptions: SubscriptionRepository;

@@ -55,6 +55,19 @@ export interface HeraldConfig {
    * off, or an admin token); created on first use. Dead-letter forwards are published as it too.
    */
   pubsubPublisher: string;
+  /**
+   * AES-256 keys (HERALD_SECRET_KEYS) sealing webhook signing secrets at rest; the first seals,
+   * all open. Empty: secrets are stored as issued (Herald warns at start).
+   */
+  secretKeys: readonly Buffer[];
+  metrics: MetricsConfig;
+}
+
+export interface MetricsConfig {
+  /** Bearer token GET /metrics requires (HERALD_METRICS_TOKEN); undefined: none. */
+  token?: string;
+  /** Label series by subscription and topic name (HERALD_METRICS_NAME_LABELS, default true). */
+  nameLabels: boolean;
 }
 
 export interface TransportConfig {
@@ -66,6 +79,12 @@ export interface TransportConfig {
   maxHeaderBytes: number;
   /** Connections with no open stream for this long are closed, ms. */
   idleTimeoutMs: number;
+  /** Most client connections open at once; further ones are closed on accept. */
+  maxConnections: number;
+  /** Most request body bytes held across the server before calls are refused with RESOURCE_EXHAUSTED, bytes. */
+  maxBufferedRequestBytes: number;
+  /** Longest a request body (or one message of a request stream) may take to arrive before the call is cut, ms. */
+  bodyTimeoutMs: number;
 }
 
 export interface AuthConfig {
@@ -177,7 +196,8 @@ function validateDatabaseUrl(problems: string[], raw: string): void {
   problems.push("DATABASE_URL must start with sqlite: or mysql://");
 }
 
-function isLoopbackHost(host: string): boolean {
+/** Whether `host` is a loopback address (only this machine can reach a port bound to it). */
+export function isLoopbackHost(host: string): boolean {
   return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
@@ -221,6 +241,27 @@ function parseTransportConfig(problems: string[], env: Env): TransportConfig {
       env.HERALD_IDLE_TIMEOUT_MS || "300000",
       1_000,
       86_400_000,
+    ),
+    maxConnections: parseIntVar(
+      problems,
+      "HERALD_MAX_CONNECTIONS",
+      env.HERALD_MAX_CONNECTIONS || "1000",
+      1,
+      1_000_000,
+    ),
+    maxBufferedRequestBytes: parseIntVar(
+      problems,
+      "HERALD_MAX_BUFFERED_REQUEST_BYTES",
+      env.HERALD_MAX_BUFFERED_REQUEST_BYTES || String(256 * 1024 * 1024),
+      65_536,
+      64 * 1024 * 1024 * 1024,
+    ),
+    bodyTimeoutMs: parseIntVar(
+      problems,
+      "HERALD_REQUEST_BODY_TIMEOUT_MS",
+      env.HERALD_REQUEST_BODY_TIMEOUT_MS || "30000",
+      100,
+      3_600_000,
     ),
   };
 }
@@ -325,6 +366,34 @@ function parseWebhookConfig(problems: string[], env: Env, host: string): Webhook
   };
 }
 
+/** HERALD_SECRET_KEYS: comma-separated base64 (or base64url) encodings of 32 random bytes each. */
+function parseSecretKeys(problems: string[], raw: string): Buffer[] {
+  const entries = raw.trim() === "" ? [] : raw.split(",").map((e) => e.trim());
+  const keys: Buffer[] = [];
+  for (const [i, entry] of entries.entries()) {
+    const key = /^[A-Za-z0-9+/_-]{43}=?$/.test(entry) ? Buffer.from(entry, "base64") : Buffer.alloc(0);
+    // Never echo a key: say which entry is wrong, not what it is.
+    if (key.length !== 32) {
+      problems.push(
+        `HERALD_SECRET_KEYS entry ${i + 1} must be the base64 of 32 random bytes (e.g. openssl rand -base64 32)`,
+      );
+    } else keys.push(key);
+  }
+  return keys;
+}
+
+function parseMetricsConfig(problems: string[], env: Env): MetricsConfig {
+  const token = (env.HERALD_METRICS_TOKEN ?? "").trim();
+  if (token !== "" && !/^[\x21-\x7e]{16,512}$/.test(token)) {
+    problems.push("HERALD_METRICS_TOKEN must be 16..512 printable characters without spaces");
+  }
+  const labelsRaw = (env.HERALD_METRICS_NAME_LABELS ?? "").trim() || "true";
+  if (!["true", "false", "1", "0"].includes(labelsRaw)) {
+    problems.push("HERALD_METRICS_NAME_LABELS must be true or false");
+  }
+  return { ...(token !== "" ? { token } : {}), nameLabels: labelsRaw === "true" || labelsRaw === "1" };
+}
+
 /** Reads and validates the configuration; throws ConfigError listing every problem. */
 export function loadConfig(env: Env = process.env): HeraldConfig {
   const problems: string[] = [];
@@ -421,6 +490,8 @@ export function loadConfig(env: Env = process.env): HeraldConfig {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(pubsubPublisher)) {
     problems.push("HERALD_PUBSUB_PUBLISHER must be a publisher code: letters, digits, '.', '_' or '-'");
   }
+  const secretKeys = parseSecretKeys(problems, env.HERALD_SECRET_KEYS ?? "");
+  const metrics = parseMetricsConfig(problems, env);
   const logLevel = read(env, "HERALD_LOG_LEVEL") as LogLevel;
   if (!LOG_LEVELS.includes(logLevel))
     problems.push(`HERALD_LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}`);
@@ -448,6 +519,8 @@ export function loadConfig(env: Env = process.env): HeraldConfig {
     auth,
     transport,
     pubsubPublisher,
+    secretKeys: Object.freeze(secretKeys),
+    metrics: Object.freeze(metrics),
     ...(metricsAddr ? { metricsAddr: Object.freeze(metricsAddr) } : {}),
   });
 }

@@ -32,6 +32,7 @@ function attached(gauges: FakeGauges, clock: FakeClock, overrides: Partial<Metri
     clock,
     openStreams: () => 3,
     webhookInflight: () => 7,
+    bufferedRequestBytes: () => 0,
     dbPool: () => ({ used: 2, free: 5 }),
     ...overrides,
   });

@@ -5,6 +5,8 @@ import type { Clock } from "../domain/clock.js";
 import { DELIVERY_METHODS, type DeliveryMethod } from "../domain/notification-log.js";
 import type { Logger } from "../logger.js";
 
+/** The label value of series aggregated over every topic or subscription (names hidden). */
+const ALL_NAMES = "*";
 const OUTCOMES: readonly DeliveryOutcome[] = ["sent", "failed", "dead_lettered", "expired"];
 /** Database round trips: 1 ms … 5 s. */
 const TRANSACTION_BUCKETS_S = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -19,6 +21,8 @@ export interface MetricSources {
   clock: Clock;
   openStreams(): number;
   webhookInflight(): number;
+  /** Request body bytes held across all calls (HERALD_MAX_BUFFERED_REQUEST_BYTES bounds it). */
+  bufferedRequestBytes(): number;
   /** Pool connections in use and idle, when the store exposes them. */
   dbPool(): { used: number; free: number } | undefined;
 }
@@ -42,6 +46,12 @@ export class HeraldMetrics implements QueueObserver {
   private readonly authFailures = new Counter({
     name: "herald_auth_failures_total",
     help: "Refused credentials by reason (missing, malformed, bad_token, unknown_key, expired_key).",
+    labelNames: ["reason"] as const,
+    registers: [this.registry],
+  });
+  private readonly refused = new Counter({
+    name: "herald_requests_refused_total",
+    help: "Calls the request gate answered or cut before their handler finished, by reason (unauthorized, buffer_full, body_timeout).",
     labelNames: ["reason"] as const,
     registers: [this.registry],
   });
@@ -93,13 +103,26 @@ export class HeraldMetrics implements QueueObserver {
     registers: [this.registry],
   });
 
-  constructor(private readonly logger: Logger) {
+  /**
+   * `nameLabels` false (HERALD_METRICS_NAME_LABELS=false): series are not labelled with topic and
+   * subscription names (which can tell a scraper about the business); each is one series labelled
+   * "*" instead — published messages summed, backlogs summed, the oldest age the maximum.
+   */
+  constructor(
+    private readonly logger: Logger,
+    private readonly options: { nameLabels: boolean } = { nameLabels: true },
+  ) {
     for (const method of DELIVERY_METHODS) {
       for (const outcome of OUTCOMES) this.deliveries.inc({ method, outcome }, 0);
     }
     this.sampled("herald_open_streams", "Subscribe streams open on this instance.", (s) => s.openStreams());
     this.sampled("herald_webhook_inflight", "Webhook push requests in flight on this instance.", (s) =>
       s.webhookInflight(),
+    );
+    this.sampled(
+      "herald_request_buffered_bytes",
+      "Request body bytes held right now across all calls (incomplete messages).",
+      (s) => s.bufferedRequestBytes(),
     );
     this.sampled("herald_db_pool_used", "Database pool connections in use.", (s) => s.dbPool()?.used);
     this.sampled("herald_db_pool_size", "Database pool connections open (in use plus idle).", (s) => {
@@ -132,8 +155,12 @@ export class HeraldMetrics implements QueueObserver {
     this.authFailures.inc({ reason });
   }
 
+  requestRefused(reason: "unauthorized" | "buffer_full" | "body_timeout"): void {
+    this.refused.inc({ reason });
+  }
+
   messagesPublished(topic: string, count: number): void {
-    this.published.inc({ topic }, count);
+    this.published.inc({ topic: this.options.nameLabels ? topic : ALL_NAMES }, count);
   }
 
   deliveryOutcome(method: DeliveryMethod, outcome: DeliveryOutcome, count: number): void {
@@ -177,11 +204,21 @@ export class HeraldMetrics implements QueueObserver {
       // Reset first, so deleted subscriptions drop out of the scrape.
       this.backlog.reset();
       this.oldestAge.reset();
-      for (const row of rows) {
-        const labels = { subscription: row.subscriptionName };
-        this.backlog.set(labels, row.unacked);
-        const ageMs = row.oldestUnackedAtMs === null ? 0 : Math.max(0, nowMs - row.oldestUnackedAtMs);
-        this.oldestAge.set(labels, ageMs / 1000);
+      const ageSOf = (oldestMs: number | null) =>
+        (oldestMs === null ? 0 : Math.max(0, nowMs - oldestMs)) / 1000;
+      if (this.options.nameLabels) {
+        for (const row of rows) {
+          const labels = { subscription: row.subscriptionName };
+          this.backlog.set(labels, row.unacked);
+          this.oldestAge.set(labels, ageSOf(row.oldestUnackedAtMs));
+        }
+      } else {
+        const labels = { subscription: ALL_NAMES };
+        this.backlog.set(
+          labels,
+          rows.reduce((sum, row) => sum + row.unacked, 0),
+        );
+        this.oldestAge.set(labels, Math.max(0, ...rows.map((row) => ageSOf(row.oldestUnackedAtMs))));
       }
       this.deadLetters.set(unresolved);
       this.databaseUp.set(1);

@@ -1,4 +1,5 @@
 import type { Knex } from "knex";
+import { PLAIN_SECRETS, type SecretSealer } from "../app/secret-box.js";
 import type { Repositories, Store } from "../app/store.js";
 import type { Dialect } from "./dialect.js";
 import { KnexApiKeyRepository } from "./knex-api-key-repository.js";
@@ -8,8 +9,10 @@ import { KnexDeadLetterRepository } from "./knex-dead-letter-repository.js";
 import { KnexDedupRepository } from "./knex-dedup-repository.js";
 import { KnexDeliveryRepository } from "./knex-delivery-repository.js";
 import { KnexInspectionRepository } from "./knex-inspection-repository.js";
+import { KnexInstanceKeyRepository } from "./knex-instance-key-repository.js";
 import { KnexMessageRepository } from "./knex-message-repository.js";
 import { KnexNotificationLogRepository } from "./knex-notification-log-repository.js";
+import { KnexPublisherGrantRepository } from "./knex-publisher-grant-repository.js";
 import { KnexPublisherRepository } from "./knex-publisher-repository.js";
 import { KnexQueueGaugeRepository } from "./knex-queue-gauge-repository.js";
 import { KnexQueueRepository } from "./knex-queue-repository.js";
@@ -20,11 +23,13 @@ import { KnexTopicRepository } from "./knex-topic-repository.js";
 
 const MAX_TRANSACTION_ATTEMPTS = 4;
 
-function repositoriesOn(db: Knex | Knex.Transaction, dialect: Dialect): Repositories {
+function repositoriesOn(db: Knex | Knex.Transaction, dialect: Dialect, secrets: SecretSealer): Repositories {
   return {
     publishers: new KnexPublisherRepository(db, dialect),
+    publisherGrants: new KnexPublisherGrantRepository(db),
+    instanceKeys: new KnexInstanceKeyRepository(db),
     topics: new KnexTopicRepository(db, dialect),
-    subscribers: new KnexSubscriberRepository(db),
+    subscribers: new KnexSubscriberRepository(db, secrets),
     subscriptions: new KnexSubscriptionRepository(db, dialect),
     messages: new KnexMessageRepository(db, dialect),
     dedup: new KnexDedupRepository(db, dialect),
@@ -49,15 +54,16 @@ export class KnexStore implements Store {
   constructor(
     readonly knex: Knex,
     readonly dialect: Dialect,
+    private readonly secrets: SecretSealer = PLAIN_SECRETS,
   ) {
-    this.repos = repositoriesOn(knex, dialect);
+    this.repos = repositoriesOn(knex, dialect, secrets);
     this.kind = dialect.name;
   }
 
   async transaction<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.knex.transaction((trx) => work(repositoriesOn(trx, this.dialect)));
+        return await this.knex.transaction((trx) => work(repositoriesOn(trx, this.dialect, this.secrets)));
       } catch (err) {
         if (attempt >= MAX_TRANSACTION_ATTEMPTS || !this.dialect.isRetryable(err)) throw err;
         // Deadlock or lock-wait victim: back off with jitter so the contenders do not collide again.

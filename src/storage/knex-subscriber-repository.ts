@@ -1,4 +1,5 @@
 import type { Knex } from "knex";
+import { PLAIN_SECRETS, type SecretSealer } from "../app/secret-box.js";
 import type { Page, PageRequest, SigningKeys, SubscriberPatch, SubscriberRepository } from "../app/store.js";
 import { DomainError } from "../domain/domain-error.js";
 import type { NewSubscriber, Subscriber } from "../domain/subscriber.js";
@@ -38,15 +39,22 @@ function toSubscriber(row: SubscriberRow): Subscriber {
   };
 }
 
+/**
+ * Signing secrets pass through `secrets` on their way in and out (sealed with HERALD_SECRET_KEYS
+ * when configured); nothing else in Herald sees their stored form.
+ */
 export class KnexSubscriberRepository implements SubscriberRepository {
-  constructor(private readonly db: Knex | Knex.Transaction) {}
+  constructor(
+    private readonly db: Knex | Knex.Transaction,
+    private readonly secrets: SecretSealer = PLAIN_SECRETS,
+  ) {}
 
   async insert(subscriber: NewSubscriber, signingSecret: string, nowMs: number): Promise<Subscriber> {
     const [id] = await this.db("subscribers").insert({
       client_id: idParam(subscriber.clientId),
       name: subscriber.name,
       webhook_url: subscriber.webhookUrl,
-      signing_secret: signingSecret,
+      signing_secret: this.secrets.seal(signingSecret),
       is_active: true,
       created_at_ms: nowMs,
       updated_at_ms: nowMs,
@@ -100,8 +108,8 @@ export class KnexSubscriberRepository implements SubscriberRepository {
       | undefined;
     if (!row) return undefined;
     return {
-      current: row.signing_secret,
-      previous: row.previous_signing_secret,
+      current: this.secrets.open(row.signing_secret),
+      previous: row.previous_signing_secret === null ? null : this.secrets.open(row.previous_signing_secret),
       previousExpiresAtMs: toNumberOrNull(row.previous_secret_expires_at_ms),
     };
   }
@@ -117,9 +125,44 @@ export class KnexSubscriberRepository implements SubscriberRepository {
       .update({
         previous_signing_secret: this.db.ref("signing_secret"),
         previous_secret_expires_at_ms: previousExpiresAtMs,
-        signing_secret: secret,
+        signing_secret: this.secrets.seal(secret),
         updated_at_ms: nowMs,
       });
+  }
+
+  async resealSigningSecrets(): Promise<number> {
+    let resealed = 0;
+    let afterId = 0n;
+    for (;;) {
+      const rows = (await this.db("subscribers")
+        .select("id", "signing_secret", "previous_signing_secret")
+        .where("id", ">", idParam(afterId))
+        .orderBy("id")
+        .limit(500)) as { id: unknown; signing_secret: string; previous_signing_secret: string | null }[];
+      if (rows.length === 0) return resealed;
+      for (const row of rows) {
+        const current = row.signing_secret;
+        const previous = row.previous_signing_secret;
+        const isStale =
+          this.secrets.needsReseal(current) || (previous !== null && this.secrets.needsReseal(previous));
+        if (!isStale) continue;
+        // Conditional on the values read: a rotation committed meanwhile is not overwritten.
+        const changed = await this.db("subscribers")
+          .where({ id: idParam(toBigInt(row.id)), signing_secret: current })
+          .andWhere((q) =>
+            previous === null
+              ? q.whereNull("previous_signing_secret")
+              : q.where("previous_signing_secret", previous),
+          )
+          .update({
+            signing_secret: this.secrets.seal(this.secrets.open(current)),
+            previous_signing_secret:
+              previous === null ? null : this.secrets.seal(this.secrets.open(previous)),
+          });
+        resealed += Number(changed);
+      }
+      afterId = toBigInt(rows[rows.length - 1]?.id);
+    }
   }
 
   async delete(id: bigint): Promise<void> {

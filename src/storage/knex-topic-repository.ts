@@ -9,6 +9,14 @@ export class KnexTopicRepository extends KnexCodedEntityRepository implements To
     super(db, dialect, "topics", "topic");
   }
 
+  /** Its publishers' grants go with it (they reference the topic). */
+  override async delete(id: bigint): Promise<void> {
+    await this.db("publisher_topics")
+      .where({ topic_id: idParam(id) })
+      .delete();
+    await super.delete(id);
+  }
+
   async retire(id: bigint, retiredCode: string, nowMs: number): Promise<void> {
     await this.db("topics")
       .where({ id: idParam(id) })

@@ -3,6 +3,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import knexFactory, { type Knex } from "knex";
+import type { SecretSealer } from "../app/secret-box.js";
 import type { Store } from "../app/store.js";
 import { parseDatabaseUrl } from "./database-url.js";
 import { type Dialect, mysqlDialect, sqliteDialect } from "./dialect.js";
@@ -18,6 +19,8 @@ export interface OpenStoreOptions {
   migrate?: boolean;
   /** Bound on one MySQL query, ms (0: none). Migrations run unbounded: a schema change may take long. */
   queryTimeoutMs?: number;
+  /** Seals webhook signing secrets at rest (HERALD_SECRET_KEYS); default: stored as issued. */
+  secrets?: SecretSealer;
 }
 
 type Connection = { query: (sql: string, cb: (err: unknown) => void) => void };
@@ -160,7 +163,7 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
     await knex.destroy();
     throw err;
   }
-  return new KnexStore(knex, dialect);
+  return new KnexStore(knex, dialect, options.secrets);
 }
 
 /** Multi-row inserts rely on consecutive auto-increment ids (see Dialect.insertedIds). */

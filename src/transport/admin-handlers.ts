@@ -4,10 +4,12 @@ import type { AdminService } from "../../gen/herald/v1/admin_service_pb.js";
 import { rotateKeyIn } from "../app/api-key-admin.js";
 import type { CodedEntityAdmin } from "../app/coded-entity-admin.js";
 import type { Inspection } from "../app/inspection.js";
+import type { PublisherTopicGrants } from "../app/publisher-topic-grants.js";
 import type { SubscriberAdmin } from "../app/subscriber-admin.js";
 import type { SubscriptionAdmin } from "../app/subscription-admin.js";
 import type { Publisher } from "../domain/publisher.js";
 import type { Topic } from "../domain/topic.js";
+import { NO_TOPICS } from "../domain/topic-grants.js";
 import { createInspectionHandlers } from "./inspection-handlers.js";
 import {
   deliveryTypeFromPb,
@@ -20,6 +22,7 @@ import {
 
 export interface AdminUseCases {
   publishers: CodedEntityAdmin<Publisher>;
+  publisherGrants: PublisherTopicGrants;
   topics: CodedEntityAdmin<Topic>;
   subscribers: SubscriberAdmin;
   subscriptions: SubscriptionAdmin;
@@ -46,12 +49,18 @@ export function createAdminHandlers(
   admin: AdminUseCases,
   inspection: Inspection,
 ): ServiceImpl<typeof AdminService> {
-  const { publishers, topics, subscribers, subscriptions } = admin;
+  const { publishers, publisherGrants, topics, subscribers, subscriptions } = admin;
+  const withGrants = async (publisher: Publisher) =>
+    publisherToPb(publisher, (await publisherGrants.of([publisher])).get(publisher.id) ?? NO_TOPICS);
   return {
     ...createInspectionHandlers(inspection),
     async createPublisher(req) {
-      const created = await publishers.create(req);
-      return { publisher: publisherToPb(created.entity), apiKey: created.credential };
+      const created = await publishers.create(req, (repos, publisher) =>
+        req.allowedTopics.length > 0
+          ? publisherGrants.replaceIn(repos, publisher, "allowed_topics", req.allowedTopics)
+          : Promise.resolve(),
+      );
+      return { publisher: await withGrants(created.entity), apiKey: created.credential };
     },
     async rotatePublisherKey(req) {
       const rotated = await publishers.withEntity(req.code, (repos, publisher, nowMs) =>
@@ -60,14 +69,24 @@ export function createAdminHandlers(
       return { apiKey: rotated.key, previousKeyExpireTime: timestampFromMs(rotated.previousExpiresAtMs) };
     },
     async getPublisher(req) {
-      return { publisher: publisherToPb(await publishers.get(req.code)) };
+      return { publisher: await withGrants(await publishers.get(req.code)) };
     },
     async listPublishers(req) {
       const page = await publishers.list(req.pageSize, req.pageToken);
-      return { publishers: page.items.map(publisherToPb), nextPageToken: page.nextPageToken };
+      const grants = await publisherGrants.of(page.items);
+      return {
+        publishers: page.items.map((p) => publisherToPb(p, grants.get(p.id) ?? NO_TOPICS)),
+        nextPageToken: page.nextPageToken,
+      };
     },
     async updatePublisher(req) {
-      return { publisher: publisherToPb(await publishers.update(req.code, req)) };
+      const allowed = req.allowedTopics;
+      const updated = await publishers.update(req.code, req, (repos, publisher) =>
+        allowed
+          ? publisherGrants.replaceIn(repos, publisher, "allowed_topics.topics", allowed.topics)
+          : Promise.resolve(),
+      );
+      return { publisher: await withGrants(updated) };
     },
     async deletePublisher(req) {
       await publishers.delete(req.code);

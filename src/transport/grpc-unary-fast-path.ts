@@ -4,6 +4,7 @@ import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import {
   Code,
   ConnectError,
+  type ContextValues,
   createHandlerContext,
   type Interceptor,
   type MethodImplSpec,
@@ -30,6 +31,8 @@ export interface GrpcUnaryFastPathOptions {
   readMaxBytes: number;
   /** Longest honoured grpc-timeout, ms (the adapter's maxTimeoutMs). */
   maxTimeoutMs: number;
+  /** The same context values the adapter's `contextValues` gives (e.g. the gate's principal). */
+  contextValues?: (req: http2.Http2ServerRequest) => ContextValues;
 }
 
 /** gRPC's binary content types; `application/grpc+json` and everything else stays with connect. */
@@ -99,6 +102,7 @@ async function serveUnary(
     url: `http://${req.authority}${req.url}`,
     responseHeader: { "content-type": "application/grpc+proto" },
     responseTrailer: { "grpc-status": "0" },
+    ...(options.contextValues ? { contextValues: options.contextValues(req) } : {}),
   });
   let body: Uint8Array | undefined;
   try {

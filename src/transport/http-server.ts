@@ -16,8 +16,8 @@ export interface HttpServer {
 /**
  * The one listening port: HTTP/2 cleartext (gRPC, gRPC-Web, Connect), or with TLS HTTP/2 and
  * HTTP/1.1 side by side through ALPN (so browsers and Connect JSON clients work), optionally
- * requiring client certificates. Limits keep one client from exhausting the server: concurrent
- * streams per connection, header list size, session memory, and idle connections closed after
+ * requiring client certificates. Limits keep one client from exhausting the server: connections,
+ * concurrent streams per connection, header list size, session memory, and idle connections closed after
  * `idleTimeoutMs` when they carry no open stream (a quiet Subscribe stream is not idle).
  */
 export async function startHttpServer(
@@ -48,6 +48,9 @@ export async function startHttpServer(
       )
     : http2.createServer(common, handler);
 
+  // Beyond this many sockets Node closes new ones on accept: every connection may hold up to
+  // maxStreamsPerConnection streams, each with its flow-control window of unread bytes.
+  server.maxConnections = config.maxConnections;
   const sessions = new Set<http2.Http2Session>();
   server.on("session", (session: http2.Http2Session) => {
     sessions.add(session);

@@ -17,6 +17,7 @@ import type { Publisher } from "../domain/publisher.js";
 import type { Subscriber } from "../domain/subscriber.js";
 import type { DeliveryType, Subscription } from "../domain/subscription.js";
 import type { Topic } from "../domain/topic.js";
+import { type TopicGrants, topicGrantEntries } from "../domain/topic-grants.js";
 
 /** A google.protobuf.Duration as whole milliseconds; undefined when absent. Negative or absurd values are INVALID_ARGUMENT. */
 export function durationToMs(field: string, duration: Duration | undefined): number | undefined {
@@ -44,7 +45,7 @@ export function deliveryTypeFromPb(value: DeliveryTypePb): DeliveryType {
   }
 }
 
-export function publisherToPb(p: Publisher): PublisherPb {
+export function publisherToPb(p: Publisher, grants: TopicGrants): PublisherPb {
   return create(PublisherSchema, {
     id: p.id,
     code: p.code,
@@ -53,11 +54,20 @@ export function publisherToPb(p: Publisher): PublisherPb {
     isActive: p.isActive,
     createTime: timestampFromMs(p.createdAtMs),
     updateTime: timestampFromMs(p.updatedAtMs),
+    allowedTopics: topicGrantEntries(grants),
   });
 }
 
 export function topicToPb(t: Topic): TopicPb {
-  return create(TopicSchema, { ...publisherToPb(t), $typeName: TopicSchema.typeName });
+  return create(TopicSchema, {
+    id: t.id,
+    code: t.code,
+    name: t.name,
+    description: t.description,
+    isActive: t.isActive,
+    createTime: timestampFromMs(t.createdAtMs),
+    updateTime: timestampFromMs(t.updatedAtMs),
+  });
 }
 
 export function subscriberToPb(s: Subscriber): SubscriberPb {

@@ -8,7 +8,7 @@ import { principalOf } from "./authentication.js";
 export function createPublisherHandlers(publishing: PublishMessages): ServiceImpl<typeof PublisherService> {
   return {
     async publish(req, ctx) {
-      authorizePublish(principalOf(ctx), req.publisher);
+      authorizePublish(principalOf(ctx), req.publisher, req.topic);
       const result = await publishing.publish({
         publisher: req.publisher,
         topic: req.topic,

@@ -72,11 +72,12 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
         },
       );
       const admin = clients("admin").admin;
-      tokens.pubA = (await admin.createPublisher({ code: "pub-a", name: "A" })).apiKey;
-      tokens.pubB = (await admin.createPublisher({ code: "pub-b", name: "B" })).apiKey;
-      tokens.inactivePub = (await admin.createPublisher({ code: "pub-c", name: "C" })).apiKey;
-      await admin.updatePublisher({ code: "pub-c", isActive: false });
       await admin.createTopic({ code: "auth.t", name: "t" });
+      const allowedTopics = ["auth.t"];
+      tokens.pubA = (await admin.createPublisher({ code: "pub-a", name: "A", allowedTopics })).apiKey;
+      tokens.pubB = (await admin.createPublisher({ code: "pub-b", name: "B", allowedTopics })).apiKey;
+      tokens.inactivePub = (await admin.createPublisher({ code: "pub-c", name: "C", allowedTopics })).apiKey;
+      await admin.updatePublisher({ code: "pub-c", isActive: false });
       const subA = await admin.createSubscriber({ clientId: 1n, name: "A" });
       const subB = await admin.createSubscriber({ clientId: 2n, name: "B" });
       tokens.subA = subA.apiKey;

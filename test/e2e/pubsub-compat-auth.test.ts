@@ -49,7 +49,10 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
       db = await target.create();
       t = await startTestServer(db, {}, { env: { HERALD_ADMIN_TOKENS: ADMIN_TOKEN } });
       const admin = as("admin").admin;
-      keys.pub = (await admin.createPublisher({ code: "orders-service", name: "Orders" })).apiKey;
+      // Publisher keys publish only to granted topics; this suite's topics come and go.
+      keys.pub = (
+        await admin.createPublisher({ code: "orders-service", name: "Orders", allowedTopics: ["*"] })
+      ).apiKey;
       keys.sub = (await admin.createSubscriber({ clientId: 5n, name: "stranger" })).apiKey;
     });
     afterAll(async () => {

@@ -6,6 +6,7 @@ import type { Knex } from "knex";
 import type { Dialect } from "../dialect.js";
 import * as initial from "./0001-initial.js";
 import * as pubsubCompatibility from "./0002-pubsub-compatibility.js";
+import * as hardeningAuth from "./0003-hardening-auth.js";
 import * as deadLetterForwardTokens from "./0004-dead-letter-forward-tokens.js";
 import * as messageSize from "./0006-message-size.js";
 
@@ -18,6 +19,7 @@ interface Migration {
 const MIGRATIONS: readonly Migration[] = [
   { name: "0001-initial", up: initial.up, down: initial.down },
   { name: "0002-pubsub-compatibility", up: pubsubCompatibility.up, down: pubsubCompatibility.down },
+  { name: "0003-hardening-auth", up: hardeningAuth.up, down: hardeningAuth.down },
   {
     name: "0004-dead-letter-forward-tokens",
     up: deadLetterForwardTokens.up,

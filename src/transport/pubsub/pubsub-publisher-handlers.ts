@@ -32,6 +32,7 @@ export function createPubsubPublisherHandlers(deps: PubsubPublisherDeps): Servic
       if (req.schemaSettings) throw unimplemented("schemas");
       if (req.messageTransforms.length > 0) throw unimplemented("message transforms");
       const { entity } = await topics.create({ code: id, name: id, description: "" });
+      await identities.grantTopic(entity.id);
       return topicToPubsub(project, entity);
     },
 
@@ -85,7 +86,7 @@ export function createPubsubPublisherHandlers(deps: PubsubPublisherDeps): Servic
       const principal = principalOf(ctx);
       // A publisher key publishes as its own publisher; otherwise the configured compat publisher.
       const publisher = principal.kind === "publisher" ? principal.code : await identities.publisher();
-      authorizePublish(principal, publisher);
+      authorizePublish(principal, publisher, id);
       const result = await publishing.publish({
         publisher,
         topic: id,
