@@ -7,6 +7,8 @@ export interface BenchSettings {
   /** Hard limit for one run (publishing plus draining), ms. */
   runTimeoutMs: number;
   publishThroughput: { total: number; warmupTotal: number; clients: number; batchSize: number };
+  /** Workload 1s: one message per call, `maxInFlight` calls in flight over `clients` connections. */
+  singlePublish: { total: number; warmupTotal: number; clients: number; maxInFlight: number };
   endToEnd: {
     total: number;
     warmupTotal: number;
@@ -43,6 +45,7 @@ const FULL: BenchSettings = {
   runs: 3,
   runTimeoutMs: 180_000,
   publishThroughput: { total: 40_000, warmupTotal: 4_000, clients: 4, batchSize: 100 },
+  singlePublish: { total: 20_000, warmupTotal: 2_000, clients: 4, maxInFlight: 1000 },
   endToEnd: {
     total: 20_000,
     warmupTotal: 2_000,
@@ -78,6 +81,7 @@ const QUICK: BenchSettings = {
   runs: 1,
   runTimeoutMs: 20_000,
   publishThroughput: { ...FULL.publishThroughput, total: 1_000, warmupTotal: 200 },
+  singlePublish: { ...FULL.singlePublish, total: 1_000, warmupTotal: 200 },
   endToEnd: { ...FULL.endToEnd, total: 1_000, warmupTotal: 200 },
   fixedRate: { ...FULL.fixedRate, durationMs: 1_000, warmupMs: 200 },
   push: { ...FULL.push, total: 1_000, warmupTotal: 200 },

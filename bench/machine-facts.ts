@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import os from "node:os";
 import Database from "better-sqlite3";
 import { connectMysql, type MysqlServer } from "./bench-databases.js";
+import { findOnlyProcess } from "./process-meter.js";
 
 export interface MysqlFacts {
   url: string;
@@ -58,14 +59,19 @@ export function baseMachineFacts(): MachineFacts {
   }
 }
 
+/**
+ * The server's pid when it runs on this machine: from its pid file, or else the one process named
+ * mariadbd (or mysqld) in /proc (a pid file the bench may not read, e.g. another user's).
+ */
 function localPid(pidFile: string | null, host: string): number | undefined {
-  if (!pidFile || !["127.0.0.1", "localhost", "::1", "[::1]"].includes(host)) return undefined;
+  if (!["127.0.0.1", "localhost", "::1", "[::1]"].includes(host)) return undefined;
   try {
+    if (!pidFile) throw new Error("no pid file");
     const pid = Number(readFileSync(pidFile, "utf8").trim());
     readFileSync(`/proc/${pid}/stat`);
     return pid;
   } catch {
-    return undefined;
+    return findOnlyProcess("mariadbd") ?? findOnlyProcess("mysqld");
   }
 }
 

@@ -16,9 +16,15 @@ export interface SummaryRow {
   runs: RunResult[];
   rate?: Spread;
   latency?: LatencySummary & { p99RangeMs: [number, number] };
-  serverCpuSecondsPer10k?: Spread;
-  databaseCpuSecondsPer10k?: Spread;
-  clientCpuSecondsPer10k?: Spread;
+  /** CPU ms per message (per row for fan-out) of the server, the MySQL server and this bench client. */
+  serverCpuMsPerMessage?: Spread;
+  databaseCpuMsPerMessage?: Spread;
+  clientCpuMsPerMessage?: Spread;
+  /**
+   * Herald-MySQL only: the database server's global status deltas per message (server-wide, so
+   * only meaningful with nothing else on the server): see MysqlStatusDelta.
+   */
+  databasePerMessage?: DatabasePerMessage;
   /** Highest VmRSS of the server process over the measured runs, MiB. */
   serverPeakRssMiB?: number;
   /**
@@ -34,14 +40,36 @@ export interface SummaryRow {
   isFailure?: boolean;
 }
 
+export interface DatabasePerMessage {
+  statements: Spread;
+  questions: Spread;
+  commits: Spread;
+  handlerCommits: Spread;
+  fsyncs: Spread;
+}
+
 function otherCores(cost: RunCost): number {
   if (cost.machineCpuSeconds === undefined || cost.elapsedSeconds <= 0) return Number.NaN;
   const ours = (cost.serverCpuSeconds ?? 0) + (cost.databaseCpuSeconds ?? 0) + cost.clientCpuSeconds;
   return Math.max(0, cost.machineCpuSeconds - ours) / cost.elapsedSeconds;
 }
 
-const per10k = (seconds: number | undefined, count: number) =>
-  seconds === undefined || count === 0 ? Number.NaN : (seconds / count) * 10_000;
+const msPer = (seconds: number | undefined, count: number) =>
+  seconds === undefined || count === 0 ? Number.NaN : (seconds / count) * 1000;
+
+function databasePerMessage(runs: readonly RunResult[]): DatabasePerMessage | undefined {
+  const measured = runs.filter((r) => r.cost?.databaseStatus !== undefined && r.count > 0);
+  if (measured.length === 0) return undefined;
+  const per = (field: "statements" | "questions" | "commits" | "handlerCommits" | "fsyncs") =>
+    spreadOf(measured.map((r) => (r.cost?.databaseStatus?.[field] ?? Number.NaN) / r.count));
+  return {
+    statements: per("statements"),
+    questions: per("questions"),
+    commits: per("commits"),
+    handlerCommits: per("handlerCommits"),
+    fsyncs: per("fsyncs"),
+  };
+}
 
 /** A row from the measured runs of one target × workload. */
 export function summarize(
@@ -68,12 +96,13 @@ export function summarize(
     ...(withLatency.length > 0 ? { latency: combineLatencies(withLatency) } : {}),
     ...(costs.length > 0
       ? {
-          serverCpuSecondsPer10k: spreadOf(costs.map((r) => per10k(r.cost?.serverCpuSeconds, r.count))),
-          databaseCpuSecondsPer10k: spreadOf(costs.map((r) => per10k(r.cost?.databaseCpuSeconds, r.count))),
-          clientCpuSecondsPer10k: spreadOf(costs.map((r) => per10k(r.cost?.clientCpuSeconds, r.count))),
+          serverCpuMsPerMessage: spreadOf(costs.map((r) => msPer(r.cost?.serverCpuSeconds, r.count))),
+          databaseCpuMsPerMessage: spreadOf(costs.map((r) => msPer(r.cost?.databaseCpuSeconds, r.count))),
+          clientCpuMsPerMessage: spreadOf(costs.map((r) => msPer(r.cost?.clientCpuSeconds, r.count))),
           otherCpuCores: spreadOf(costs.map((r) => (r.cost ? otherCores(r.cost) : Number.NaN))),
         }
       : {}),
+    ...(databasePerMessage(runs) ? { databasePerMessage: databasePerMessage(runs) } : {}),
     ...(rssPeaks.length > 0 ? { serverPeakRssMiB: Math.max(...rssPeaks) / 2 ** 20 } : {}),
     ...(problems.length > 0
       ? { note: problems.join("; "), isFailure: true }
@@ -137,6 +166,9 @@ function fmtNum(value: number | undefined, digits: number): string {
   return value === undefined || !Number.isFinite(value) ? "—" : value.toFixed(digits);
 }
 
+/** Counts per message: batched workloads amortize to fractions, so small values keep 3 decimals. */
+const fmtCount = (value: number | undefined) => fmtNum(value, value !== undefined && value < 0.1 ? 3 : 2);
+
 const HEADERS = [
   "workload",
   "target",
@@ -145,8 +177,12 @@ const HEADERS = [
   "p90 ms",
   "p99 ms",
   "max ms",
-  "srv CPU s/10k",
-  "DB CPU s/10k",
+  "srv ms/msg",
+  "DB ms/msg",
+  "cli ms/msg",
+  "SQL/msg",
+  "commits/msg",
+  "fsyncs/msg",
   "srv RSS MiB",
   "note",
 ];
@@ -161,8 +197,12 @@ export function formatTable(rows: readonly SummaryRow[]): string {
     fmtMs(r.latency?.p90Ms),
     fmtMs(r.latency?.p99Ms),
     fmtMs(r.latency?.maxMs),
-    fmtNum(r.serverCpuSecondsPer10k?.median, 2),
-    fmtNum(r.databaseCpuSecondsPer10k?.median, 2),
+    fmtNum(r.serverCpuMsPerMessage?.median, 3),
+    fmtNum(r.databaseCpuMsPerMessage?.median, 3),
+    fmtNum(r.clientCpuMsPerMessage?.median, 3),
+    fmtCount(r.databasePerMessage?.statements.median),
+    fmtCount(r.databasePerMessage?.commits.median),
+    fmtCount(r.databasePerMessage?.fsyncs.median),
     fmtNum(r.serverPeakRssMiB, 0),
     r.note ?? "",
   ]);

@@ -14,7 +14,8 @@ import {
 import type { BenchSettings } from "./bench-settings.js";
 import type { CliOptions } from "./cli-options.js";
 import type { MachineFacts } from "./machine-facts.js";
-import { type HeraldPeerOptions, startHeraldPeer } from "./peers/herald-peer.js";
+import { type MysqlStatusReader, openMysqlStatusReader } from "./mysql-status.js";
+import type { HeraldPeerOptions } from "./peers/herald-peer.js";
 import type { MissingPeer, Peer } from "./peers/peer.js";
 import { noteRow, type SummaryRow, summarize } from "./report.js";
 import { createWorkloadContext } from "./workload-context.js";
@@ -70,34 +71,61 @@ async function measureWorkload(peer: Peer, workload: Workload, ctx: WorkloadCont
   }
 }
 
-/** The same Herald child reached through another API and client (its own row label and workloads). */
+/** A Herald child reached through one API and client (its own row label and workloads). */
 export interface HeraldClientVariant {
-  label: string;
+  /** Row label; undefined for the connect-es rows ("Herald-MySQL", "Herald-SQLite"). */
+  label?: (backend: BackendKind) => string;
   start(options: HeraldPeerOptions): Promise<Peer>;
-  /** The workloads this client runs (those needing only the Peer interface). */
+  /** The workloads this client runs. */
   workloadIds: ReadonlySet<string>;
 }
 
-/** Herald on one backend: a fresh database and child process per workload. */
+export const heraldLabel = (backend: BackendKind) => (backend === "mysql" ? "Herald-MySQL" : "Herald-SQLite");
+
+/** Herald on one backend through one client: a fresh database and child process per workload. */
 export async function benchHerald(
   state: RunState,
   backend: BackendKind,
   mysql: MysqlServer,
   machine: MachineFacts,
-  variant?: HeraldClientVariant,
+  variant: HeraldClientVariant,
 ): Promise<void> {
-  const label = variant?.label ?? (backend === "mysql" ? "Herald-MySQL" : "Herald-SQLite");
-  const startPeer = variant?.start ?? startHeraldPeer;
+  const label = variant.label?.(backend) ?? heraldLabel(backend);
+  const chosen = (w: Workload) => state.cli.workloadIds.has(w.id) && variant.workloadIds.has(w.id);
+  if (!state.workloads.some(chosen)) return;
   const databasePid = backend === "mysql" ? machine.mysql?.pid : undefined;
-  const ctx = createWorkloadContext(state.settings, state.runTag, databasePid);
-  const chosen = (w: Workload) => state.cli.workloadIds.has(w.id) && (variant?.workloadIds.has(w.id) ?? true);
+  let statusReader: MysqlStatusReader | undefined;
+  if (backend === "mysql") {
+    try {
+      statusReader = await openMysqlStatusReader(mysql);
+    } catch (err) {
+      console.log(`  [${label}] no statement counts: ${describeError(err)}`);
+    }
+  }
+  try {
+    const ctx = createWorkloadContext(state.settings, state.runTag, databasePid, statusReader);
+    await benchHeraldWorkloads(state, backend, mysql, label, variant, ctx);
+  } finally {
+    await statusReader?.close().catch(() => {});
+  }
+}
+
+async function benchHeraldWorkloads(
+  state: RunState,
+  backend: BackendKind,
+  mysql: MysqlServer,
+  label: string,
+  variant: HeraldClientVariant,
+  ctx: WorkloadContext,
+): Promise<void> {
+  const chosen = (w: Workload) => state.cli.workloadIds.has(w.id) && variant.workloadIds.has(w.id);
   for (const workload of state.workloads.filter(chosen)) {
     // A label may hold spaces and "/" (the Pub/Sub row); the profile name is a file name.
     const profileName = `${state.startedAt.replace(/[:.]/g, "-")}-${label.replace(/[^A-Za-z0-9-]+/g, "-")}-${workload.id}`;
     let peer: Peer;
     try {
       const database = backend === "mysql" ? await createMysqlDatabase(mysql) : createSqliteDatabase();
-      peer = await startPeer({
+      peer = await variant.start({
         label,
         database,
         ...(workload.heraldEnv ? { env: workload.heraldEnv } : {}),

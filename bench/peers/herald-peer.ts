@@ -161,8 +161,10 @@ export interface HeraldPeerOptions {
   cpuProfile?: { dir: string; name: string };
 }
 
-/** Starts a Herald child on `database` (dropped again by close()). */
-export async function startHeraldPeer(options: HeraldPeerOptions): Promise<HeraldPeer> {
+/** A Herald child on `options.database` and the close() that stops it and drops the database. */
+export async function startHeraldChildPeer(
+  options: HeraldPeerOptions,
+): Promise<{ child: HeraldChild; close(): Promise<void> }> {
   let child: HeraldChild;
   try {
     child = await startHeraldChild({
@@ -176,11 +178,7 @@ export async function startHeraldPeer(options: HeraldPeerOptions): Promise<Heral
   }
   let closing: Promise<void> | undefined;
   return {
-    label: options.label,
-    serverPid: child.pid,
-    openChannel: (tag) => openHeraldChannel(child.baseUrl, tag),
-    openHeraldChannel: (tag, channelOptions) => openHeraldChannel(child.baseUrl, tag, channelOptions),
-    serverErrors: () => child.errorLines,
+    child,
     close() {
       closing ??= (async () => {
         try {
@@ -191,5 +189,18 @@ export async function startHeraldPeer(options: HeraldPeerOptions): Promise<Heral
       })();
       return closing;
     },
+  };
+}
+
+/** Starts a Herald child on `database` (dropped again by close()). */
+export async function startHeraldPeer(options: HeraldPeerOptions): Promise<HeraldPeer> {
+  const { child, close } = await startHeraldChildPeer(options);
+  return {
+    label: options.label,
+    serverPid: child.pid,
+    openChannel: (tag) => openHeraldChannel(child.baseUrl, tag),
+    openHeraldChannel: (tag, channelOptions) => openHeraldChannel(child.baseUrl, tag, channelOptions),
+    serverErrors: () => child.errorLines,
+    close,
   };
 }

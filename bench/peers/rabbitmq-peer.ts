@@ -1,6 +1,6 @@
 /**
  * RabbitMQ as a peer: a durable classic queue, persistent messages and publisher confirms (a batch
- * counts once every message in it is confirmed); consumers with prefetch and manual acks, one
+ * counts once every message in it is confirmed, each through its own confirm callback); consumers with prefetch and manual acks, one
  * multiple-ack per burst of deliveries handled in one event-loop turn.
  */
 import amqp from "amqplib";
@@ -21,22 +21,39 @@ async function connect(url: string): Promise<amqp.ChannelModel> {
 async function openRabbitPublisher(url: string, queue: string): Promise<Publisher> {
   const model = await connect(url);
   const channel = await model.createConfirmChannel();
+  let drained: Promise<void> | undefined;
   return {
     async publish(batch) {
+      // Each message waits for its own confirm (the broker may confirm several with one frame).
+      // Not waitForConfirms(): that waits for everything unconfirmed on the channel, which with many
+      // single-message publishes in flight makes each call wait for all the others.
+      const confirmed: Promise<void>[] = [];
       for (const m of batch) {
-        const hasRoom = channel.publish(
-          "",
-          queue,
-          Buffer.from(m.data.buffer, m.data.byteOffset, m.data.length),
-          {
-            persistent: true,
-            messageId: m.id,
-            headers: { [SENT_AT_HEADER]: m.sentAtMs },
-          },
-        );
-        if (!hasRoom) await new Promise((resolve) => channel.once("drain", resolve));
+        let hasRoom = true;
+        const confirm = new Promise<void>((resolve, reject) => {
+          hasRoom = channel.publish(
+            "",
+            queue,
+            Buffer.from(m.data.buffer, m.data.byteOffset, m.data.length),
+            { persistent: true, messageId: m.id, headers: { [SENT_AT_HEADER]: m.sentAtMs } },
+            (err: unknown) => (err ? reject(err) : resolve()),
+          );
+        });
+        // Awaited below; this keeps a nack that arrives while waiting for "drain" from going unhandled.
+        confirm.catch(() => {});
+        confirmed.push(confirm);
+        if (!hasRoom) {
+          // One listener however many calls wait (up to 1,000 single-message calls in flight).
+          drained ??= new Promise<void>((resolve) =>
+            channel.once("drain", () => {
+              drained = undefined;
+              resolve();
+            }),
+          );
+          await drained;
+        }
       }
-      await channel.waitForConfirms();
+      await Promise.all(confirmed);
     },
     close: () => model.close(),
   };

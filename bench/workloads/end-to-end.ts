@@ -26,7 +26,7 @@ async function endToEndRun(peer: Peer, ctx: WorkloadContext, total: number, isMe
       );
     }
     await new Promise((resolve) => setTimeout(resolve, CONSUMER_SETTLE_MS));
-    const meter = isMeasured ? ctx.startMeter(peer) : undefined;
+    const meter = isMeasured ? await ctx.startMeter(peer) : undefined;
     const deadlineMs = performance.now() + ctx.settings.runTimeoutMs;
     const published = await publishConcurrently(publishers, {
       total,
@@ -35,7 +35,7 @@ async function endToEndRun(peer: Peer, ctx: WorkloadContext, total: number, isMe
       deadlineMs,
     });
     const isDrained = await tracker.waitForAll(deadlineMs);
-    const cost = meter?.finish();
+    const cost = await meter?.finish();
     const seconds = (tracker.lastAckAtMs - published.firstSendAtMs) / 1000;
     const problem =
       tracker.firstError !== undefined

@@ -15,14 +15,14 @@ async function fanOutRun(peer: Peer, ctx: WorkloadContext, total: number, isMeas
   const channel = await asHeraldPeer(peer).openHeraldChannel(tag, { pullSubscriptions: s.subscriptions });
   const publishers = await Promise.all(Array.from({ length: s.clients }, () => channel.openPublisher()));
   try {
-    const meter = isMeasured ? ctx.startMeter(peer) : undefined;
+    const meter = isMeasured ? await ctx.startMeter(peer) : undefined;
     const result = await publishConcurrently(publishers, {
       total,
       batchSize: s.batchSize,
       idPrefix: tag,
       deadlineMs: performance.now() + ctx.settings.runTimeoutMs,
     });
-    const cost = meter?.finish();
+    const cost = await meter?.finish();
     const seconds = (result.lastAckAtMs - result.firstSendAtMs) / 1000;
     const rows = result.published * s.subscriptions;
     const run: RunResult = {

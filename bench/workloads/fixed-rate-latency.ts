@@ -65,7 +65,7 @@ async function fixedRateRun(peer: Peer, ctx: WorkloadContext, durationMs: number
   });
   try {
     await new Promise((resolve) => setTimeout(resolve, CONSUMER_SETTLE_MS));
-    const meter = isMeasured ? ctx.startMeter(peer) : undefined;
+    const meter = isMeasured ? await ctx.startMeter(peer) : undefined;
     const startMs = performance.now();
     const deadlineMs = startMs + durationMs + ctx.settings.runTimeoutMs;
     const schedule = await publishOnSchedule(publisher, tag, {
@@ -76,7 +76,7 @@ async function fixedRateRun(peer: Peer, ctx: WorkloadContext, durationMs: number
       deadlineMs,
     });
     const isDrained = schedule.firstError === undefined && (await tracker.waitForAll(deadlineMs));
-    const cost = meter?.finish();
+    const cost = await meter?.finish();
     const failure = schedule.firstError ?? tracker.firstError;
     const problem =
       failure !== undefined
@@ -116,7 +116,7 @@ export const fixedRateLatency: Workload = {
   id: "latency",
   title: (s) =>
     `3. latency at ${s.fixedRate.ratePerSecond.toLocaleString("en-US")} msg/s (1 message per Publish)`,
-  isForPeers: false,
+  isForPeers: true,
   unit: "msg/s",
   async warmUp(peer, ctx) {
     await fixedRateRun(peer, ctx, ctx.settings.fixedRate.warmupMs, false);

@@ -14,14 +14,14 @@ async function publishFixedCount(peer: Peer, ctx: WorkloadContext, total: number
   const channel = await peer.openChannel(tag);
   const publishers = await Promise.all(Array.from({ length: clients }, () => channel.openPublisher()));
   try {
-    const meter = isMeasured ? ctx.startMeter(peer) : undefined;
+    const meter = isMeasured ? await ctx.startMeter(peer) : undefined;
     const result = await publishConcurrently(publishers, {
       total,
       batchSize,
       idPrefix: tag,
       deadlineMs: performance.now() + ctx.settings.runTimeoutMs,
     });
-    const cost = meter?.finish();
+    const cost = await meter?.finish();
     const seconds = (result.lastAckAtMs - result.firstSendAtMs) / 1000;
     const run: RunResult = {
       count: result.published,

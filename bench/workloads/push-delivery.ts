@@ -78,7 +78,7 @@ async function pushRun(peer: Peer, ctx: WorkloadContext, total: number, isMeasur
     const publishers = await Promise.all(Array.from({ length: s.clients }, () => channel.openPublisher()));
     try {
       await new Promise((resolve) => setTimeout(resolve, PUSHER_REFRESH_SETTLE_MS));
-      const meter = isMeasured ? ctx.startMeter(peer) : undefined;
+      const meter = isMeasured ? await ctx.startMeter(peer) : undefined;
       const deadlineMs = performance.now() + ctx.settings.runTimeoutMs;
       const published = await publishConcurrently(publishers, {
         total,
@@ -87,7 +87,7 @@ async function pushRun(peer: Peer, ctx: WorkloadContext, total: number, isMeasur
         deadlineMs,
       });
       const isDrained = await tracker.waitForAll(deadlineMs);
-      const cost = meter?.finish();
+      const cost = await meter?.finish();
       const endMs = Number.isNaN(receiver.state.completedAtMs)
         ? performance.now()
         : receiver.state.completedAtMs;

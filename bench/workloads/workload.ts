@@ -1,5 +1,6 @@
 /** What a workload is and what one measured run of it reports. */
 import type { BenchSettings } from "../bench-settings.js";
+import type { MysqlStatusDelta } from "../mysql-status.js";
 import type { Peer } from "../peers/peer.js";
 import type { LatencySummary } from "../stats.js";
 
@@ -17,6 +18,8 @@ export interface RunCost {
   machineCpuSeconds?: number;
   /** Wall-clock seconds between start and finish of the meter. */
   elapsedSeconds: number;
+  /** MySQL/MariaDB global status deltas (Herald-MySQL only; server-wide, see mysql-status.ts). */
+  databaseStatus?: MysqlStatusDelta;
 }
 
 export interface RunResult {
@@ -45,8 +48,11 @@ export interface WorkloadContext {
   settings: BenchSettings;
   /** A name unique in this bench process, for channels and message ids: letters, digits, dashes. */
   uniqueTag(stem: string): string;
-  /** Starts measuring the server, database and client processes; finish() returns the deltas. */
-  startMeter(peer: Peer): { finish(): RunCost };
+  /**
+   * Starts measuring the server, database and client processes (and, for Herald-MySQL, the
+   * database's statement counters); finish() returns the deltas.
+   */
+  startMeter(peer: Peer): Promise<{ finish(): Promise<RunCost> }>;
 }
 
 export interface Workload {
