@@ -105,7 +105,13 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
 
   // Counts from the use cases and engines; served only when HERALD_METRICS_ADDR is set.
   const metrics = new HeraldMetrics(logger);
-  const publishing = new PublishMessages(store, clock, config.dedupWindowMs, metrics);
+  const publishing = new PublishMessages(
+    store,
+    clock,
+    config.dedupWindowMs,
+    metrics,
+    config.publishQueue,
+  );
   const admin = {
     publishers: new CodedEntityAdmin(store, clock, publisherRules),
     topics: new CodedEntityAdmin(store, clock, topicRules),

@@ -19,7 +19,7 @@ export function createPublisherHandlers(publishing: PublishMessages): ServiceImp
           identifier: m.identifier,
           dedupId: m.dedupId,
         })),
-      });
+      }, ctx.signal);
       return { messageIds: result.messageIds.map((id) => id.toString()) };
     },
   };

@@ -96,7 +96,7 @@ export function createPubsubPublisherHandlers(deps: PubsubPublisherDeps): Servic
           identifier: "",
           dedupId: "",
         })),
-      });
+      }, ctx.signal);
       return { messageIds: result.messageIds.map((messageId) => messageId.toString()) };
     },
 
