@@ -105,13 +105,7 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
 
   // Counts from the use cases and engines; served only when HERALD_METRICS_ADDR is set.
   const metrics = new HeraldMetrics(logger);
-  const publishing = new PublishMessages(
-    store,
-    clock,
-    config.dedupWindowMs,
-    metrics,
-    config.publishQueue,
-  );
+  const publishing = new PublishMessages(store, clock, config.dedupWindowMs, metrics, config.publishQueue);
   const admin = {
     publishers: new CodedEntityAdmin(store, clock, publisherRules),
     topics: new CodedEntityAdmin(store, clock, topicRules),
@@ -290,6 +284,7 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
     openStreams: () => consumers.openStreamCount,
     webhookInflight: () => pusher.inflightCount,
     dbPool: () => store.poolStats?.(),
+    publishQueue: () => publishing.queued(),
   });
   const metricsServer = config.metricsAddr ? new MetricsServer(metrics, logger) : undefined;
   let metricsUrl: string | undefined;

@@ -67,6 +67,11 @@ export class PublishMessages {
     this.listeners.push(listener);
   }
 
+  /** Messages and payload bytes waiting for (or in) a group commit. */
+  queued(): { messages: number; bytes: number } {
+    return this.queue.held();
+  }
+
   /** Drops the cached lookup of a topic code (it was deleted or now names another topic). */
   forgetTopic(code: string): void {
     this.topics.delete(code);

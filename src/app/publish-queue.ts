@@ -62,7 +62,10 @@ export class PublishQueue {
     if (signal?.aborted) return Promise.reject(abortReason(signal));
     const count = request.messages.length;
     const isAlone = this.messages === 0 && this.bytes === 0;
-    if (!isAlone && (this.messages + count > this.limits.maxMessages || this.bytes + bytes > this.limits.maxBytes)) {
+    if (
+      !isAlone &&
+      (this.messages + count > this.limits.maxMessages || this.bytes + bytes > this.limits.maxBytes)
+    ) {
       throw new DomainError(
         "resource_exhausted",
         "PUBLISH_QUEUE_FULL",

@@ -21,6 +21,8 @@ export interface MetricSources {
   webhookInflight(): number;
   /** Pool connections in use and idle, when the store exposes them. */
   dbPool(): { used: number; free: number } | undefined;
+  /** Messages and payload bytes waiting for (or in) a publish group commit. */
+  publishQueue?(): { messages: number; bytes: number };
 }
 
 /**
@@ -100,6 +102,16 @@ export class HeraldMetrics implements QueueObserver {
     this.sampled("herald_open_streams", "Subscribe streams open on this instance.", (s) => s.openStreams());
     this.sampled("herald_webhook_inflight", "Webhook push requests in flight on this instance.", (s) =>
       s.webhookInflight(),
+    );
+    this.sampled(
+      "herald_publish_queue_messages",
+      "Messages waiting for (or in) a publish group commit on this instance (bounded by HERALD_PUBLISH_QUEUE_MAX_MESSAGES).",
+      (s) => s.publishQueue?.().messages,
+    );
+    this.sampled(
+      "herald_publish_queue_bytes",
+      "Payload bytes waiting for (or in) a publish group commit on this instance (bounded by HERALD_PUBLISH_QUEUE_MAX_BYTES).",
+      (s) => s.publishQueue?.().bytes,
     );
     this.sampled("herald_db_pool_used", "Database pool connections in use.", (s) => s.dbPool()?.used);
     this.sampled("herald_db_pool_size", "Database pool connections open (in use plus idle).", (s) => {
