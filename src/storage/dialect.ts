@@ -35,6 +35,8 @@ export interface Dialect {
   lockForClaim(query: Knex.QueryBuilder): Knex.QueryBuilder;
   /** Most bytes of bound values to put in one statement (MySQL's max_allowed_packet is 16 MiB by default). */
   readonly maxStatementBytes: number;
+  /** Most bound parameters in one statement (SQLite's SQLITE_MAX_VARIABLE_NUMBER; see bound-parameters.ts). */
+  readonly maxBoundParameters: number;
 }
 
 function errorCode(error: unknown): string | undefined {
@@ -83,6 +85,8 @@ export const sqliteDialect: Dialect = {
   isConnectionError: (e) => /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|READONLY)/.test(errorCode(e) ?? ""),
   lockForClaim: (query) => query,
   maxStatementBytes: 64 * 1024 * 1024,
+  // better-sqlite3 12 bundles SQLite 3.5x, compiled with the default 32,766.
+  maxBoundParameters: 32_766,
 };
 
 export const mysqlDialect: Dialect = {
@@ -112,4 +116,6 @@ export const mysqlDialect: Dialect = {
   lockForClaim: (query) => query.forUpdate().skipLocked(),
   // Bound buffers travel hex-encoded in the statement text: keep well under 16 MiB.
   maxStatementBytes: 4 * 1024 * 1024,
+  // The protocol's limit for prepared statements (raw queries are interpolated client-side).
+  maxBoundParameters: 65_535,
 };

@@ -1,6 +1,7 @@
 import type { Knex } from "knex";
 import type { MessageRepository, MessageToStore } from "../app/store.js";
 import type { Message } from "../domain/message.js";
+import { rowsPerStatement } from "./bound-parameters.js";
 import type { Dialect } from "./dialect.js";
 import { insertRows } from "./multi-row-insert.js";
 import { orderingKeyHash } from "./ordering-key-hash.js";
@@ -90,15 +91,19 @@ export class KnexMessageRepository implements MessageRepository {
     return [(result as { lastInsertRowid: unknown }).lastInsertRowid];
   }
 
-  /** Splits a publish into statements small enough for the database's packet limit. */
+  /** Splits a publish into statements small enough for the database's packet and parameter limits. */
   private *chunkByBytes(messages: readonly MessageToStore[]): Generator<MessageToStore[]> {
+    const maxRows = rowsPerStatement(this.dialect.maxBoundParameters, COLUMNS.length);
     let chunk: MessageToStore[] = [];
     let bytes = 0;
     for (const m of messages) {
       // Hex encoding doubles payload bytes on MySQL; attributes are JSON text.
       const size = m.data.length * 2 + m.identifier.length + m.orderingKey.length + 256;
       const attrSize = Object.entries(m.attributes).reduce((n, [k, v]) => n + k.length + v.length + 6, 0);
-      if (chunk.length > 0 && bytes + size + attrSize > this.dialect.maxStatementBytes) {
+      if (
+        chunk.length > 0 &&
+        (chunk.length >= maxRows || bytes + size + attrSize > this.dialect.maxStatementBytes)
+      ) {
         yield chunk;
         chunk = [];
         bytes = 0;
