@@ -145,7 +145,11 @@ export interface MessageToStore extends Omit<OutgoingMessage, "dedupId"> {
 }
 
 export interface MessageRepository {
-  /** Inserts the messages in order and returns their ids in the same order. */
+  /**
+   * Inserts the messages in order and returns their ids in the same order. Messages of one
+   * ordering key get ids in commit order, across connections and instances: in a transaction,
+   * a concurrent insert of the same key waits until this transaction ends.
+   */
   insertMany(messages: readonly MessageToStore[]): Promise<bigint[]>;
   findById(id: bigint): Promise<Message | undefined>;
   /** The messages among `ids` that exist, keyed by id. */

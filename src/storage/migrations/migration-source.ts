@@ -6,6 +6,7 @@ import type { Knex } from "knex";
 import type { Dialect } from "../dialect.js";
 import * as initial from "./0001-initial.js";
 import * as pubsubCompatibility from "./0002-pubsub-compatibility.js";
+import * as publishOrderLocks from "./0005-publish-order-locks.js";
 
 interface Migration {
   name: string;
@@ -16,6 +17,7 @@ interface Migration {
 const MIGRATIONS: readonly Migration[] = [
   { name: "0001-initial", up: initial.up, down: initial.down },
   { name: "0002-pubsub-compatibility", up: pubsubCompatibility.up, down: pubsubCompatibility.down },
+  { name: "0005-publish-order-locks", up: publishOrderLocks.up, down: publishOrderLocks.down },
 ];
 
 export function createMigrationSource(dialect: Dialect): Knex.MigrationSource<Migration> {
