@@ -30,7 +30,7 @@ import { PubsubTopicDeletion } from "./app/pubsub-topic-deletion.js";
 import { PushSettlement } from "./app/push-settlement.js";
 import { QueueSweep } from "./app/queue-sweep.js";
 import { Retention, type RetentionResult } from "./app/retention.js";
-import type { Store } from "./app/store.js";
+import { isCommitOutcomeUnknown, type Store } from "./app/store.js";
 import { SubscriberAdmin } from "./app/subscriber-admin.js";
 import { SubscriptionAdmin } from "./app/subscription-admin.js";
 import { SubscriptionLookup } from "./app/subscription-lookup.js";
@@ -45,7 +45,7 @@ import { RetentionPruner } from "./engine/retention-pruner.js";
 import { Wakeups } from "./engine/wakeups.js";
 import { WebhookClient } from "./engine/webhook-client.js";
 import { WebhookPusher } from "./engine/webhook-pusher.js";
-import { createJsonLogger, type Logger } from "./logger.js";
+import { createJsonLogger, dampOutageLogs, type Logger } from "./logger.js";
 import { HeraldMetrics } from "./observability/metrics.js";
 import { MetricsServer } from "./observability/metrics-server.js";
 import { openStore } from "./storage/open-store.js";
@@ -96,12 +96,19 @@ export interface StartOptions {
 
 export async function startHerald(config: HeraldConfig, options: StartOptions = {}): Promise<HeraldServer> {
   const clock = options.clock ?? systemClock;
-  const logger = options.logger ?? createJsonLogger(config.logLevel);
+  // Failures caused by an unreachable database are logged at most once per 10 s per message,
+  // without a stack (see dampOutageLogs); the classifier needs the store, opened next.
+  let isOutageError: (error: unknown) => boolean = () => false;
+  const logger = dampOutageLogs(options.logger ?? createJsonLogger(config.logLevel), (error) =>
+    isOutageError(error),
+  );
   const store = await openStore({
     databaseUrl: config.databaseUrl,
     poolMax: config.dbPoolMax,
     queryTimeoutMs: config.dbQueryTimeoutMs,
+    logger,
   });
+  isOutageError = (error) => store.isUnavailable(error) || isCommitOutcomeUnknown(error);
 
   // Counts from the use cases and engines; served only when HERALD_METRICS_ADDR is set.
   const metrics = new HeraldMetrics(logger);
@@ -196,6 +203,7 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
   const health = new HealthState();
   // "" and every herald.v1 service are NOT_SERVING while the database does not answer a ping.
   const databaseHealth = new DatabaseHealthMonitor(store, health, logger, {
+    onChange: (isReachable) => metrics.databaseReachabilityChanged(isReachable),
     services: [
       "",
       AdminService.typeName,
@@ -241,7 +249,16 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
     // Outermost: sees the codes the error mapping produced.
     requestLoggingInterceptor(logger),
     errorMappingInterceptor(
-      (error, procedure) => logger.error("request failed", { procedure, error }),
+      (error, procedure) => {
+        if (!store.isUnavailable(error)) {
+          logger.error("request failed", { procedure, error });
+          return;
+        }
+        // Counted each time, logged rate-limited (dampOutageLogs): an outage fails every call.
+        // The label is the path only: the URL's authority is whatever the client sent.
+        metrics.requestFoundDatabaseUnavailable(procedure.replace(/^[a-z]+:\/\/[^/]*/i, ""));
+        logger.warn("request failed: database unavailable", { procedure, error });
+      },
       (error) => store.isUnavailable(error),
     ),
     authenticationInterceptor(authenticator),

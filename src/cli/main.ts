@@ -35,9 +35,10 @@ async function serve(): Promise<void> {
 
 async function migrate(): Promise<void> {
   const config = loadConfig();
-  const store = await openStore({ databaseUrl: config.databaseUrl, poolMax: 1 });
+  const logger = createJsonLogger(config.logLevel);
+  const store = await openStore({ databaseUrl: config.databaseUrl, poolMax: 1, logger });
   await store.close();
-  createJsonLogger(config.logLevel).info("database migrated", { store: store.kind });
+  logger.info("database migrated", { store: store.kind });
 }
 
 async function main(argv: string[]): Promise<void> {

@@ -82,6 +82,17 @@ export class HeraldMetrics implements QueueObserver {
     help: "1 when this scrape read the database gauges, 0 when that failed (they then keep their last values or drop out).",
     registers: [this.registry],
   });
+  private readonly unavailableRequests = new Counter({
+    name: "herald_database_unavailable_requests_total",
+    help: "Calls answered UNAVAILABLE because the database could not be reached, by procedure (logged at most once per 10 s).",
+    labelNames: ["procedure"] as const,
+    registers: [this.registry],
+  });
+  private readonly databaseReachable = new Gauge({
+    name: "herald_database_reachable",
+    help: "1 while the database answers the health monitor's ping, 0 while it does not.",
+    registers: [this.registry],
+  });
   private readonly claimDuration = new Histogram({
     name: "herald_claim_duration_seconds",
     help: "Duration of claim transactions (lock and lease a batch), including empty claims.",
@@ -142,6 +153,14 @@ export class HeraldMetrics implements QueueObserver {
 
   authenticationFailed(reason: string): void {
     this.authFailures.inc({ reason });
+  }
+
+  requestFoundDatabaseUnavailable(procedure: string): void {
+    this.unavailableRequests.inc({ procedure });
+  }
+
+  databaseReachabilityChanged(isReachable: boolean): void {
+    this.databaseReachable.set(isReachable ? 1 : 0);
   }
 
   messagesPublished(topic: string, count: number): void {

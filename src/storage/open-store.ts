@@ -4,6 +4,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import knexFactory, { type Knex } from "knex";
 import type { Store } from "../app/store.js";
+import type { Logger } from "../logger.js";
 import { parseDatabaseUrl } from "./database-url.js";
 import { type Dialect, mysqlDialect, sqliteDialect } from "./dialect.js";
 import { KnexStore } from "./knex-store.js";
@@ -18,9 +19,23 @@ export interface OpenStoreOptions {
   migrate?: boolean;
   /** Bound on one MySQL query, ms (0: none). Migrations run unbounded: a schema change may take long. */
   queryTimeoutMs?: number;
+  /** Where knex's own messages go (at debug level); they are dropped when absent. */
+  logger?: Logger;
 }
 
 type Connection = { query: (sql: string, cb: (err: unknown) => void) => void };
+
+/**
+ * knex's own messages, which it would otherwise print with console.log as plain text (a stack
+ * trace for every failed connection attempt: thousands of lines during a database outage). They
+ * repeat what callers already see as errors, so they go to the JSON log at debug level, first line
+ * only.
+ */
+function knexLog(logger: Logger | undefined): Knex.Config["log"] {
+  const emit = (level: string) => (message: unknown) =>
+    logger?.debug("knex", { level, message: String(message).split("\n")[0] });
+  return { debug: emit("debug"), warn: emit("warn"), error: emit("error"), deprecate: emit("deprecate") };
+}
 
 /** Default bound on one MySQL query (HERALD_DB_QUERY_TIMEOUT_MS). */
 export const DEFAULT_QUERY_TIMEOUT_MS = 10_000;
@@ -30,6 +45,7 @@ function mysqlKnex(
   poolMax: number,
   withDatabase: boolean,
   queryTimeoutMs = DEFAULT_QUERY_TIMEOUT_MS,
+  logger?: Logger,
 ): Knex {
   const target = parseDatabaseUrl(url);
   if (target.kind !== "mysql") throw new Error("not a mysql url");
@@ -62,16 +78,18 @@ function mysqlKnex(
     acquireConnectionTimeout: 5_000,
     // knex otherwise inlines bound values (message data, secrets) into error messages, which get logged.
     compileSqlOnError: false,
+    log: knexLog(logger),
   });
 }
 
-function sqliteKnex(filename: string): Knex {
+function sqliteKnex(filename: string, logger?: Logger): Knex {
   if (filename !== ":memory:") mkdirSync(dirname(filename), { recursive: true });
   return knexFactory({
     client: "better-sqlite3",
     connection: { filename, options: { safeIntegers: true } },
     useNullAsDefault: true,
     compileSqlOnError: false,
+    log: knexLog(logger),
     pool: {
       min: 1,
       max: 1,
@@ -95,10 +113,10 @@ function sqliteKnex(filename: string): Knex {
 }
 
 /** Creates the MySQL database named in the URL when it does not exist yet. */
-async function ensureMysqlDatabase(url: string): Promise<void> {
+async function ensureMysqlDatabase(url: string, logger?: Logger): Promise<void> {
   const target = parseDatabaseUrl(url);
   if (target.kind !== "mysql") return;
-  const admin = mysqlKnex(url, 1, false);
+  const admin = mysqlKnex(url, 1, false, DEFAULT_QUERY_TIMEOUT_MS, logger);
   try {
     await admin.raw("CREATE DATABASE IF NOT EXISTS ?? CHARACTER SET utf8mb4 COLLATE utf8mb4_bin", [
       target.database,
@@ -135,18 +153,24 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
   let knex: Knex;
   let dialect: Dialect;
   if (target.kind === "mysql") {
-    await ensureMysqlDatabase(options.databaseUrl);
-    knex = mysqlKnex(options.databaseUrl, options.poolMax ?? 10, true, options.queryTimeoutMs);
+    await ensureMysqlDatabase(options.databaseUrl, options.logger);
+    knex = mysqlKnex(
+      options.databaseUrl,
+      options.poolMax ?? 10,
+      true,
+      options.queryTimeoutMs,
+      options.logger,
+    );
     dialect = mysqlDialect;
   } else {
-    knex = sqliteKnex(target.filename);
+    knex = sqliteKnex(target.filename, options.logger);
     dialect = sqliteDialect;
   }
   try {
     if (dialect.name === "mysql") await assertConsecutiveAutoIncrement(knex);
     if (options.migrate !== false) {
       if (dialect.name === "mysql") {
-        const migrator = mysqlKnex(options.databaseUrl, 1, true, 0);
+        const migrator = mysqlKnex(options.databaseUrl, 1, true, 0, options.logger);
         try {
           await migrateLatest(migrator, dialect);
         } finally {
