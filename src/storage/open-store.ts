@@ -8,7 +8,7 @@ import type { Logger } from "../logger.js";
 import { parseDatabaseUrl } from "./database-url.js";
 import { type Dialect, mysqlDialect, sqliteDialect } from "./dialect.js";
 import { KnexStore } from "./knex-store.js";
-import { createMigrationSource } from "./migrations/migration-source.js";
+import { createMigrationSource, migrationNames } from "./migrations/migration-source.js";
 import { boundQueries } from "./query-timeout.js";
 
 export interface OpenStoreOptions {
@@ -153,7 +153,6 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
   let knex: Knex;
   let dialect: Dialect;
   if (target.kind === "mysql") {
-    await ensureMysqlDatabase(options.databaseUrl, options.logger);
     knex = mysqlKnex(
       options.databaseUrl,
       options.poolMax ?? 10,
@@ -167,24 +166,43 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
     dialect = sqliteDialect;
   }
   try {
-    if (dialect.name === "mysql") await assertConsecutiveAutoIncrement(knex);
-    if (options.migrate !== false) {
-      if (dialect.name === "mysql") {
+    if (dialect.name === "mysql") {
+      // The usual restart finds the database and its schema current: one connection and two
+      // queries. Creating the database and migrating (each on a connection of its own) only when needed.
+      try {
+        await assertConsecutiveAutoIncrement(knex);
+      } catch (error) {
+        if ((error as { code?: unknown }).code !== "ER_BAD_DB_ERROR") throw error;
+        await ensureMysqlDatabase(options.databaseUrl, options.logger);
+        await assertConsecutiveAutoIncrement(knex);
+      }
+      if (options.migrate !== false && (await hasPendingMigrations(knex))) {
         const migrator = mysqlKnex(options.databaseUrl, 1, true, 0, options.logger);
         try {
           await migrateLatest(migrator, dialect);
         } finally {
           await migrator.destroy();
         }
-      } else {
-        await migrateLatest(knex, dialect);
       }
+    } else if (options.migrate !== false) {
+      await migrateLatest(knex, dialect);
     }
   } catch (err) {
     await knex.destroy();
     throw err;
   }
   return new KnexStore(knex, dialect);
+}
+
+/** Whether a migration Herald ships is not recorded as applied (or knex's table does not exist yet). */
+async function hasPendingMigrations(knex: Knex): Promise<boolean> {
+  let applied: string[];
+  try {
+    applied = (await knex("knex_migrations").pluck("name")) as string[];
+  } catch {
+    return true;
+  }
+  return migrationNames().some((name) => !applied.includes(name));
 }
 
 /** Multi-row inserts rely on consecutive auto-increment ids (see Dialect.insertedIds). */

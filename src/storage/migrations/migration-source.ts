@@ -27,3 +27,8 @@ export function createMigrationSource(dialect: Dialect): Knex.MigrationSource<Mi
     getMigration: async (m) => ({ up: m.up(dialect), down: m.down }),
   };
 }
+
+/** The names knex records for Herald's migrations, in order. */
+export function migrationNames(): string[] {
+  return MIGRATIONS.map((m) => m.name);
+}
