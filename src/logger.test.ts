@@ -50,6 +50,6 @@ describe("dampOutageLogs", () => {
       "database reachable again",
     ]);
     // An unexpected error keeps its stack.
-    expect(String((lines[2]?.error as { stack?: unknown }).stack)).toContain("Error: bug");
+    expect(String((lines[2]?.error as { stack?: unknown } | undefined)?.stack)).toContain("Error: bug");
   });
 });

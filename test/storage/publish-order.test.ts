@@ -93,11 +93,11 @@ describe.skipIf(mysqlTarget === undefined)(
           return (ids as bigint[])[0] as bigint;
         });
 
-      let commitFirst = () => undefined as void;
+      let commitFirst: () => void = () => undefined;
       const mayCommit = new Promise<void>((resolve) => {
         commitFirst = resolve;
       });
-      let inserted = () => undefined as void;
+      let inserted: () => void = () => undefined;
       const hasInserted = new Promise<void>((resolve) => {
         inserted = resolve;
       });
