@@ -33,7 +33,7 @@ import { PushSettlement } from "./app/push-settlement.js";
 import { QueueSweep } from "./app/queue-sweep.js";
 import { Retention, type RetentionResult } from "./app/retention.js";
 import { SecretBox } from "./app/secret-box.js";
-import type { Store } from "./app/store.js";
+import { isCommitOutcomeUnknown, type Store } from "./app/store.js";
 import { SubscriberAdmin } from "./app/subscriber-admin.js";
 import { SubscriptionAdmin } from "./app/subscription-admin.js";
 import { SubscriptionLookup } from "./app/subscription-lookup.js";
@@ -48,7 +48,7 @@ import { RetentionPruner } from "./engine/retention-pruner.js";
 import { Wakeups } from "./engine/wakeups.js";
 import { WebhookClient } from "./engine/webhook-client.js";
 import { WebhookPusher } from "./engine/webhook-pusher.js";
-import { createJsonLogger, type Logger } from "./logger.js";
+import { createJsonLogger, dampOutageLogs, type Logger } from "./logger.js";
 import { HeraldMetrics } from "./observability/metrics.js";
 import { MetricsServer } from "./observability/metrics-server.js";
 import { openStore } from "./storage/open-store.js";
@@ -109,14 +109,21 @@ export interface StartOptions {
 
 export async function startHerald(config: HeraldConfig, options: StartOptions = {}): Promise<HeraldServer> {
   const clock = options.clock ?? systemClock;
-  const logger = options.logger ?? createJsonLogger(config.logLevel);
+  // Failures caused by an unreachable database are logged at most once per 10 s per message,
+  // without a stack (see dampOutageLogs); the classifier needs the store, opened next.
+  let isOutageError: (error: unknown) => boolean = () => false;
+  const logger = dampOutageLogs(options.logger ?? createJsonLogger(config.logLevel), (error) =>
+    isOutageError(error),
+  );
   const secrets = new SecretBox(config.secretKeys);
   const store = await openStore({
     databaseUrl: config.databaseUrl,
     poolMax: config.dbPoolMax,
     queryTimeoutMs: config.dbQueryTimeoutMs,
     secrets,
+    logger,
   });
+  isOutageError = (error) => store.isUnavailable(error) || isCommitOutcomeUnknown(error);
   try {
     await prepareInstanceSecrets(store, secrets, clock.nowMs(), {
       resealed: (count) =>
@@ -132,7 +139,7 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
   }
   // Counts from the use cases and engines; served only when HERALD_METRICS_ADDR is set.
   const metrics = new HeraldMetrics(logger, { nameLabels: config.metrics.nameLabels });
-  const publishing = new PublishMessages(store, clock, config.dedupWindowMs, metrics);
+  const publishing = new PublishMessages(store, clock, config.dedupWindowMs, metrics, config.publishQueue);
   const admin = {
     publishers: new CodedEntityAdmin(store, clock, publisherRules),
     publisherGrants: new PublisherTopicGrants(store),
@@ -229,6 +236,7 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
   const health = new HealthState();
   // "" and every herald.v1 service are NOT_SERVING while the database does not answer a ping.
   const databaseHealth = new DatabaseHealthMonitor(store, health, logger, {
+    onChange: (isReachable) => metrics.databaseReachabilityChanged(isReachable),
     services: [
       "",
       AdminService.typeName,
@@ -288,7 +296,16 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
     // Outermost: sees the codes the error mapping produced.
     requestLoggingInterceptor(logger),
     errorMappingInterceptor(
-      (error, procedure) => logger.error("request failed", { procedure, error }),
+      (error, procedure) => {
+        if (!store.isUnavailable(error)) {
+          logger.error("request failed", { procedure, error });
+          return;
+        }
+        // Counted each time, logged rate-limited (dampOutageLogs): an outage fails every call.
+        // The label is the path only: the URL's authority is whatever the client sent.
+        metrics.requestFoundDatabaseUnavailable(procedure.replace(/^[a-z]+:\/\/[^/]*/i, ""));
+        logger.warn("request failed: database unavailable", { procedure, error });
+      },
       (error) => store.isUnavailable(error),
     ),
     authenticationInterceptor(authenticator),
@@ -356,6 +373,7 @@ export async function startHerald(config: HeraldConfig, options: StartOptions = 
     webhookInflight: () => pusher.inflightCount,
     bufferedRequestBytes: () => gate.bufferedRequestBytes,
     dbPool: () => store.poolStats?.(),
+    publishQueue: () => publishing.queued(),
   });
   const metricsServer = config.metricsAddr ? new MetricsServer(metrics, logger) : undefined;
   let metricsUrl: string | undefined;

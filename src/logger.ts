@@ -80,3 +80,65 @@ export function createJsonLogger(
     error: (msg, fields) => emit("error", msg, fields),
   };
 }
+
+export interface OutageDampingOptions {
+  /** After a line, the same message with an outage error is held back for this long, ms. Default 10 000. */
+  windowMs?: number;
+  /** The clock, epoch ms; injected for tests. */
+  nowMs?: () => number;
+}
+
+/** Most distinct messages remembered; messages are code constants, so this is only a guard. */
+const MAX_DAMPED_MESSAGES = 1_000;
+
+/**
+ * Wraps `logger` so that lines whose `error` field is an outage error (the database cannot be
+ * reached: `isOutageError`) print at most once per `windowMs` per message, without a stack, and
+ * carry how many were held back since (`suppressed`). During an outage every failing call and
+ * every engine round would otherwise print its own line with a stack: thousands per minute,
+ * drowning the one line that matters (the health monitor's state change). Counts go to metrics.
+ */
+export function dampOutageLogs(
+  logger: Logger,
+  isOutageError: (error: unknown) => boolean,
+  options: OutageDampingOptions = {},
+): Logger {
+  const windowMs = options.windowMs ?? 10_000;
+  const nowMs = options.nowMs ?? Date.now;
+  const lastByMessage = new Map<string, { atMs: number; suppressed: number }>();
+  const damped =
+    (level: keyof Logger) =>
+    (msg: string, fields?: Record<string, unknown>): void => {
+      const error = fields?.error;
+      if (error === undefined || !isOutageError(error)) {
+        logger[level](msg, fields);
+        return;
+      }
+      const key = `${level}:${msg}`;
+      const now = nowMs();
+      const last = lastByMessage.get(key);
+      if (last && now - last.atMs >= 0 && now - last.atMs < windowMs) {
+        last.suppressed += 1;
+        return;
+      }
+      if (!last && lastByMessage.size >= MAX_DAMPED_MESSAGES) lastByMessage.clear();
+      lastByMessage.set(key, { atMs: now, suppressed: 0 });
+      logger[level](msg, {
+        ...fields,
+        error: summarizeError(error),
+        ...(last && last.suppressed > 0 ? { suppressed: last.suppressed } : {}),
+      });
+    };
+  return { debug: damped("debug"), info: damped("info"), warn: damped("warn"), error: damped("error") };
+}
+
+/** An error's name, code and first message line, without its stack (for expected, repeated failures). */
+export function summarizeError(error: unknown): Record<string, unknown> {
+  if (!(error instanceof Error)) return { message: String(error).split("\n")[0] };
+  const code = (error as { code?: unknown }).code;
+  return {
+    name: error.name,
+    message: error.message.split("\n")[0],
+    ...(typeof code === "string" || typeof code === "number" ? { code } : {}),
+  };
+}

@@ -77,8 +77,13 @@ export class DeadLetterForwarding {
         });
         outcome.forwarded++;
       } catch (error) {
-        // Unavailable and unknown errors leave the forward for the next round.
-        if (!(error instanceof DomainError) || error.kind === "unavailable" || error.kind === "internal")
+        // Unavailable, busy (publish queue full) and unknown errors leave the forward for the next round.
+        if (
+          !(error instanceof DomainError) ||
+          error.kind === "unavailable" ||
+          error.kind === "resource_exhausted" ||
+          error.kind === "internal"
+        )
           throw error;
         outcome.dropped.push({ deadLetterId: forward.deadLetterId, reason: error.message });
       }

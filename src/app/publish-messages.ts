@@ -4,8 +4,14 @@ import { type OutgoingMessage, validateOutgoingMessages } from "../domain/messag
 import { assertPublisherCanPublish, type Publisher, validatePublisherCode } from "../domain/publisher.js";
 import { assertTopicAcceptsMessages, type Topic, validateTopicCode } from "../domain/topic.js";
 import { type PublishRequest, storePublishBatch } from "./publish-batch.js";
+import {
+  DEFAULT_PUBLISH_QUEUE_LIMITS,
+  PublishQueue,
+  type PublishQueueLimits,
+  type QueuedPublish,
+} from "./publish-queue.js";
 import { ignoreQueueEvents, type QueueObserver } from "./queue-observer.js";
-import type { Store } from "./store.js";
+import { isCommitOutcomeUnknown, type Store } from "./store.js";
 
 export interface PublishCommand {
   /** Publisher code. */
@@ -24,12 +30,6 @@ export interface PublishResult {
 /** Called after a publish commits, so in-process dispatchers can wake at once instead of polling. */
 export type PublishedListener = (result: PublishResult, command: PublishCommand) => void;
 
-interface Waiting {
-  request: PublishRequest;
-  resolve: (ids: bigint[]) => void;
-  reject: (error: unknown) => void;
-}
-
 /** How long a resolved publisher or topic is trusted; a deactivation reaches Publish within this. */
 const LOOKUP_TTL_MS = 1_000;
 /** Most messages one group-commit transaction carries. */
@@ -39,12 +39,16 @@ const BATCH_MAX_MESSAGES = 5_000;
  * The Publish use case: validates limits, resolves publisher and topic (briefly cached), and
  * stores the messages and their fan-out in ONE transaction. Concurrent Publish calls share a
  * transaction (group commit): while one commits, the next calls queue up and go together, so a
- * stream of small publishes costs one commit per batch instead of one per call. If a shared
- * transaction fails, its calls are retried one by one, so one call's failure is never another's.
+ * stream of small publishes costs one commit per batch instead of one per call. The queue is
+ * bounded (PublishQueue) and calls abandoned by their caller leave it before they commit. If a
+ * shared transaction fails before its commit, its calls are retried one by one, so one call's
+ * failure is never another's — except when the database is unreachable (every call would fail
+ * the same way) or the commit itself was lost: then the batch may be stored, and a retry would
+ * store its messages twice, so every call answers UNAVAILABLE (COMMIT_OUTCOME_UNKNOWN) instead.
  */
 export class PublishMessages {
   private readonly listeners: PublishedListener[] = [];
-  private readonly queue: Waiting[] = [];
+  private readonly queue: PublishQueue;
   private draining = false;
   private readonly publishers = new Map<string, { value: Publisher; atMs: number }>();
   private readonly topics = new Map<string, { value: Topic; atMs: number }>();
@@ -54,10 +58,18 @@ export class PublishMessages {
     private readonly clock: Clock,
     private readonly dedupWindowMs: number,
     private readonly observer: QueueObserver = ignoreQueueEvents,
-  ) {}
+    limits: PublishQueueLimits = DEFAULT_PUBLISH_QUEUE_LIMITS,
+  ) {
+    this.queue = new PublishQueue(limits);
+  }
 
   onPublished(listener: PublishedListener): void {
     this.listeners.push(listener);
+  }
+
+  /** Messages and payload bytes waiting for (or in) a group commit. */
+  queued(): { messages: number; bytes: number } {
+    return this.queue.held();
   }
 
   /** Drops the cached lookup of a topic code (it was deleted or now names another topic). */
@@ -65,10 +77,14 @@ export class PublishMessages {
     this.topics.delete(code);
   }
 
-  async publish(command: PublishCommand): Promise<PublishResult> {
+  /**
+   * Publishes `command`. `signal` is the caller's (aborted when it cancels or its deadline
+   * passes): a call still waiting for its group commit then leaves the queue uncommitted.
+   */
+  async publish(command: PublishCommand, signal?: AbortSignal): Promise<PublishResult> {
     validatePublisherCode("publisher", command.publisher);
     validateTopicCode("topic", command.topic);
-    validateOutgoingMessages(command.messages);
+    const bytes = validateOutgoingMessages(command.messages);
     const publisher = await this.cached(this.publishers, command.publisher, (code) =>
       this.store.repos.publishers.findByCode(code),
     );
@@ -80,14 +96,13 @@ export class PublishMessages {
     if (!topic) throw DomainError.notFound("topic", command.topic);
     assertTopicAcceptsMessages(topic);
 
-    const messageIds = await new Promise<bigint[]>((resolve, reject) => {
-      this.queue.push({
-        request: { publisherId: publisher.id, topicId: topic.id, messages: command.messages },
-        resolve,
-        reject,
-      });
-      if (!this.draining) void this.drain();
-    });
+    const queued = this.queue.add(
+      { publisherId: publisher.id, topicId: topic.id, messages: command.messages },
+      bytes,
+      signal,
+    );
+    if (!this.draining) void this.drain();
+    const messageIds = await queued;
     const result = { messageIds, topicId: topic.id };
     for (const listener of this.listeners) listener(result, command);
     return result;
@@ -97,32 +112,40 @@ export class PublishMessages {
     this.draining = true;
     try {
       while (this.queue.length > 0) {
-        const batch: Waiting[] = [];
-        let count = 0;
-        while (this.queue.length > 0) {
-          const next = this.queue[0] as Waiting;
-          if (batch.length > 0 && count + next.request.messages.length > BATCH_MAX_MESSAGES) break;
-          batch.push(this.queue.shift() as Waiting);
-          count += next.request.messages.length;
-        }
+        const batch = this.queue.take(BATCH_MAX_MESSAGES);
+        if (batch.length === 0) continue;
         try {
           const ids = await this.storeWithRetry(batch.map((w) => w.request));
           for (const [i, w] of batch.entries()) w.resolve(ids[i] as bigint[]);
         } catch (error) {
-          if (batch.length === 1) {
-            (batch[0] as Waiting).reject(error);
+          if (batch.length === 1 || !this.canRetryOneByOne(error)) {
+            for (const w of batch) w.reject(error);
             continue;
           }
-          for (const w of batch) {
-            await this.storeWithRetry([w.request]).then(
-              (ids) => w.resolve(ids[0] as bigint[]),
-              (e: unknown) => w.reject(e),
-            );
-          }
+          await this.storeOneByOne(batch);
         }
       }
     } finally {
       this.draining = false;
+    }
+  }
+
+  /**
+   * A shared transaction that failed before its commit stored nothing, so its calls can be tried
+   * alone. Not when the commit's outcome is unknown (the batch may be stored: a retry would
+   * duplicate messages without a dedup_id) nor when the database is unreachable (each retry
+   * would wait for a connection only to fail the same way).
+   */
+  private canRetryOneByOne(error: unknown): boolean {
+    return !isCommitOutcomeUnknown(error) && !this.store.isUnavailable(error);
+  }
+
+  private async storeOneByOne(batch: readonly QueuedPublish[]): Promise<void> {
+    for (const w of batch) {
+      await this.storeWithRetry([w.request]).then(
+        (ids) => w.resolve(ids[0] as bigint[]),
+        (e: unknown) => w.reject(e),
+      );
     }
   }
 

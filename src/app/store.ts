@@ -3,6 +3,7 @@
  * implements them once with knex for SQLite and MySQL; one conformance suite checks both.
  */
 
+import { DomainError, isDomainError } from "../domain/domain-error.js";
 import type { Message, OutgoingMessage } from "../domain/message.js";
 import type { NewPublisher, Publisher } from "../domain/publisher.js";
 import type { NewSubscriber, Subscriber } from "../domain/subscriber.js";
@@ -165,7 +166,11 @@ export interface MessageToStore extends Omit<OutgoingMessage, "dedupId"> {
 }
 
 export interface MessageRepository {
-  /** Inserts the messages in order and returns their ids in the same order. */
+  /**
+   * Inserts the messages in order and returns their ids in the same order. Messages of one
+   * ordering key get ids in commit order, across connections and instances: in a transaction,
+   * a concurrent insert of the same key waits until this transaction ends.
+   */
   insertMany(messages: readonly MessageToStore[]): Promise<bigint[]>;
   findById(id: bigint): Promise<Message | undefined>;
   /** The messages among `ids` that exist, keyed by id. */
@@ -248,7 +253,9 @@ export interface Store {
   readonly repos: Repositories;
   /**
    * Runs `work` in one transaction; retries it (with jitter, a bounded number of times) on
-   * deadlocks, lock-wait timeouts and busy errors. `work` must do no network I/O.
+   * deadlocks, lock-wait timeouts and busy errors. `work` must do no network I/O. When `work`
+   * finished but the connection failed during the COMMIT, the transaction may or may not be
+   * stored: that throws `commitOutcomeUnknown()` and is never retried.
    */
   transaction<T>(work: (repos: Repositories) => Promise<T>): Promise<T>;
   ping(): Promise<void>;
@@ -257,4 +264,22 @@ export interface Store {
   /** Connections of the pool in use and idle, when the driver exposes them (for metrics). */
   poolStats?(): { used: number; free: number } | undefined;
   close(): Promise<void>;
+}
+
+const COMMIT_OUTCOME_UNKNOWN = "COMMIT_OUTCOME_UNKNOWN";
+
+/**
+ * The error of a transaction whose COMMIT was sent but whose answer was lost with the connection:
+ * it may have been stored. Answered UNAVAILABLE; only a retry with a dedup_id is safe.
+ */
+export function commitOutcomeUnknown(): DomainError {
+  return new DomainError(
+    "unavailable",
+    COMMIT_OUTCOME_UNKNOWN,
+    "the database connection was lost during the commit: the request may or may not have been stored (a Publish retried with the same dedup_id is stored once)",
+  );
+}
+
+export function isCommitOutcomeUnknown(error: unknown): boolean {
+  return isDomainError(error) && error.reason === COMMIT_OUTCOME_UNKNOWN;
 }

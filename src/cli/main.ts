@@ -3,7 +3,7 @@
  * Configuration comes from the environment (see README); a bad variable stops the start.
  */
 import { ConfigError, loadConfig } from "../config/config.js";
-import { startHerald } from "../herald-server.js";
+import { type HeraldServer, startHerald } from "../herald-server.js";
 import { createJsonLogger } from "../logger.js";
 import { openStore } from "../storage/open-store.js";
 
@@ -12,7 +12,19 @@ const USAGE = "usage: herald <serve|migrate>";
 async function serve(): Promise<void> {
   const config = loadConfig();
   const logger = createJsonLogger(config.logLevel);
-  const server = await startHerald(config, { logger });
+  // Handlers are installed before the server starts: a SIGTERM right after "herald listening"
+  // (which is logged inside startHerald) must stop it gracefully, not kill it by default action.
+  let server: HeraldServer | undefined;
+  let isStopRequested = false;
+  const stopAndExit = (running: HeraldServer) => {
+    running.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error("shutdown failed", { error });
+        process.exit(1);
+      },
+    );
+  };
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     signals += 1;
@@ -21,23 +33,21 @@ async function serve(): Promise<void> {
       process.exit(1);
     }
     logger.info("shutting down", { signal });
-    server.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error("shutdown failed", { error });
-        process.exit(1);
-      },
-    );
+    if (server) stopAndExit(server);
+    else isStopRequested = true;
   };
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
+  server = await startHerald(config, { logger });
+  if (isStopRequested) stopAndExit(server);
 }
 
 async function migrate(): Promise<void> {
   const config = loadConfig();
-  const store = await openStore({ databaseUrl: config.databaseUrl, poolMax: 1 });
+  const logger = createJsonLogger(config.logLevel);
+  const store = await openStore({ databaseUrl: config.databaseUrl, poolMax: 1, logger });
   await store.close();
-  createJsonLogger(config.logLevel).info("database migrated", { store: store.kind });
+  logger.info("database migrated", { store: store.kind });
 }
 
 async function main(argv: string[]): Promise<void> {

@@ -22,6 +22,8 @@ export interface HeraldConfig {
   dbQueryTimeoutMs: number;
   /** How long a dedup_id is remembered per publisher, ms. */
   dedupWindowMs: number;
+  /** Most messages and payload bytes waiting for (or in) a publish group commit on this instance. */
+  publishQueue: { maxMessages: number; maxBytes: number };
   logLevel: LogLevel;
   /** How long SIGTERM waits for open calls before closing connections, ms. */
   shutdownGraceMs: number;
@@ -127,6 +129,8 @@ export const CONFIG_DEFAULTS = Object.freeze({
   HERALD_DB_POOL_MAX: "10",
   HERALD_DB_QUERY_TIMEOUT_MS: "10000",
   HERALD_DEDUP_WINDOW_SECONDS: "86400",
+  HERALD_PUBLISH_QUEUE_MAX_MESSAGES: "50000",
+  HERALD_PUBLISH_QUEUE_MAX_BYTES: "134217728",
   HERALD_LOG_LEVEL: "info",
   HERALD_SHUTDOWN_GRACE_SECONDS: "10",
   HERALD_POLL_MIN_MS: "10",
@@ -415,6 +419,22 @@ export function loadConfig(env: Env = process.env): HeraldConfig {
     1,
     30 * 86400,
   );
+  const publishQueue = {
+    maxMessages: parseIntVar(
+      problems,
+      "HERALD_PUBLISH_QUEUE_MAX_MESSAGES",
+      read(env, "HERALD_PUBLISH_QUEUE_MAX_MESSAGES"),
+      1,
+      10_000_000,
+    ),
+    maxBytes: parseIntVar(
+      problems,
+      "HERALD_PUBLISH_QUEUE_MAX_BYTES",
+      read(env, "HERALD_PUBLISH_QUEUE_MAX_BYTES"),
+      1,
+      64 * 1024 * 1024 * 1024,
+    ),
+  };
   const graceSeconds = parseIntVar(
     problems,
     "HERALD_SHUTDOWN_GRACE_SECONDS",
@@ -503,6 +523,7 @@ export function loadConfig(env: Env = process.env): HeraldConfig {
     dbPoolMax,
     dbQueryTimeoutMs,
     dedupWindowMs: dedupSeconds * 1000,
+    publishQueue: Object.freeze(publishQueue),
     logLevel,
     shutdownGraceMs: graceSeconds * 1000,
     pollMinMs,

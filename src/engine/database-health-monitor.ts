@@ -1,4 +1,4 @@
-import type { Logger } from "../logger.js";
+import { type Logger, summarizeError } from "../logger.js";
 import { type HealthState, ServingStatus } from "../transport/health-service.js";
 
 export interface DatabaseHealthMonitorOptions {
@@ -8,12 +8,15 @@ export interface DatabaseHealthMonitorOptions {
   intervalMs?: number;
   /** A ping slower than this counts as a failure, ms. Default 5000. */
   timeoutMs?: number;
+  /** Told each change of reachability (for a metric); the first report is `true`, at start. */
+  onChange?: (isReachable: boolean) => void;
 }
 
 /**
  * Pings the database every `intervalMs` and reports the services NOT_SERVING while it is
  * unreachable, SERVING again once a ping succeeds. Start and stop are idempotent; after stop it
- * never changes a status again, so a graceful stop's NOT_SERVING stays.
+ * never changes a status again, so a graceful stop's NOT_SERVING stays. It logs one line per
+ * change (down, up), the cause without a stack: an outage's details repeat in every failing call.
  */
 export class DatabaseHealthMonitor {
   private timer: NodeJS.Timeout | undefined;
@@ -71,9 +74,11 @@ export class DatabaseHealthMonitor {
     const status = isReachable ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
     for (const service of this.options.services) this.health.setStatus(service, status);
     if (isReachable === this.isReachable) return;
-    if (!isReachable) this.logger.warn("database unreachable: reporting NOT_SERVING", { error });
+    if (!isReachable)
+      this.logger.warn("database unreachable: reporting NOT_SERVING", { reason: summarizeError(error) });
     else if (this.isReachable === false) this.logger.info("database reachable again: reporting SERVING");
     this.isReachable = isReachable;
+    this.options.onChange?.(isReachable);
   }
 
   private schedule(): void {

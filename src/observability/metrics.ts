@@ -25,6 +25,8 @@ export interface MetricSources {
   bufferedRequestBytes(): number;
   /** Pool connections in use and idle, when the store exposes them. */
   dbPool(): { used: number; free: number } | undefined;
+  /** Messages and payload bytes waiting for (or in) a publish group commit. */
+  publishQueue?(): { messages: number; bytes: number };
 }
 
 /**
@@ -90,6 +92,17 @@ export class HeraldMetrics implements QueueObserver {
     help: "1 when this scrape read the database gauges, 0 when that failed (they then keep their last values or drop out).",
     registers: [this.registry],
   });
+  private readonly unavailableRequests = new Counter({
+    name: "herald_database_unavailable_requests_total",
+    help: "Calls answered UNAVAILABLE because the database could not be reached, by procedure (logged at most once per 10 s).",
+    labelNames: ["procedure"] as const,
+    registers: [this.registry],
+  });
+  private readonly databaseReachable = new Gauge({
+    name: "herald_database_reachable",
+    help: "1 while the database answers the health monitor's ping, 0 while it does not.",
+    registers: [this.registry],
+  });
   private readonly claimDuration = new Histogram({
     name: "herald_claim_duration_seconds",
     help: "Duration of claim transactions (lock and lease a batch), including empty claims.",
@@ -124,6 +137,16 @@ export class HeraldMetrics implements QueueObserver {
       "Request body bytes held right now across all calls (incomplete messages).",
       (s) => s.bufferedRequestBytes(),
     );
+    this.sampled(
+      "herald_publish_queue_messages",
+      "Messages waiting for (or in) a publish group commit on this instance (bounded by HERALD_PUBLISH_QUEUE_MAX_MESSAGES).",
+      (s) => s.publishQueue?.().messages,
+    );
+    this.sampled(
+      "herald_publish_queue_bytes",
+      "Payload bytes waiting for (or in) a publish group commit on this instance (bounded by HERALD_PUBLISH_QUEUE_MAX_BYTES).",
+      (s) => s.publishQueue?.().bytes,
+    );
     this.sampled("herald_db_pool_used", "Database pool connections in use.", (s) => s.dbPool()?.used);
     this.sampled("herald_db_pool_size", "Database pool connections open (in use plus idle).", (s) => {
       const pool = s.dbPool();
@@ -157,6 +180,14 @@ export class HeraldMetrics implements QueueObserver {
 
   requestRefused(reason: "unauthorized" | "buffer_full" | "body_timeout"): void {
     this.refused.inc({ reason });
+  }
+
+  requestFoundDatabaseUnavailable(procedure: string): void {
+    this.unavailableRequests.inc({ procedure });
+  }
+
+  databaseReachabilityChanged(isReachable: boolean): void {
+    this.databaseReachable.set(isReachable ? 1 : 0);
   }
 
   messagesPublished(topic: string, count: number): void {

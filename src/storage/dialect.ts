@@ -31,10 +31,18 @@ export interface Dialect {
   isRetryable(error: unknown): boolean;
   /** The database cannot be reached or used right now (connection refused or lost, server shutting down, disk I/O). */
   isConnectionError(error: unknown): boolean;
+  /**
+   * Whether a publish must lock its ordering keys' slots (publish_order_locks) before inserting, so
+   * that ids of one key follow commit order across connections. SQLite has one writer: ids are
+   * assigned in commit order already.
+   */
+  readonly locksPublishOrder: boolean;
   /** Adds `FOR UPDATE SKIP LOCKED` where the database has it; SQLite has one writer and needs none. */
   lockForClaim(query: Knex.QueryBuilder): Knex.QueryBuilder;
   /** Most bytes of bound values to put in one statement (MySQL's max_allowed_packet is 16 MiB by default). */
   readonly maxStatementBytes: number;
+  /** Most bound parameters in one statement (SQLite's SQLITE_MAX_VARIABLE_NUMBER; see bound-parameters.ts). */
+  readonly maxBoundParameters: number;
 }
 
 function errorCode(error: unknown): string | undefined {
@@ -82,7 +90,10 @@ export const sqliteDialect: Dialect = {
   isRetryable: (e) => errorCode(e) === "SQLITE_BUSY",
   isConnectionError: (e) => /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|READONLY)/.test(errorCode(e) ?? ""),
   lockForClaim: (query) => query,
+  locksPublishOrder: false,
   maxStatementBytes: 64 * 1024 * 1024,
+  // better-sqlite3 12 bundles SQLite 3.5x, compiled with the default 32,766.
+  maxBoundParameters: 32_766,
 };
 
 export const mysqlDialect: Dialect = {
@@ -110,6 +121,11 @@ export const mysqlDialect: Dialect = {
     return code === "ER_LOCK_DEADLOCK" || code === "ER_LOCK_WAIT_TIMEOUT";
   },
   lockForClaim: (query) => query.forUpdate().skipLocked(),
+  // Auto-increment ids are taken at INSERT, visible at COMMIT: without a lock, a second connection
+  // could take id 11 for key K and commit before id 10 of K exists, and a consumer would get 11 first.
+  locksPublishOrder: true,
   // Bound buffers travel hex-encoded in the statement text: keep well under 16 MiB.
   maxStatementBytes: 4 * 1024 * 1024,
+  // The protocol's limit for prepared statements (raw queries are interpolated client-side).
+  maxBoundParameters: 65_535,
 };

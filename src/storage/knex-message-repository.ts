@@ -1,7 +1,9 @@
 import type { Knex } from "knex";
 import type { MessageRepository, MessageToStore } from "../app/store.js";
 import { type Message, messageSizeBytes } from "../domain/message.js";
+import { rowsPerStatement } from "./bound-parameters.js";
 import type { Dialect } from "./dialect.js";
+import { PUBLISH_ORDER_LOCK_SLOTS } from "./migrations/0005-publish-order-locks.js";
 import { insertRows } from "./multi-row-insert.js";
 import { orderingKeyHash } from "./ordering-key-hash.js";
 import { idParam, toBigInt, toBytes, toNumber } from "./row-values.js";
@@ -49,6 +51,7 @@ export class KnexMessageRepository implements MessageRepository {
   ) {}
 
   async insertMany(messages: readonly MessageToStore[]): Promise<bigint[]> {
+    await this.lockPublishOrder(messages);
     const ids: bigint[] = [];
     for (const chunk of this.chunkByBytes(messages)) {
       const rows = chunk.map((m) => [
@@ -86,21 +89,45 @@ export class KnexMessageRepository implements MessageRepository {
     return found;
   }
 
+  /**
+   * Locks the publish_order_locks slot of every ordering key among `messages`, in slot order (so two
+   * publishes never wait for each other crosswise), until the transaction ends: a concurrent publish
+   * of the same key on another connection inserts only after this one committed, so its ids are
+   * larger and no consumer can see a later message of the key before an earlier one exists.
+   */
+  private async lockPublishOrder(messages: readonly MessageToStore[]): Promise<void> {
+    if (!this.dialect.locksPublishOrder) return;
+    const slots = new Set<number>();
+    for (const m of messages) {
+      if (m.orderingKey !== "") slots.add(orderingSlot(m.orderingKey));
+    }
+    if (slots.size === 0) return;
+    const sorted = [...slots].sort((a, b) => a - b);
+    await this.db.raw(
+      `SELECT slot FROM publish_order_locks WHERE slot IN (${sorted.map(() => "?").join(", ")}) ORDER BY slot FOR UPDATE`,
+      sorted,
+    );
+  }
+
   /** The raw insert result differs per driver: mysql2 gives [ResultSetHeader, …], better-sqlite3 a RunResult. */
   private insertIdOf(result: unknown): unknown[] {
     if (Array.isArray(result)) return [(result[0] as { insertId: unknown }).insertId];
     return [(result as { lastInsertRowid: unknown }).lastInsertRowid];
   }
 
-  /** Splits a publish into statements small enough for the database's packet limit. */
+  /** Splits a publish into statements small enough for the database's packet and parameter limits. */
   private *chunkByBytes(messages: readonly MessageToStore[]): Generator<MessageToStore[]> {
+    const maxRows = rowsPerStatement(this.dialect.maxBoundParameters, COLUMNS.length);
     let chunk: MessageToStore[] = [];
     let bytes = 0;
     for (const m of messages) {
       // Hex encoding doubles payload bytes on MySQL; attributes are JSON text.
       const size = m.data.length * 2 + m.identifier.length + m.orderingKey.length + 256;
       const attrSize = Object.entries(m.attributes).reduce((n, [k, v]) => n + k.length + v.length + 6, 0);
-      if (chunk.length > 0 && bytes + size + attrSize > this.dialect.maxStatementBytes) {
+      if (
+        chunk.length > 0 &&
+        (chunk.length >= maxRows || bytes + size + attrSize > this.dialect.maxStatementBytes)
+      ) {
         yield chunk;
         chunk = [];
         bytes = 0;
@@ -110,4 +137,9 @@ export class KnexMessageRepository implements MessageRepository {
     }
     if (chunk.length > 0) yield chunk;
   }
+}
+
+/** The lock slot of an ordering key: its stored hash modulo the fixed number of slots. */
+function orderingSlot(orderingKey: string): number {
+  return Number(BigInt(orderingKeyHash(orderingKey)) % BigInt(PUBLISH_ORDER_LOCK_SLOTS));
 }

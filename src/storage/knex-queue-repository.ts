@@ -1,5 +1,6 @@
 import type { Knex } from "knex";
 import type { FilteredFanOutTarget, QueueRepository, QueueRow } from "../app/store.js";
+import { chunked } from "./bound-parameters.js";
 import type { Dialect } from "./dialect.js";
 import { idParam, toBigInt, toNumber } from "./row-values.js";
 
@@ -37,10 +38,18 @@ export class KnexQueueRepository implements QueueRepository {
    * One INSERT … SELECT creates every queue row of a publish: messages × live subscriptions of their
    * topic whose subscriber is active and whose identifier pattern matches. The sequence number is
    * the message id, which increases in publish order. Subscriptions with an attribute filter are
-   * left out: the caller evaluates their filters and uses `fanOutTo`.
+   * left out: the caller evaluates their filters and uses `fanOutTo`. Ids are taken in slices that
+   * fit the parameter limit, in order, so queue rows keep message order.
    */
   async fanOut(messageIds: readonly bigint[], nowMs: number): Promise<number> {
-    if (messageIds.length === 0) return 0;
+    let created = 0;
+    for (const slice of chunked(messageIds, this.dialect.maxBoundParameters - 3)) {
+      created += await this.fanOutSlice(slice, nowMs);
+    }
+    return created;
+  }
+
+  private async fanOutSlice(messageIds: readonly bigint[], nowMs: number): Promise<number> {
     const match = this.dialect.identifierMatchSql("m.identifier", "s.identifier_pattern");
     const ids = messageIds.map(idParam);
     const sql = `
@@ -85,7 +94,18 @@ export class KnexQueueRepository implements QueueRepository {
   }
 
   async fanOutTo(subscriptionId: bigint, messageIds: readonly bigint[], nowMs: number): Promise<number> {
-    if (messageIds.length === 0) return 0;
+    let created = 0;
+    for (const slice of chunked(messageIds, this.dialect.maxBoundParameters - 4)) {
+      created += await this.fanOutToSlice(subscriptionId, slice, nowMs);
+    }
+    return created;
+  }
+
+  private async fanOutToSlice(
+    subscriptionId: bigint,
+    messageIds: readonly bigint[],
+    nowMs: number,
+  ): Promise<number> {
     const ids = messageIds.map(idParam);
     const sql = `
       INSERT INTO queue_items

@@ -1,6 +1,6 @@
 import type { Knex } from "knex";
 import { PLAIN_SECRETS, type SecretSealer } from "../app/secret-box.js";
-import type { Repositories, Store } from "../app/store.js";
+import { commitOutcomeUnknown, type Repositories, type Store } from "../app/store.js";
 import type { Dialect } from "./dialect.js";
 import { KnexApiKeyRepository } from "./knex-api-key-repository.js";
 import { KnexDeadLetterAdminRepository } from "./knex-dead-letter-admin-repository.js";
@@ -62,9 +62,16 @@ export class KnexStore implements Store {
 
   async transaction<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
+      // Set once `work` resolved: a failure after that is the COMMIT's.
+      let isCommitting = false;
       try {
-        return await this.knex.transaction((trx) => work(repositoriesOn(trx, this.dialect, this.secrets)));
+        return await this.knex.transaction(async (trx) => {
+          const result = await work(repositoriesOn(trx, this.dialect, this.secrets));
+          isCommitting = true;
+          return result;
+        });
       } catch (err) {
+        if (isCommitting && this.isUnavailable(err)) throw commitOutcomeUnknown();
         if (attempt >= MAX_TRANSACTION_ATTEMPTS || !this.dialect.isRetryable(err)) throw err;
         // Deadlock or lock-wait victim: back off with jitter so the contenders do not collide again.
         await new Promise((resolve) => setTimeout(resolve, 5 * 2 ** attempt * (0.5 + Math.random())));

@@ -5,10 +5,11 @@ import { dirname } from "node:path";
 import knexFactory, { type Knex } from "knex";
 import type { SecretSealer } from "../app/secret-box.js";
 import type { Store } from "../app/store.js";
+import type { Logger } from "../logger.js";
 import { parseDatabaseUrl } from "./database-url.js";
 import { type Dialect, mysqlDialect, sqliteDialect } from "./dialect.js";
 import { KnexStore } from "./knex-store.js";
-import { createMigrationSource } from "./migrations/migration-source.js";
+import { createMigrationSource, migrationNames } from "./migrations/migration-source.js";
 import { boundQueries } from "./query-timeout.js";
 
 export interface OpenStoreOptions {
@@ -21,9 +22,23 @@ export interface OpenStoreOptions {
   queryTimeoutMs?: number;
   /** Seals webhook signing secrets at rest (HERALD_SECRET_KEYS); default: stored as issued. */
   secrets?: SecretSealer;
+  /** Where knex's own messages go (at debug level); they are dropped when absent. */
+  logger?: Logger;
 }
 
 type Connection = { query: (sql: string, cb: (err: unknown) => void) => void };
+
+/**
+ * knex's own messages, which it would otherwise print with console.log as plain text (a stack
+ * trace for every failed connection attempt: thousands of lines during a database outage). They
+ * repeat what callers already see as errors, so they go to the JSON log at debug level, first line
+ * only.
+ */
+function knexLog(logger: Logger | undefined): Knex.Config["log"] {
+  const emit = (level: string) => (message: unknown) =>
+    logger?.debug("knex", { level, message: String(message).split("\n")[0] });
+  return { debug: emit("debug"), warn: emit("warn"), error: emit("error"), deprecate: emit("deprecate") };
+}
 
 /** Default bound on one MySQL query (HERALD_DB_QUERY_TIMEOUT_MS). */
 export const DEFAULT_QUERY_TIMEOUT_MS = 10_000;
@@ -33,6 +48,7 @@ function mysqlKnex(
   poolMax: number,
   withDatabase: boolean,
   queryTimeoutMs = DEFAULT_QUERY_TIMEOUT_MS,
+  logger?: Logger,
 ): Knex {
   const target = parseDatabaseUrl(url);
   if (target.kind !== "mysql") throw new Error("not a mysql url");
@@ -65,16 +81,18 @@ function mysqlKnex(
     acquireConnectionTimeout: 5_000,
     // knex otherwise inlines bound values (message data, secrets) into error messages, which get logged.
     compileSqlOnError: false,
+    log: knexLog(logger),
   });
 }
 
-function sqliteKnex(filename: string): Knex {
+function sqliteKnex(filename: string, logger?: Logger): Knex {
   if (filename !== ":memory:") mkdirSync(dirname(filename), { recursive: true });
   return knexFactory({
     client: "better-sqlite3",
     connection: { filename, options: { safeIntegers: true } },
     useNullAsDefault: true,
     compileSqlOnError: false,
+    log: knexLog(logger),
     pool: {
       min: 1,
       max: 1,
@@ -98,10 +116,10 @@ function sqliteKnex(filename: string): Knex {
 }
 
 /** Creates the MySQL database named in the URL when it does not exist yet. */
-async function ensureMysqlDatabase(url: string): Promise<void> {
+async function ensureMysqlDatabase(url: string, logger?: Logger): Promise<void> {
   const target = parseDatabaseUrl(url);
   if (target.kind !== "mysql") return;
-  const admin = mysqlKnex(url, 1, false);
+  const admin = mysqlKnex(url, 1, false, DEFAULT_QUERY_TIMEOUT_MS, logger);
   try {
     await admin.raw("CREATE DATABASE IF NOT EXISTS ?? CHARACTER SET utf8mb4 COLLATE utf8mb4_bin", [
       target.database,
@@ -138,32 +156,56 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
   let knex: Knex;
   let dialect: Dialect;
   if (target.kind === "mysql") {
-    await ensureMysqlDatabase(options.databaseUrl);
-    knex = mysqlKnex(options.databaseUrl, options.poolMax ?? 10, true, options.queryTimeoutMs);
+    knex = mysqlKnex(
+      options.databaseUrl,
+      options.poolMax ?? 10,
+      true,
+      options.queryTimeoutMs,
+      options.logger,
+    );
     dialect = mysqlDialect;
   } else {
-    knex = sqliteKnex(target.filename);
+    knex = sqliteKnex(target.filename, options.logger);
     dialect = sqliteDialect;
   }
   try {
-    if (dialect.name === "mysql") await assertConsecutiveAutoIncrement(knex);
-    if (options.migrate !== false) {
-      if (dialect.name === "mysql") {
-        const migrator = mysqlKnex(options.databaseUrl, 1, true, 0);
+    if (dialect.name === "mysql") {
+      // The usual restart finds the database and its schema current: one connection and two
+      // queries. Creating the database and migrating (each on a connection of its own) only when needed.
+      try {
+        await assertConsecutiveAutoIncrement(knex);
+      } catch (error) {
+        if ((error as { code?: unknown }).code !== "ER_BAD_DB_ERROR") throw error;
+        await ensureMysqlDatabase(options.databaseUrl, options.logger);
+        await assertConsecutiveAutoIncrement(knex);
+      }
+      if (options.migrate !== false && (await hasPendingMigrations(knex))) {
+        const migrator = mysqlKnex(options.databaseUrl, 1, true, 0, options.logger);
         try {
           await migrateLatest(migrator, dialect);
         } finally {
           await migrator.destroy();
         }
-      } else {
-        await migrateLatest(knex, dialect);
       }
+    } else if (options.migrate !== false) {
+      await migrateLatest(knex, dialect);
     }
   } catch (err) {
     await knex.destroy();
     throw err;
   }
   return new KnexStore(knex, dialect, options.secrets);
+}
+
+/** Whether a migration Herald ships is not recorded as applied (or knex's table does not exist yet). */
+async function hasPendingMigrations(knex: Knex): Promise<boolean> {
+  let applied: string[];
+  try {
+    applied = (await knex("knex_migrations").pluck("name")) as string[];
+  } catch {
+    return true;
+  }
+  return migrationNames().some((name) => !applied.includes(name));
 }
 
 /** Multi-row inserts rely on consecutive auto-increment ids (see Dialect.insertedIds). */

@@ -9,17 +9,20 @@ export function createPublisherHandlers(publishing: PublishMessages): ServiceImp
   return {
     async publish(req, ctx) {
       authorizePublish(principalOf(ctx), req.publisher, req.topic);
-      const result = await publishing.publish({
-        publisher: req.publisher,
-        topic: req.topic,
-        messages: req.messages.map((m) => ({
-          data: m.data,
-          attributes: m.attributes,
-          orderingKey: m.orderingKey,
-          identifier: m.identifier,
-          dedupId: m.dedupId,
-        })),
-      });
+      const result = await publishing.publish(
+        {
+          publisher: req.publisher,
+          topic: req.topic,
+          messages: req.messages.map((m) => ({
+            data: m.data,
+            attributes: m.attributes,
+            orderingKey: m.orderingKey,
+            identifier: m.identifier,
+            dedupId: m.dedupId,
+          })),
+        },
+        ctx.signal,
+      );
       return { messageIds: result.messageIds.map((id) => id.toString()) };
     },
   };

@@ -88,15 +88,24 @@ class ReflectionIndex {
         ordered.push(dependency);
       }
     }
-    const fileDescriptorProto = ordered.map((f) => this.encoded.get(f.proto.name) ?? encode(f));
+    const fileDescriptorProto = ordered.map((f) => this.encodedFile(f));
     return { case: "fileDescriptorResponse", value: { fileDescriptorProto } };
+  }
+
+  /** Serialized on first request, not at start: encoding every file cost ~0.2 s of each restart. */
+  private encodedFile(file: DescFile): Uint8Array {
+    let bytes = this.encoded.get(file.proto.name);
+    if (bytes === undefined) {
+      bytes = encode(file);
+      this.encoded.set(file.proto.name, bytes);
+    }
+    return bytes;
   }
 
   private addFile(file: DescFile): void {
     const name = file.proto.name;
     if (this.files.has(name)) return;
     this.files.set(name, file);
-    this.encoded.set(name, encode(file));
     for (const dependency of file.dependencies) this.addFile(dependency);
     for (const type of nestedTypes(file)) {
       this.symbols.set(type.typeName, file);

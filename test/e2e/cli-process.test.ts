@@ -65,6 +65,35 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
   },
 );
 
+describe("bin/herald.js (npm start, npx herald)", () => {
+  // Runs dist/ when `npm run build` made it and it is current, else the TypeScript through tsx:
+  // either way it must migrate a fresh database, serve, and stop cleanly.
+  it("migrates, serves, and exits 0 on SIGTERM", async () => {
+    const db = await testDatabaseTargets()[0]?.create();
+    if (!db) throw new Error("no test database");
+    const child = spawn(process.execPath, ["bin/herald.js", "serve"], {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH ?? "",
+        HERALD_LOG_LEVEL: "info",
+        DATABASE_URL: db.url,
+        HERALD_ADDR: "127.0.0.1:0",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    try {
+      const started = await waitForLog(child, "herald listening");
+      expect(started.store).toBe("sqlite");
+      child.kill("SIGTERM");
+      const [code] = await once(child, "exit");
+      expect(code).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill("SIGKILL");
+      await db.drop();
+    }
+  });
+});
+
 describe("herald configuration errors", () => {
   it.each([
     ["HERALD_ADDR", { HERALD_ADDR: "localhost" }],

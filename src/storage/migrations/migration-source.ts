@@ -8,6 +8,7 @@ import * as initial from "./0001-initial.js";
 import * as pubsubCompatibility from "./0002-pubsub-compatibility.js";
 import * as hardeningAuth from "./0003-hardening-auth.js";
 import * as deadLetterForwardTokens from "./0004-dead-letter-forward-tokens.js";
+import * as publishOrderLocks from "./0005-publish-order-locks.js";
 import * as messageSize from "./0006-message-size.js";
 
 interface Migration {
@@ -25,6 +26,7 @@ const MIGRATIONS: readonly Migration[] = [
     up: deadLetterForwardTokens.up,
     down: deadLetterForwardTokens.down,
   },
+  { name: "0005-publish-order-locks", up: publishOrderLocks.up, down: publishOrderLocks.down },
   { name: "0006-message-size", up: messageSize.up, down: messageSize.down },
 ];
 
@@ -34,4 +36,9 @@ export function createMigrationSource(dialect: Dialect): Knex.MigrationSource<Mi
     getMigrationName: (m) => m.name,
     getMigration: async (m) => ({ up: m.up(dialect), down: m.down }),
   };
+}
+
+/** The names knex records for Herald's migrations, in order. */
+export function migrationNames(): string[] {
+  return MIGRATIONS.map((m) => m.name);
 }

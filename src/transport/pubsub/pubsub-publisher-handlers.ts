@@ -87,17 +87,20 @@ export function createPubsubPublisherHandlers(deps: PubsubPublisherDeps): Servic
       // A publisher key publishes as its own publisher; otherwise the configured compat publisher.
       const publisher = principal.kind === "publisher" ? principal.code : await identities.publisher();
       authorizePublish(principal, publisher, id);
-      const result = await publishing.publish({
-        publisher,
-        topic: id,
-        messages: req.messages.map((m) => ({
-          data: m.data,
-          attributes: m.attributes,
-          orderingKey: m.orderingKey,
-          identifier: "",
-          dedupId: "",
-        })),
-      });
+      const result = await publishing.publish(
+        {
+          publisher,
+          topic: id,
+          messages: req.messages.map((m) => ({
+            data: m.data,
+            attributes: m.attributes,
+            orderingKey: m.orderingKey,
+            identifier: "",
+            dedupId: "",
+          })),
+        },
+        ctx.signal,
+      );
       return { messageIds: result.messageIds.map((messageId) => messageId.toString()) };
     },
 
