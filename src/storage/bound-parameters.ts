@@ -5,6 +5,13 @@
  * group commit of 5,000 messages × 8 columns would pass SQLite's; these split such lists.
  */
 
+/**
+ * Most ids bound in one IN (…) list of the delivery paths: an acknowledgement batch (coalesced
+ * across calls) or a stream's lease check can name more rows than SQLite allows, and lists of a
+ * few thousand keep each statement short on MySQL too.
+ */
+export const MAX_IDS_PER_STATEMENT = 5_000;
+
 /** Consecutive slices of `items` of at most `size` each, in order; none when `items` is empty. */
 export function* chunked<T>(items: readonly T[], size: number): Generator<T[]> {
   const step = Math.max(1, Math.floor(size));

@@ -10,8 +10,8 @@ import type {
   QueueRowStatus,
 } from "../app/delivery-ports.js";
 import type { DeliveryMethod } from "../domain/notification-log.js";
+import { chunked, MAX_IDS_PER_STATEMENT } from "./bound-parameters.js";
 import type { Dialect } from "./dialect.js";
-import { idChunks } from "./id-chunks.js";
 import { idParam, toBigInt, toNumber, toNumberOrNull } from "./row-values.js";
 
 interface QueueItemRow {
@@ -146,7 +146,7 @@ export class KnexDeliveryRepository implements DeliveryRepository {
    */
   private async messageSizes(messageIds: readonly bigint[]): Promise<Map<bigint, number>> {
     const sizes = new Map<bigint, number>();
-    for (const chunk of idChunks([...new Set(messageIds)])) {
+    for (const chunk of chunked([...new Set(messageIds)], MAX_IDS_PER_STATEMENT)) {
       const rows = (await this.db("messages")
         .select("id", this.db.raw("COALESCE(size_bytes, LENGTH(data) + LENGTH(attributes)) AS size_bytes"))
         .whereIn("id", chunk.map(idParam))) as { id: unknown; size_bytes: unknown }[];
@@ -156,7 +156,7 @@ export class KnexDeliveryRepository implements DeliveryRepository {
   }
 
   async markLeased(ids: readonly bigint[], grant: LeaseGrant): Promise<void> {
-    for (const chunk of idChunks(ids)) {
+    for (const chunk of chunked(ids, MAX_IDS_PER_STATEMENT)) {
       await this.db("queue_items")
         .whereIn("id", chunk.map(idParam))
         .update({
@@ -178,7 +178,7 @@ export class KnexDeliveryRepository implements DeliveryRepository {
     // Deterministic lock order (by id, chunk after chunk) keeps concurrent ack batches from
     // deadlocking each other.
     const sorted = [...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    for (const chunk of idChunks(sorted)) {
+    for (const chunk of chunked(sorted, MAX_IDS_PER_STATEMENT)) {
       const q = this.db("queue_items")
         .select(COLUMNS)
         .where("subscription_id", idParam(subscriptionId))
@@ -191,7 +191,7 @@ export class KnexDeliveryRepository implements DeliveryRepository {
   }
 
   async markSent(ids: readonly bigint[], nowMs: number): Promise<void> {
-    for (const chunk of idChunks(ids)) {
+    for (const chunk of chunked(ids, MAX_IDS_PER_STATEMENT)) {
       await this.db("queue_items")
         .whereIn("id", chunk.map(idParam))
         .update({
@@ -242,7 +242,7 @@ export class KnexDeliveryRepository implements DeliveryRepository {
   }
 
   async extendLeases(ids: readonly bigint[], leaseExpiresAtMs: number, nowMs: number): Promise<void> {
-    for (const chunk of idChunks(ids)) {
+    for (const chunk of chunked(ids, MAX_IDS_PER_STATEMENT)) {
       await this.db("queue_items").whereIn("id", chunk.map(idParam)).update({
         lease_expires_at_ms: leaseExpiresAtMs,
         available_at_ms: leaseExpiresAtMs,
@@ -302,7 +302,7 @@ export class KnexDeliveryRepository implements DeliveryRepository {
   }
 
   async unclaim(ids: readonly bigint[], nowMs: number): Promise<void> {
-    for (const chunk of idChunks(ids)) {
+    for (const chunk of chunked(ids, MAX_IDS_PER_STATEMENT)) {
       await this.db("queue_items")
         .whereIn("id", chunk.map(idParam))
         .where("status", "leased")
@@ -345,7 +345,7 @@ export class KnexDeliveryRepository implements DeliveryRepository {
     ids: readonly bigint[],
   ): Promise<{ id: bigint; status: QueueRowStatus; leaseToken: bigint }[]> {
     const states: { id: bigint; status: QueueRowStatus; leaseToken: bigint }[] = [];
-    for (const chunk of idChunks(ids)) {
+    for (const chunk of chunked(ids, MAX_IDS_PER_STATEMENT)) {
       const rows = (await this.db("queue_items")
         .select("id", "status", "lease_token")
         .whereIn("id", chunk.map(idParam))) as { id: unknown; status: string; lease_token: unknown }[];
