@@ -4,6 +4,7 @@
  */
 import type { Knex } from "knex";
 import type { Dialect } from "../dialect.js";
+import { dropColumn } from "./drop-column.js";
 
 export function up(dialect: Dialect) {
   return async (knex: Knex): Promise<void> => {
@@ -42,7 +43,5 @@ export function up(dialect: Dialect) {
 export async function down(knex: Knex): Promise<void> {
   await knex.schema.dropTableIfExists("instance_keys");
   await knex.schema.dropTableIfExists("publisher_topics");
-  await knex.schema.alterTable("publishers", (t) => {
-    t.dropColumn("publishes_to_all_topics");
-  });
+  await dropColumn(knex, "publishers", "publishes_to_all_topics");
 }

@@ -7,6 +7,7 @@
 import { randomBytes } from "node:crypto";
 import type { Knex } from "knex";
 import type { Dialect } from "../dialect.js";
+import { dropColumn } from "./drop-column.js";
 
 export function up(_dialect: Dialect) {
   return async (knex: Knex): Promise<void> => {
@@ -30,7 +31,5 @@ export function up(_dialect: Dialect) {
 }
 
 export async function down(knex: Knex): Promise<void> {
-  await knex.schema.alterTable("dead_letter_forwards", (t) => {
-    t.dropColumn("dedup_token");
-  });
+  await dropColumn(knex, "dead_letter_forwards", "dedup_token");
 }

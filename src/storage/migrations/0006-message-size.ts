@@ -6,6 +6,7 @@
  */
 import type { Knex } from "knex";
 import type { Dialect } from "../dialect.js";
+import { dropColumn } from "./drop-column.js";
 
 export function up(_dialect: Dialect) {
   return async (knex: Knex): Promise<void> => {
@@ -16,7 +17,5 @@ export function up(_dialect: Dialect) {
 }
 
 export async function down(knex: Knex): Promise<void> {
-  await knex.schema.alterTable("messages", (t) => {
-    t.dropColumn("size_bytes");
-  });
+  await dropColumn(knex, "messages", "size_bytes");
 }
