@@ -3,7 +3,8 @@ import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 
-// Imports point inward: src/domain holds pure rules and may import only other files in src/domain.
+// Imports point inward: src/domain holds pure rules and may import only other files in src/domain;
+// every other layer has a list of what it must never import (LAYER_RULES below).
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const domainDir = join(repoRoot, "src", "domain");
@@ -46,9 +47,13 @@ function violation(specifier: string, fromFile: string, domainRoot: string): str
 }
 
 function domainSourceFiles(dir: string): string[] {
+  return sourceFiles(dir);
+}
+
+function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) return domainSourceFiles(path);
+    if (entry.isDirectory()) return sourceFiles(path);
     return entry.name.endsWith(".ts") && !entry.name.endsWith(".test.ts") ? [path] : [];
   });
 }
@@ -66,6 +71,136 @@ describe("src/domain imports", () => {
       }),
     );
     expect(problems).toEqual([]);
+  });
+});
+
+/** Something a layer may depend on: one of our layers (a folder of src/), gen/, or a package family. */
+type Dependency =
+  | "app"
+  | "composition"
+  | "config"
+  | "domain"
+  | "engine"
+  | "observability"
+  | "storage"
+  | "transport"
+  | "gen"
+  | "node"
+  | "knex"
+  | "connect";
+
+interface LayerRule {
+  /** The folder under src/. */
+  layer: string;
+  never: readonly Dependency[];
+  why: string;
+}
+
+/** Driver packages count as knex: only storage talks to a database. */
+const PACKAGE_FAMILIES: ReadonlyArray<[RegExp, Dependency]> = [
+  [/^node:/, "node"],
+  [/^(knex|mysql2|better-sqlite3)(\/|$)/, "knex"],
+  [/^@(connectrpc|bufbuild)\//, "connect"],
+];
+
+const LAYER_RULES: readonly LayerRule[] = [
+  {
+    layer: "app",
+    never: ["storage", "engine", "transport", "composition", "observability", "knex", "connect", "gen"],
+    why: "use cases depend on the domain and their own ports, not on what implements or calls them",
+  },
+  {
+    layer: "storage",
+    never: ["engine", "transport", "composition", "observability", "connect", "gen"],
+    why: "storage implements app's ports with SQL and knows nothing of who calls it",
+  },
+  {
+    layer: "engine",
+    never: ["storage", "transport", "composition", "observability", "knex", "connect", "gen"],
+    why: "background loops drive use cases; they report through ports and throw domain errors",
+  },
+  {
+    layer: "transport",
+    never: ["storage", "composition", "observability", "knex"],
+    why: "handlers call use cases and the engine; the store is reached only through app's ports",
+  },
+  {
+    layer: "observability",
+    never: ["storage", "engine", "transport", "composition", "knex", "connect", "gen"],
+    why: "metrics read counts through app's ports",
+  },
+  {
+    layer: "config",
+    never: [
+      "app",
+      "storage",
+      "engine",
+      "transport",
+      "composition",
+      "observability",
+      "knex",
+      "connect",
+      "gen",
+    ],
+    why: "the configuration is read first and depends on nothing of ours but the domain",
+  },
+];
+
+const srcDir = join(repoRoot, "src");
+const genDir = join(repoRoot, "gen");
+
+/** What `specifier` (imported by `fromFile`) depends on, in LAYER_RULES' terms; undefined for other packages and files. */
+function dependencyOf(specifier: string, fromFile: string): Dependency | undefined {
+  for (const [pattern, family] of PACKAGE_FAMILIES) if (pattern.test(specifier)) return family;
+  if (!specifier.startsWith(".")) return undefined;
+  const target = resolve(dirname(fromFile), specifier);
+  if (target.startsWith(genDir + sep)) return "gen";
+  if (!target.startsWith(srcDir + sep)) return undefined;
+  const [top, ...rest] = relative(srcDir, target).split(sep);
+  // Files directly in src/ (logger.ts, version.ts, herald-server.ts) are shared or the root itself.
+  if (rest.length === 0) return top === "herald-server.js" ? "composition" : undefined;
+  return top as Dependency;
+}
+
+describe.each(LAYER_RULES)("src/$layer imports", (rule) => {
+  const dir = join(srcDir, rule.layer);
+
+  it("has source files to check", () => {
+    expect(sourceFiles(dir).length).toBeGreaterThan(0);
+  });
+
+  it(`never imports ${rule.never.join(", ")}`, () => {
+    const problems = sourceFiles(dir).flatMap((file) =>
+      importSpecifiers(readFileSync(file, "utf8")).flatMap((specifier) => {
+        const dependency = dependencyOf(specifier, file);
+        return dependency !== undefined && rule.never.includes(dependency)
+          ? [`${relative(repoRoot, file)} imports "${specifier}" (${dependency}): ${rule.why}`]
+          : [];
+      }),
+    );
+    expect(problems).toEqual([]);
+  });
+});
+
+describe("dependencyOf", () => {
+  const file = join(srcDir, "engine", "example.ts");
+  it.each([
+    ["../transport/health-service.js", "transport"],
+    ["../storage/open-store.js", "storage"],
+    ["../app/store.js", "app"],
+    ["./wakeups.js", "engine"],
+    ["../../gen/herald/v1/errors_pb.js", "gen"],
+    ["../herald-server.js", "composition"],
+    ["@connectrpc/connect", "connect"],
+    ["@bufbuild/protobuf", "connect"],
+    ["mysql2/promise", "knex"],
+    ["node:fs", "node"],
+  ])("classifies %j as %s", (specifier, dependency) => {
+    expect(dependencyOf(specifier, file)).toBe(dependency);
+  });
+
+  it.each(["../logger.js", "undici", "prom-client"])("leaves %j to no rule", (specifier) => {
+    expect(dependencyOf(specifier, file)).toBeUndefined();
   });
 });
 

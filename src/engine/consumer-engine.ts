@@ -1,11 +1,12 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import { Code, ConnectError } from "@connectrpc/connect";
 import { AckCoalescer } from "../app/ack-coalescer.js";
 import type { AckOutcome, Delivery, DeliveryService } from "../app/delivery-service.js";
 import type { Subscription } from "../domain/subscription.js";
+import type { BackgroundService } from "./background-service.js";
 import { IdlePoller } from "./idle-poller.js";
 import { LeaseRegistry } from "./lease-registry.js";
+import { serverShuttingDown } from "./shutting-down.js";
 import { type StreamLimits, type StreamTuning, streamDeliveries } from "./stream-consumer.js";
 import { StreamSlots } from "./stream-slots.js";
 import type { Wakeups } from "./wakeups.js";
@@ -30,7 +31,7 @@ export interface ConsumerEngineOptions {
  * the ack paths that free flow-control room and wake consumers. Stop ends every stream (UNAVAILABLE)
  * after giving its leases back.
  */
-export class ConsumerEngine {
+export class ConsumerEngine implements BackgroundService {
   private readonly registry = new LeaseRegistry();
   /** Concurrent Acknowledge calls of one subscription share a transaction. */
   private readonly acks: AckCoalescer;
@@ -72,8 +73,7 @@ export class ConsumerEngine {
     clientSignal: AbortSignal,
     principal?: string,
   ): AsyncGenerator<Delivery[]> {
-    if (this.stopController.signal.aborted)
-      throw new ConnectError("server is shutting down", Code.Unavailable);
+    if (this.stopController.signal.aborted) throw serverShuttingDown();
     const release = this.slots.take(principal);
     let finished!: () => void;
     const done = new Promise<void>((resolve) => {
@@ -150,7 +150,13 @@ export class ConsumerEngine {
     return outcome;
   }
 
-  /** Ends every stream (each gives its leases back) and waits for them to finish. */
+  /**
+   * Nothing to begin: streams and pulls are served from construction, and the idle probes run only
+   * while consumers wait. Here so the composition root starts and stops every service alike.
+   */
+  start(): void {}
+
+  /** Ends every stream (each gives its leases back) and waits for them to finish. Idempotent. */
   async stop(): Promise<void> {
     this.stopController.abort();
     this.idle.stop();

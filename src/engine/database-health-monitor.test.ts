@@ -30,8 +30,10 @@ describe("DatabaseHealthMonitor", () => {
   });
 
   function start(store: FakeStore, health: HealthState, options: { timeoutMs?: number } = {}) {
-    monitor = new DatabaseHealthMonitor(store, health, createJsonLogger("silent"), {
-      services: SERVICES,
+    monitor = new DatabaseHealthMonitor({
+      database: store,
+      health: health.reporterFor(SERVICES),
+      logger: createJsonLogger("silent"),
       intervalMs: 1_000,
       ...options,
     });
@@ -61,8 +63,10 @@ describe("DatabaseHealthMonitor", () => {
     vi.useFakeTimers();
     const health = new HealthState();
     const hanging = { ping: () => new Promise<void>(() => undefined) };
-    monitor = new DatabaseHealthMonitor(hanging, health, createJsonLogger("silent"), {
-      services: SERVICES,
+    monitor = new DatabaseHealthMonitor({
+      database: hanging,
+      health: health.reporterFor(SERVICES),
+      logger: createJsonLogger("silent"),
       intervalMs: 60_000,
       timeoutMs: 500,
     });
@@ -98,5 +102,17 @@ describe("DatabaseHealthMonitor", () => {
     await check;
     await m.checkNow();
     expect(statuses(health)).toEqual(ALL_NOT_SERVING);
+  });
+
+  it("tolerates a second stop and a stop before start", async () => {
+    const m = new DatabaseHealthMonitor({
+      database: new FakeStore(),
+      health: new HealthState().reporterFor(SERVICES),
+      logger: createJsonLogger("silent"),
+    });
+    await m.stop();
+    m.start();
+    await m.stop();
+    await m.stop();
   });
 });

@@ -1,9 +1,21 @@
 import { type Logger, summarizeError } from "../logger.js";
-import { type HealthState, ServingStatus } from "../transport/health-service.js";
+import type { BackgroundService } from "./background-service.js";
+import { PeriodicTask } from "./periodic-task.js";
 
-export interface DatabaseHealthMonitorOptions {
-  /** Health services to flip: "" (the whole server) and each herald.v1 service. */
-  services: readonly string[];
+/**
+ * Where the monitor reports the server's health (the port; transport's HealthState implements it
+ * for the gRPC Health service, flipping "" and every herald.v1 service together).
+ */
+export interface HealthReporter {
+  /** SERVING (true) or NOT_SERVING (false); called on every ping, changed or not. */
+  setServing(isServing: boolean): void;
+}
+
+export interface DatabaseHealthMonitorParams {
+  /** What is pinged: the store. */
+  database: { ping(): Promise<void> };
+  health: HealthReporter;
+  logger: Logger;
   /** Time between the end of one ping and the next, ms. Default 1000. */
   intervalMs?: number;
   /** A ping slower than this counts as a failure, ms. Default 5000. */
@@ -12,28 +24,32 @@ export interface DatabaseHealthMonitorOptions {
   onChange?: (isReachable: boolean) => void;
 }
 
+/** Default time between pings, ms. */
+export const HEALTH_PING_INTERVAL_MS = 1_000;
+/** Default time after which a ping counts as failed, ms. */
+export const HEALTH_PING_TIMEOUT_MS = 5_000;
+
 /**
- * Pings the database every `intervalMs` and reports the services NOT_SERVING while it is
- * unreachable, SERVING again once a ping succeeds. Start and stop are idempotent; after stop it
- * never changes a status again, so a graceful stop's NOT_SERVING stays. It logs one line per
- * change (down, up), the cause without a stack: an outage's details repeat in every failing call.
+ * Pings the database every `intervalMs` and reports NOT_SERVING while it is unreachable, SERVING
+ * again once a ping succeeds. Start and stop are idempotent; after stop it never changes a status
+ * again, so a graceful stop's NOT_SERVING stays. It logs one line per change (down, up), the cause
+ * without a stack: an outage's details repeat in every failing call.
  */
-export class DatabaseHealthMonitor {
-  private timer: NodeJS.Timeout | undefined;
-  private checking: Promise<void> | undefined;
+export class DatabaseHealthMonitor implements BackgroundService {
+  private readonly task: PeriodicTask;
   private stopped = true;
   private isReachable: boolean | undefined;
-  private readonly intervalMs: number;
   private readonly timeoutMs: number;
 
-  constructor(
-    private readonly store: { ping(): Promise<void> },
-    private readonly health: HealthState,
-    private readonly logger: Logger,
-    private readonly options: DatabaseHealthMonitorOptions,
-  ) {
-    this.intervalMs = options.intervalMs ?? 1_000;
-    this.timeoutMs = options.timeoutMs ?? 5_000;
+  constructor(private readonly params: DatabaseHealthMonitorParams) {
+    this.timeoutMs = params.timeoutMs ?? HEALTH_PING_TIMEOUT_MS;
+    // checkNow never rejects: a failed ping is a report, not a task failure.
+    this.task = new PeriodicTask(
+      "database ping",
+      () => this.checkNow(),
+      params.logger,
+      params.intervalMs ?? HEALTH_PING_INTERVAL_MS,
+    );
   }
 
   /** Marks the services SERVING (the store was just opened) and starts pinging. */
@@ -41,14 +57,13 @@ export class DatabaseHealthMonitor {
     if (!this.stopped) return;
     this.stopped = false;
     this.report(true, undefined);
-    this.schedule();
+    this.task.start();
   }
 
   /** Stops pinging; statuses are no longer changed from the moment this is called. */
   async stop(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.timer);
-    await this.checking;
+    await this.task.stop();
   }
 
   /** One ping now; the interval uses it too. */
@@ -56,7 +71,7 @@ export class DatabaseHealthMonitor {
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
-        this.store.ping(),
+        this.params.database.ping(),
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new Error(`ping took over ${this.timeoutMs} ms`)), this.timeoutMs);
         }),
@@ -71,23 +86,13 @@ export class DatabaseHealthMonitor {
 
   private report(isReachable: boolean, error: unknown): void {
     if (this.stopped) return;
-    const status = isReachable ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
-    for (const service of this.options.services) this.health.setStatus(service, status);
+    this.params.health.setServing(isReachable);
     if (isReachable === this.isReachable) return;
+    const { logger } = this.params;
     if (!isReachable)
-      this.logger.warn("database unreachable: reporting NOT_SERVING", { reason: summarizeError(error) });
-    else if (this.isReachable === false) this.logger.info("database reachable again: reporting SERVING");
+      logger.warn("database unreachable: reporting NOT_SERVING", { reason: summarizeError(error) });
+    else if (this.isReachable === false) logger.info("database reachable again: reporting SERVING");
     this.isReachable = isReachable;
-    this.options.onChange?.(isReachable);
-  }
-
-  private schedule(): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.checking = this.checkNow().finally(() => {
-        this.checking = undefined;
-        this.schedule();
-      });
-    }, this.intervalMs);
+    this.params.onChange?.(isReachable);
   }
 }

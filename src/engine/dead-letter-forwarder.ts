@@ -1,5 +1,6 @@
 import type { DeadLetterForwarding } from "../app/dead-letter-forwarding.js";
 import type { Logger } from "../logger.js";
+import type { BackgroundService } from "./background-service.js";
 import { PeriodicTask } from "./periodic-task.js";
 
 const BATCH = 100;
@@ -11,7 +12,7 @@ const MAX_BATCHES_PER_ROUND = 50;
  * forwards' dedup ids make concurrent instances harmless). Dropped forwards are logged: the
  * dead letter itself stays in Herald's DLQ.
  */
-export class DeadLetterForwarder {
+export class DeadLetterForwarder implements BackgroundService {
   private readonly task: PeriodicTask;
 
   constructor(

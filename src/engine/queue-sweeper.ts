@@ -1,5 +1,6 @@
 import type { QueueSweep } from "../app/queue-sweep.js";
 import type { Logger } from "../logger.js";
+import type { BackgroundService } from "./background-service.js";
 import { PeriodicTask } from "./periodic-task.js";
 import type { Wakeups } from "./wakeups.js";
 
@@ -7,7 +8,7 @@ import type { Wakeups } from "./wakeups.js";
  * Runs the queue sweep (expired leases, expired items) every `intervalMs` on this instance and
  * wakes local consumers of the subscriptions it touched. Start and stop are idempotent.
  */
-export class QueueSweeper {
+export class QueueSweeper implements BackgroundService {
   private readonly task: PeriodicTask;
 
   constructor(

@@ -1,6 +1,7 @@
 import type { Retention, RetentionResult } from "../app/retention.js";
 import type { Clock } from "../domain/clock.js";
 import type { Logger } from "../logger.js";
+import type { BackgroundService } from "./background-service.js";
 import { PeriodicTask } from "./periodic-task.js";
 
 /**
@@ -8,7 +9,7 @@ import { PeriodicTask } from "./periodic-task.js";
  * and retried at the next interval. Runs never overlap: `runOnce` during a run waits for it first.
  * Start and stop are idempotent.
  */
-export class RetentionPruner {
+export class RetentionPruner implements BackgroundService {
   private readonly task: PeriodicTask;
   /** The latest run, settled or not; each run starts after the previous one settles. */
   private last: Promise<unknown> = Promise.resolve();

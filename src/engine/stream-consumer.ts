@@ -1,10 +1,10 @@
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
-import { Code, ConnectError } from "@connectrpc/connect";
 import type { AckRef } from "../app/ack-id.js";
 import type { ClaimResult, Delivery, DeliveryService } from "../app/delivery-service.js";
 import type { Subscription } from "../domain/subscription.js";
 import type { IdlePoller } from "./idle-poller.js";
 import type { LeaseRegistry } from "./lease-registry.js";
+import { serverShuttingDown } from "./shutting-down.js";
 import type { Wakeups } from "./wakeups.js";
 
 export interface StreamLimits {
@@ -190,6 +190,6 @@ export async function* streamDeliveries(
     }
   }
   if (finishedNormally && deps.stopSignal.aborted) {
-    throw new ConnectError("server is shutting down; reconnect", Code.Unavailable);
+    throw serverShuttingDown();
   }
 }

@@ -1,8 +1,8 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { DomainError } from "../domain/domain-error.js";
 
 /**
  * Open-stream slots of one instance: a cap on all streams, and a smaller one per principal so
- * that one key cannot take every slot. `take` answers RESOURCE_EXHAUSTED past either cap.
+ * that one key cannot take every slot. `take` throws a resource_exhausted DomainError past either cap.
  */
 export class StreamSlots {
   private total = 0;
@@ -16,13 +16,14 @@ export class StreamSlots {
   /** Takes a slot for `principal` (undefined: only the instance's cap applies); returns its release. */
   take(principal: string | undefined): () => void {
     if (this.total >= this.maxTotal) {
-      throw new ConnectError("too many open streams on this server", Code.ResourceExhausted);
+      throw new DomainError("resource_exhausted", "TOO_MANY_STREAMS", "too many open streams on this server");
     }
     const held = principal === undefined ? 0 : (this.byPrincipal.get(principal) ?? 0);
     if (principal !== undefined && held >= this.maxPerPrincipal) {
-      throw new ConnectError(
+      throw new DomainError(
+        "resource_exhausted",
+        "TOO_MANY_STREAMS_PER_PRINCIPAL",
         `too many open streams for these credentials (at most ${this.maxPerPrincipal})`,
-        Code.ResourceExhausted,
       );
     }
     this.total += 1;

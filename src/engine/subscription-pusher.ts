@@ -5,6 +5,7 @@ import type { Clock } from "../domain/clock.js";
 import { classifyPushResponse, type PushVerdict } from "../domain/push-outcome.js";
 import type { Subscription } from "../domain/subscription.js";
 import type { Logger } from "../logger.js";
+import type { BackgroundService } from "./background-service.js";
 import type { InflightLimiter } from "./inflight-limiter.js";
 import { PushWindow } from "./push-window.js";
 import type { Wakeups } from "./wakeups.js";
@@ -50,7 +51,7 @@ const FLUSH_LINGER_MS = 3;
  * loop and window, so a slow or failing endpoint only slows itself. Outcomes are recorded in
  * batches: while one batch is being written the next accumulates.
  */
-export class SubscriptionPusher {
+export class SubscriptionPusher implements BackgroundService {
   private readonly window: PushWindow;
   private inflight = 0;
   private readonly outcomes: PushOutcome[] = [];
@@ -87,8 +88,11 @@ export class SubscriptionPusher {
     });
   }
 
-  /** Stops claiming, lets in-flight pushes finish for up to `drainMs`, and records their outcomes. */
-  async stop(drainMs: number): Promise<void> {
+  /**
+   * Stops claiming, lets in-flight pushes finish for up to `drainMs` (default: the push timeout),
+   * and records their outcomes.
+   */
+  async stop(drainMs = this.deps.tuning.timeoutMs): Promise<void> {
     this.controller.abort();
     await this.loop;
     if (this.inflight > 0) {

@@ -3,17 +3,28 @@ import type { PushSettlement } from "../app/push-settlement.js";
 import type { SigningKeys, Store } from "../app/store.js";
 import type { Clock } from "../domain/clock.js";
 import type { Logger } from "../logger.js";
+import type { BackgroundService } from "./background-service.js";
 import { InflightLimiter } from "./inflight-limiter.js";
+import { PeriodicTask } from "./periodic-task.js";
 import { type PusherTuning, SubscriptionPusher } from "./subscription-pusher.js";
 import type { Wakeups } from "./wakeups.js";
 import type { WebhookClient } from "./webhook-client.js";
 
-export interface WebhookPusherOptions {
+export interface WebhookPusherParams {
+  store: Store;
+  deliveries: DeliveryService;
+  settlement: PushSettlement;
+  client: WebhookClient;
+  wakeups: Wakeups;
+  clock: Clock;
+  logger: Logger;
   tuning: PusherTuning;
   /** Most push requests in flight on this instance. */
   maxInflight: number;
   /** How often the set of live, unpaused PUSH subscriptions is re-read, ms. */
   refreshMs: number;
+  /** How long stop lets in-flight pushes finish (and records their outcomes), ms. */
+  drainMs: number;
   owner: string;
 }
 
@@ -24,25 +35,21 @@ const SIGNING_KEYS_TTL_MS = 1_000;
  * `refreshMs` (new subscriptions start, paused or deleted ones stop, changed settings apply).
  * Start and stop are idempotent; stop drains in-flight pushes for up to `drainMs`.
  */
-export class WebhookPusher {
+export class WebhookPusher implements BackgroundService {
   private readonly pushers = new Map<bigint, SubscriptionPusher>();
   private readonly limiter: InflightLimiter;
   private readonly keys = new Map<bigint, { keys: SigningKeys; atMs: number }>();
-  private timer: NodeJS.Timeout | undefined;
-  private refreshing: Promise<void> | undefined;
-  private stopped = true;
+  private readonly task: PeriodicTask;
+  private closing: Promise<void> | undefined;
 
-  constructor(
-    private readonly store: Store,
-    private readonly deliveries: DeliveryService,
-    private readonly settlement: PushSettlement,
-    private readonly client: WebhookClient,
-    private readonly wakeups: Wakeups,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    private readonly options: WebhookPusherOptions,
-  ) {
-    this.limiter = new InflightLimiter(options.maxInflight);
+  constructor(private readonly params: WebhookPusherParams) {
+    this.limiter = new InflightLimiter(params.maxInflight);
+    this.task = new PeriodicTask(
+      "push subscription refresh",
+      () => this.refresh(),
+      params.logger,
+      params.refreshMs,
+    );
   }
 
   /** Push requests in flight on this instance, across subscriptions. */
@@ -50,24 +57,24 @@ export class WebhookPusher {
     return this.limiter.inFlight;
   }
 
+  /** Starts the pushers of the current PUSH subscriptions at once, then re-reads them every `refreshMs`. */
   start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    this.scheduleRefresh(0);
+    this.task.start();
+    this.task.nudge();
   }
 
-  async stop(drainMs: number): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.refreshing;
-    await Promise.all([...this.pushers.values()].map((p) => p.stop(drainMs)));
+  async stop(): Promise<void> {
+    await this.task.stop();
+    await Promise.all([...this.pushers.values()].map((p) => p.stop(this.params.drainMs)));
     this.pushers.clear();
-    await this.client.close();
+    // Once: the client's connection pool cannot be closed twice.
+    this.closing ??= this.params.client.close();
+    await this.closing;
   }
 
   /** Re-reads the PUSH subscriptions now (the interval does the same). */
   async refresh(): Promise<void> {
-    const live = await this.store.repos.subscriptions.listPushActive();
+    const live = await this.params.store.repos.subscriptions.listPushActive();
     const seen = new Set<bigint>();
     for (const subscription of live) {
       seen.add(subscription.id);
@@ -76,17 +83,18 @@ export class WebhookPusher {
         existing.update(subscription);
         continue;
       }
+      const { deliveries, settlement, client, wakeups, clock, logger, owner, tuning } = this.params;
       const pusher = new SubscriptionPusher(subscription, {
-        deliveries: this.deliveries,
-        settlement: this.settlement,
-        client: this.client,
-        wakeups: this.wakeups,
+        deliveries,
+        settlement,
+        client,
+        wakeups,
         limiter: this.limiter,
         signingKeys: (id) => this.signingKeys(id),
-        clock: this.clock,
-        logger: this.logger,
-        owner: this.options.owner,
-        tuning: this.options.tuning,
+        clock,
+        logger,
+        owner,
+        tuning,
       });
       this.pushers.set(subscription.id, pusher);
       pusher.start();
@@ -94,7 +102,7 @@ export class WebhookPusher {
     for (const [id, pusher] of this.pushers) {
       if (!seen.has(id)) {
         this.pushers.delete(id);
-        void pusher.stop(this.options.tuning.timeoutMs);
+        void pusher.stop(this.params.tuning.timeoutMs);
       }
     }
   }
@@ -103,21 +111,9 @@ export class WebhookPusher {
     const nowMs = Date.now();
     const cached = this.keys.get(subscriberId);
     if (cached && nowMs - cached.atMs < SIGNING_KEYS_TTL_MS) return cached.keys;
-    const keys = await this.store.repos.subscribers.findSigningKeys(subscriberId);
+    const keys = await this.params.store.repos.subscribers.findSigningKeys(subscriberId);
     if (!keys) throw new Error(`subscriber ${subscriberId} has no signing keys`);
     this.keys.set(subscriberId, { keys, atMs: nowMs });
     return keys;
-  }
-
-  private scheduleRefresh(delayMs: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.refreshing = this.refresh()
-        .catch((error: unknown) => this.logger.warn("push subscription refresh failed", { error }))
-        .finally(() => {
-          this.refreshing = undefined;
-          this.scheduleRefresh(this.options.refreshMs);
-        });
-    }, delayMs);
   }
 }

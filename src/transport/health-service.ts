@@ -3,6 +3,7 @@ import {
   Health,
   HealthCheckResponse_ServingStatus as ServingStatus,
 } from "../../gen/grpc/health/v1/health_pb.js";
+import type { HealthReporter } from "../engine/database-health-monitor.js";
 
 /** Serving status of one service, as reported by `grpc.health.v1.Health`. */
 export { ServingStatus };
@@ -40,6 +41,16 @@ export class HealthState {
   /** A snapshot of every known service and its status. */
   list(): ReadonlyMap<string, ServingStatus> {
     return new Map(this.statuses);
+  }
+
+  /** The engine's health port: reports `services` ("" is the whole server) SERVING or NOT_SERVING together. */
+  reporterFor(services: readonly string[]): HealthReporter {
+    return {
+      setServing: (isServing) => {
+        const status = isServing ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
+        for (const service of services) this.setStatus(service, status);
+      },
+    };
   }
 
   /** Mark every known service NOT_SERVING, e.g. at the start of a graceful stop. */

@@ -1,6 +1,7 @@
 import http2 from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ErrorDetailSchema } from "../../gen/herald/v1/errors_pb.js";
 import { createFixture } from "../support/fixtures.js";
 import { readStream, until } from "../support/stream-reader.js";
 import { type TestDatabase, testDatabaseTargets } from "../support/test-databases.js";
@@ -34,7 +35,10 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
         (signal) => t.subscriber.subscribe({ subscription: f.subscription }, { signal }),
         () => undefined,
       );
-      expect(ConnectError.from(await third.done).code).toBe(Code.ResourceExhausted);
+      const refused = ConnectError.from(await third.done);
+      expect(refused.code).toBe(Code.ResourceExhausted);
+      // The engine's refusal is a domain error: it reaches the client with its ErrorDetail.
+      expect(refused.findDetails(ErrorDetailSchema)[0]?.reason).toBe("TOO_MANY_STREAMS");
       await open[0]?.stop();
       await until(() => t.server.openStreams() === 1, 10_000, "one stream left");
       const again = readStream(

@@ -1,0 +1,260 @@
+/**
+ * Building the object graph: from the configuration to every use case, engine service and the
+ * request handler. Nothing starts here: the only side effect is opening the store (closed again
+ * if building fails); herald-server.ts runs the graph.
+ */
+import { setMaxListeners } from "node:events";
+import { AdminService } from "../../gen/herald/v1/admin_service_pb.js";
+import { DeadLetterService } from "../../gen/herald/v1/dead_letter_service_pb.js";
+import { PublisherService } from "../../gen/herald/v1/publisher_service_pb.js";
+import { SubscriberService } from "../../gen/herald/v1/subscriber_service_pb.js";
+import { publisherRules, topicRules } from "../app/admin-rules.js";
+import { Authenticator } from "../app/authenticator.js";
+import { CodedEntityAdmin } from "../app/coded-entity-admin.js";
+import { DeadLetterAdmin } from "../app/dead-letter-admin.js";
+import { DeadLetterForwarding } from "../app/dead-letter-forwarding.js";
+import { DeliveryService } from "../app/delivery-service.js";
+import { PublishMessages } from "../app/publish-messages.js";
+import { PublisherTopicGrants } from "../app/publisher-topic-grants.js";
+import { PubsubIdentities } from "../app/pubsub-identities.js";
+import { PushSettlement } from "../app/push-settlement.js";
+import { QueueSweep } from "../app/queue-sweep.js";
+import { Retention } from "../app/retention.js";
+import { SecretBox } from "../app/secret-box.js";
+import { isCommitOutcomeUnknown, type Store } from "../app/store.js";
+import { SubscriberAdmin } from "../app/subscriber-admin.js";
+import { SubscriptionAdmin } from "../app/subscription-admin.js";
+import type { HeraldConfig } from "../config/config.js";
+import { type Clock, systemClock } from "../domain/clock.js";
+import { ConsumerEngine } from "../engine/consumer-engine.js";
+import { DatabaseHealthMonitor } from "../engine/database-health-monitor.js";
+import { DeadLetterForwarder } from "../engine/dead-letter-forwarder.js";
+import { DestinationPolicy } from "../engine/destination-policy.js";
+import { QueueSweeper } from "../engine/queue-sweeper.js";
+import { RetentionPruner } from "../engine/retention-pruner.js";
+import { Wakeups } from "../engine/wakeups.js";
+import { WebhookClient } from "../engine/webhook-client.js";
+import { WebhookPusher } from "../engine/webhook-pusher.js";
+import { createJsonLogger, dampOutageLogs, type Logger } from "../logger.js";
+import { HeraldMetrics } from "../observability/metrics.js";
+import { MetricsServer } from "../observability/metrics-server.js";
+import { openStore } from "../storage/open-store.js";
+import { HealthState } from "../transport/health-service.js";
+import { PUBSUB_SERVICE_NAMES } from "../transport/pubsub/pubsub-routes.js";
+import { HERALD_VERSION } from "../version.js";
+import { buildRequestHandler, type RequestHandling } from "./build-handler.js";
+import { PUSH_SUBSCRIPTIONS_REFRESH_MS, STREAM_CLAIM_BATCH_MAX, STREAM_LEASE_CHECK_MS } from "./tuning.js";
+
+export interface BuildOptions {
+  clock?: Clock;
+  logger?: Logger;
+}
+
+/** Everything a running Herald is made of; built once, run by herald-server.ts. */
+export interface HeraldGraph {
+  readonly config: HeraldConfig;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly secrets: SecretBox;
+  /** Open: whoever runs the graph closes it. */
+  readonly store: Store;
+  readonly metrics: HeraldMetrics;
+  /** Set when HERALD_METRICS_ADDR is. */
+  readonly metricsServer: MetricsServer | undefined;
+  readonly health: HealthState;
+  readonly databaseHealth: DatabaseHealthMonitor;
+  readonly consumers: ConsumerEngine;
+  readonly sweeper: QueueSweeper;
+  readonly pruner: RetentionPruner;
+  readonly pusher: WebhookPusher;
+  readonly forwarder: DeadLetterForwarder;
+  readonly requests: RequestHandling;
+  /** Aborted when the server stops: connect ends every open call. */
+  readonly shutdown: AbortController;
+}
+
+/** Opens the store and builds the graph on it; closes the store again if building fails. */
+export async function buildGraph(config: HeraldConfig, options: BuildOptions = {}): Promise<HeraldGraph> {
+  // Failures caused by an unreachable database are logged at most once per 10 s per message,
+  // without a stack (see dampOutageLogs); the classifier needs the store, opened next.
+  let isOutageError: (error: unknown) => boolean = () => false;
+  const logger = dampOutageLogs(options.logger ?? createJsonLogger(config.logLevel), (error) =>
+    isOutageError(error),
+  );
+  const secrets = new SecretBox(config.secretKeys);
+  const store = await openStore({
+    databaseUrl: config.databaseUrl,
+    poolMax: config.dbPoolMax,
+    queryTimeoutMs: config.dbQueryTimeoutMs,
+    secrets,
+    logger,
+  });
+  isOutageError = (error) => store.isUnavailable(error) || isCommitOutcomeUnknown(error);
+  try {
+    return buildOnStore({ config, clock: options.clock ?? systemClock, logger, secrets, store });
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+}
+
+interface Foundation {
+  config: HeraldConfig;
+  clock: Clock;
+  logger: Logger;
+  secrets: SecretBox;
+  store: Store;
+}
+
+function buildOnStore({ config, clock, logger, secrets, store }: Foundation): HeraldGraph {
+  // Counts from the use cases and engines; served only when HERALD_METRICS_ADDR is set.
+  const metrics = new HeraldMetrics(logger, { nameLabels: config.metrics.nameLabels });
+  const publishing = new PublishMessages(store, clock, config.dedupWindowMs, metrics, config.publishQueue);
+  const admin = {
+    publishers: new CodedEntityAdmin(store, clock, publisherRules),
+    publisherGrants: new PublisherTopicGrants(store),
+    topics: new CodedEntityAdmin(store, clock, topicRules),
+    subscribers: new SubscriberAdmin(store, clock, config.webhooks),
+    subscriptions: new SubscriptionAdmin(store, clock, config.webhooks),
+  };
+  // Every claim (Pull, streams, push) loads at most maxResponseBytes of messages, one larger alone.
+  const deliveries = new DeliveryService(store, clock, Math.random, metrics, {
+    maxClaimBytes: config.maxResponseBytes,
+  });
+  const wakeups = new Wakeups();
+  const consumers = new ConsumerEngine(deliveries, wakeups, {
+    tuning: {
+      claimBatchMax: STREAM_CLAIM_BATCH_MAX,
+      claimMaxBytes: config.maxResponseBytes,
+      leaseCheckMs: STREAM_LEASE_CHECK_MS,
+    },
+    // One probe per subscription with idle consumers, at the longest poll interval.
+    idlePollMs: config.pollMaxMs,
+    maxOpenStreams: config.maxOpenStreams,
+    maxStreamsPerPrincipal: config.maxStreamsPerKey,
+    onStreamError: (error) => logger.warn("stream waiting for the database", { error }),
+  });
+  // A local publish wakes this instance's waiting consumers at once; other instances poll.
+  publishing.onPublished((result) => wakeups.notifyTopic(result.topicId));
+  publishing.onPublished((result, command) =>
+    metrics.messagesPublished(command.topic, result.messageIds.length),
+  );
+  const sweeper = new QueueSweeper(
+    new QueueSweep(store, clock, undefined, metrics),
+    wakeups,
+    logger,
+    config.sweepIntervalMs,
+  );
+  const pruner = new RetentionPruner(
+    new Retention(store, { retentionMs: config.retentionMs }),
+    clock,
+    logger,
+    config.retentionIntervalMs,
+  );
+  const pusher = new WebhookPusher({
+    store,
+    deliveries,
+    settlement: new PushSettlement(store, clock, config.webhooks.pauseAfterFailingMs, Math.random, metrics),
+    client: new WebhookClient(
+      new DestinationPolicy(config.webhooks.allowPrivate, config.webhooks.allowedPorts),
+      {
+        allowHttp: config.webhooks.allowHttp,
+        userAgent: `Herald/${HERALD_VERSION}`,
+        connectionsPerOrigin: config.webhooks.windowMax,
+      },
+    ),
+    wakeups,
+    clock,
+    logger,
+    tuning: {
+      timeoutMs: config.webhooks.timeoutMs,
+      windowMax: config.webhooks.windowMax,
+      pollMinMs: config.pollMinMs,
+      pollMaxMs: config.pollMaxMs,
+    },
+    maxInflight: config.webhooks.maxInflight,
+    refreshMs: PUSH_SUBSCRIPTIONS_REFRESH_MS,
+    // In-flight webhook requests finish (bounded by the grace period) and their outcomes are recorded.
+    drainMs: config.shutdownGraceMs,
+    owner: consumers.owner,
+  });
+  const pubsubIdentities = new PubsubIdentities(store, clock, config.pubsubPublisher);
+  const forwarder = new DeadLetterForwarder(
+    new DeadLetterForwarding(store, publishing, pubsubIdentities),
+    logger,
+    config.sweepIntervalMs,
+  );
+  const deadLetters = new DeadLetterAdmin(store, clock);
+  deadLetters.onReplayed((ids) => {
+    for (const id of ids) wakeups.notifySubscription(id);
+  });
+  const authenticator = new Authenticator(store, clock, {
+    enabled: config.auth.mode === "tokens",
+    adminTokenHashes: config.auth.adminTokenHashes,
+    // Logged without the secret: at most the key's public prefix.
+    onFailure: (reason, keyPrefix) => {
+      metrics.authenticationFailed(reason);
+      logger.warn("authentication failed", { reason, keyPrefix });
+    },
+  });
+  const health = new HealthState();
+  // "" and every herald.v1 service are NOT_SERVING while the database does not answer a ping.
+  const databaseHealth = new DatabaseHealthMonitor({
+    database: store,
+    health: health.reporterFor([
+      "",
+      AdminService.typeName,
+      DeadLetterService.typeName,
+      PublisherService.typeName,
+      SubscriberService.typeName,
+      ...PUBSUB_SERVICE_NAMES,
+    ]),
+    logger,
+    onChange: (isReachable) => metrics.databaseReachabilityChanged(isReachable),
+  });
+  const shutdown = new AbortController();
+  // connect links every request's signal to this one: many concurrent calls are normal, not a leak.
+  setMaxListeners(0, shutdown.signal);
+  const requests = buildRequestHandler({
+    config,
+    clock,
+    logger,
+    store,
+    metrics,
+    authenticator,
+    publishing,
+    admin,
+    deadLetters,
+    pubsubIdentities,
+    consumers,
+    health,
+    shutdownSignal: shutdown.signal,
+  });
+  metrics.attach({
+    queueGauges: store.repos.queueGauges,
+    clock,
+    openStreams: () => consumers.openStreamCount,
+    webhookInflight: () => pusher.inflightCount,
+    bufferedRequestBytes: () => requests.gate.bufferedRequestBytes,
+    dbPool: () => store.poolStats?.(),
+    publishQueue: () => publishing.queued(),
+  });
+  return {
+    config,
+    clock,
+    logger,
+    secrets,
+    store,
+    metrics,
+    metricsServer: config.metricsAddr ? new MetricsServer(metrics, logger) : undefined,
+    health,
+    databaseHealth,
+    consumers,
+    sweeper,
+    pruner,
+    pusher,
+    forwarder,
+    requests,
+    shutdown,
+  };
+}
