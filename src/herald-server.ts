@@ -37,6 +37,8 @@ export interface HeraldServer {
   pruneNow(): Promise<RetentionResult>;
   /** Publishes pending dead letters to their dead-letter topics now (the server also does so every sweep interval). */
   forwardDeadLettersNow(): Promise<void>;
+  /** The adaptive concurrency window of each running push subscription, by subscription id. */
+  pushWindows(): Map<bigint, number>;
   /** Re-reads PUSH subscriptions now (the server also does so every second). */
   refreshPushers(): Promise<void>;
   /** Stops accepting, ends open calls, closes connections and the database. Safe to call twice. */
@@ -134,6 +136,7 @@ export async function runHerald(graph: HeraldGraph): Promise<HeraldServer> {
       pruneNow: () => graph.pruner.runOnce(),
       forwardDeadLettersNow: () => graph.forwarder.runOnce(),
       refreshPushers: () => graph.pusher.refresh(),
+      pushWindows: () => graph.pusher.windowSizes(),
       openStreams: () => graph.consumers.openStreamCount,
       bufferedRequestBytes: () => requests.gate.bufferedRequestBytes,
       routes: () => [...requests.gatedRoutes].map(([path, route]) => ({ path, ...route })),

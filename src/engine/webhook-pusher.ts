@@ -57,6 +57,11 @@ export class WebhookPusher implements BackgroundService {
     return this.limiter.inFlight;
   }
 
+  /** The concurrency window of each running push subscription, by subscription id. */
+  windowSizes(): Map<bigint, number> {
+    return new Map([...this.pushers].map(([id, pusher]) => [id, pusher.windowSize]));
+  }
+
   /** Starts the pushers of the current PUSH subscriptions at once, then re-reads them every `refreshMs`. */
   start(): void {
     this.task.start();
