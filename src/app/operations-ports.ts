@@ -2,10 +2,10 @@
  * Storage ports of the operations use cases: dead-letter administration and inspection of the
  * queue and the delivery log. Aggregates are computed by the database, never by loading rows.
  */
-import type { DeadLetterState } from "../domain/dead-letter.js";
+import type { DeadLetter } from "../domain/dead-letter.js";
 import type { DlqStats } from "../domain/dlq-stats.js";
 import type { NotificationLog } from "../domain/notification-log.js";
-import type { QueueRowStatus } from "./delivery-ports.js";
+import type { QueueStatus } from "../domain/queue-item.js";
 import type { Page, PageRequest } from "./store.js";
 
 export interface DeadLetterFilter {
@@ -17,7 +17,7 @@ export interface DeadLetterFilter {
 }
 
 /** A dead letter with the name of its source subscription. */
-export interface DeadLetterView extends DeadLetterState {
+export interface DeadLetterView extends DeadLetter {
   subscriptionName: string;
 }
 
@@ -67,7 +67,7 @@ export interface QueueItemDetails {
   queueId: bigint;
   messageId: bigint;
   subscriptionId: bigint;
-  status: QueueRowStatus;
+  status: QueueStatus;
   attemptCount: number;
   lastAttemptAtMs: number | null;
   nextRetryAtMs: number | null;
@@ -106,7 +106,7 @@ export interface NotificationLogFilter {
 export interface InspectionRepository {
   listQueueItems(
     subscriptionId: bigint,
-    status: QueueRowStatus | undefined,
+    status: QueueStatus | undefined,
     page: PageRequest,
   ): Promise<Page<QueueItemDetails>>;
   subscriptionStats(subscriptionId: bigint, nowMs: number): Promise<SubscriptionStats>;

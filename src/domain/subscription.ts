@@ -137,11 +137,6 @@ export function validateSubscriptionSettings(settings: SubscriptionSettings): vo
   }
 }
 
-/** Soft delete (the seed's `Deactivate`): stops new messages, keeps the row for audit. */
-export function deactivateSubscription(subscription: Subscription, nowMs: number): Subscription {
-  return { ...subscription, isActive: false, deletedAtMs: nowMs, updatedAtMs: nowMs };
-}
-
 /** The seed's CallbackURL: the subscription's own push endpoint wins over the subscriber's webhook. */
 export function callbackUrlFor(pushEndpoint: string, subscriberWebhookUrl: string): string {
   return pushEndpoint !== "" ? pushEndpoint : subscriberWebhookUrl;

@@ -7,10 +7,12 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { Retention } from "../../src/app/retention.js";
 import { testDatabaseTargets } from "../support/test-databases.js";
 import {
+  ackItems,
   createPublisher,
   createSubscriber,
   createSubscription,
   createTopic,
+  leaseItems,
   messageToStore,
   NOW_MS,
   useConformanceStore,
@@ -58,11 +60,13 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))("retention
     return { publisherId: publisher.id, subscriptionId: subscription.id, messageIds, queueIds };
   }
 
-  const deadLetter = (ids: readonly bigint[], atMs: number) =>
-    store().transaction(async (repos) => {
-      await repos.deliveries.markDeadLettered(
-        ids.map((id) => ({
-          id,
+  const deadLetter = async (ids: readonly bigint[], atMs: number) => {
+    const leases = await leaseItems(store(), ids, atMs);
+    return store().transaction(async (repos) => {
+      await repos.deliveries.markDeadLetteredIfLeased(
+        leases.map((lease) => ({
+          lease,
+          nextRetryAtMs: null,
           attemptCount: 1,
           lastError: "boom",
           firstAttemptAtMs: atMs,
@@ -80,6 +84,7 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))("retention
         atMs,
       );
     });
+  };
 
   const statuses = async (queueIds: readonly bigint[]) => {
     const rows = (await store()
@@ -110,14 +115,16 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))("retention
       bigint,
     ];
     const repos = store().repos;
-    await repos.deliveries.markSent([oldSent], OLD_MS + 1);
-    await repos.deliveries.markSent([edgeSent], CUTOFF_MS);
-    await repos.deliveries.markSent([recentSent], CUTOFF_MS + 1);
+    await ackItems(store(), [oldSent], OLD_MS + 1);
+    await ackItems(store(), [edgeSent], CUTOFF_MS);
+    await ackItems(store(), [recentSent], CUTOFF_MS + 1);
     await deadLetter([oldDead], OLD_MS + 1);
-    await repos.deliveries.saveFailures(
+    const [failedLease] = await leaseItems(store(), [failed], OLD_MS);
+    if (!failedLease) throw new Error("expected a lease");
+    await repos.deliveries.markFailedIfLeased(
       [
         {
-          id: failed,
+          lease: failedLease,
           attemptCount: 1,
           lastError: "x",
           nextRetryAtMs: OLD_MS + 2,
@@ -127,12 +134,7 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))("retention
       ],
       OLD_MS + 1,
     );
-    await repos.deliveries.markLeased([leased], {
-      owner: "o",
-      method: "pull",
-      leaseExpiresAtMs: OLD_MS + 5,
-      nowMs: OLD_MS,
-    });
+    await leaseItems(store(), [leased], OLD_MS, 5);
 
     const batch = await repos.retention.pruneQueueItems(0n, CUTOFF_MS, 1000);
 
@@ -150,7 +152,7 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))("retention
   it("walks queue rows in passes bounded by the limit, ending at the first row created after the cutoff", async () => {
     const old = await seed(5, OLD_MS);
     const recent = await seed(2, CUTOFF_MS + 1);
-    await store().repos.deliveries.markSent([...old.queueIds, ...recent.queueIds], CUTOFF_MS);
+    await ackItems(store(), [...old.queueIds, ...recent.queueIds], CUTOFF_MS);
     const [q1, q2, , q4] = old.queueIds as [bigint, bigint, bigint, bigint, bigint];
     // Two of the first four rows must be kept: the pass examines them and moves past.
     await store()
@@ -191,7 +193,7 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))("retention
     // The fourth message will be the orphan.
     const [withSentRow, withPendingRow, withDeadLetter] = messageIds as [bigint, bigint, bigint, bigint];
     const s = store();
-    await s.repos.deliveries.markSent([queueIds[0] as bigint], OLD_MS);
+    await ackItems(s, [queueIds[0] as bigint], OLD_MS);
     await deadLetter([queueIds[2] as bigint], OLD_MS);
     // The orphan's and the dead-lettered message's queue rows are gone (as after queue pruning).
     await s
@@ -261,7 +263,7 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))("retention
   it("prunes 2,500 rows of each kind in batches of 1000, at most two batches per run", async () => {
     const { publisherId, messageIds, queueIds } = await seed(2_500, OLD_MS);
     const s = store();
-    await s.repos.deliveries.markSent(queueIds, OLD_MS);
+    await ackItems(s, queueIds, OLD_MS);
     await s.repos.notificationLogs.insertForQueueItems(
       queueIds.map((queueId) => ({ queueId, status: "sent" as const })),
       { topicCode: "t", defaultMethod: "pull" },
