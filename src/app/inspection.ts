@@ -17,7 +17,7 @@ export interface LogFilterInput {
   endMs?: number;
 }
 
-/** Read-only views for operators: a subscription's queue rows, its vital numbers, the delivery log. */
+/** Read-only views for operators: a subscription's queue rows, its vital numbers, the notification log. */
 export class Inspection {
   constructor(
     private readonly store: Store,
