@@ -270,9 +270,11 @@ export class DeliveryService {
       const invalid = [...invalidAckIds];
       for (const [ackId, ref] of refs) {
         const row = byId.get(ref.queueId);
-        const current = row !== undefined && row.leaseToken === ref.leaseToken;
-        if (current && row.status === "leased") leased.set(row.id, row);
-        else if (!(current && alreadySentIsValid && row.status === "sent")) invalid.push(ackId);
+        if (row !== undefined && holdsLease(row, ref)) leased.set(row.id, row);
+        else if (!(alreadySentIsValid && row?.status === "sent" && row.leaseToken === ref.leaseToken)) {
+          // An ack of a delivery already acked under the same lease is harmless; all else is invalid.
+          invalid.push(ackId);
+        }
       }
       const tally = new DeliveryTally();
       const ended = leased.size > 0 ? await apply(repos, [...leased.values()], tally) : false;
