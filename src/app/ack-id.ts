@@ -1,4 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import type { LeaseRef } from "../domain/queue-item.js";
 
 /**
  * Ack ids are opaque to consumers: base64url of the queue row id and the lease token of the
@@ -8,10 +9,8 @@ import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
  * counters, so without it anyone could compute the ack id of a delivery they never received.
  */
 
-export interface AckRef {
-  queueId: bigint;
-  leaseToken: bigint;
-}
+/** What an ack id names: one lease of one queue item. */
+export type AckRef = LeaseRef;
 
 const BODY_BYTES = 16;
 /** 128 bits of HMAC-SHA-256: forging one ack id takes ~2^127 guesses. */

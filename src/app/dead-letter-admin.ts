@@ -36,7 +36,7 @@ function requireIds(ids: readonly bigint[]): void {
 }
 
 /**
- * Dead-letter administration (the seed's DeadLetterQueue and DLQStats): browse, stats computed by
+ * Dead-letter administration: browse, stats computed by
  * the database, replay to the source subscription only, resolve, purge. Bulk work runs in batches
  * of a few hundred rows, one transaction each, so 100,000 items take bounded memory; a bulk
  * operation by filter covers the dead letters that existed when it started (ids up to the highest
@@ -158,7 +158,7 @@ export class DeadLetterAdmin {
     return replayed;
   }
 
-  /** The seed's Resolve; unknown ids are NOT_FOUND, already resolved ones keep their first resolution. */
+  /** Marks dead letters resolved; unknown ids are NOT_FOUND, already resolved ones keep their first resolution. */
   async resolve(ids: readonly bigint[], resolvedBy: string, note: string): Promise<number> {
     if (ids.length === 0) throw DomainError.invalid("ids", "at least one id is required");
     requireIds(ids);

@@ -2,12 +2,12 @@ import type { Clock } from "../domain/clock.js";
 import { DomainError } from "../domain/domain-error.js";
 import type { Message } from "../domain/message.js";
 import type { DeliveryMethod } from "../domain/notification-log.js";
+import { claim as claimItem, deliveryAttempt, holdsLease, type QueueItem } from "../domain/queue-item.js";
 import type { Subscription } from "../domain/subscription.js";
 import { type AckRef, decodeAckId, encodeAckId } from "./ack-id.js";
 import { recordFailedAttempts } from "./attempt-failures.js";
 import { takeWithinBudget } from "./claim-budget.js";
 import { lockCurrentLeases } from "./current-leases.js";
-import type { QueueItemRecord } from "./delivery-ports.js";
 import { DeliveryTally, ignoreQueueEvents, type QueueObserver } from "./queue-observer.js";
 import type { Repositories, Store } from "./store.js";
 
@@ -100,27 +100,39 @@ export class DeliveryService {
         limit: options.max,
         nowMs,
       });
-      const take = takeWithinBudget(candidates, budget);
+      const { taken, heldBackSizeBytes } = takeWithinBudget(candidates, budget);
+      const grant = {
+        owner: options.owner,
+        method: options.method,
+        leaseExpiresAtMs: nowMs + options.leaseMs,
+      };
       await repos.deliveries.markLeased(
-        take.taken.map((r) => r.id),
-        { owner: options.owner, method: options.method, leaseExpiresAtMs: nowMs + options.leaseMs, nowMs },
+        taken.map((r) => r.id),
+        grant,
+        nowMs,
       );
-      return take;
+      // What the write above made of each item: the lease its ack id names.
+      const leased = taken.map((r) => ({
+        item: claimItem(r, grant, nowMs),
+        sizeBytes: r.sizeBytes,
+        attempt: deliveryAttempt(r),
+      }));
+      return { taken: leased, heldBackSizeBytes };
     });
     this.observer.claimFinished(performance.now() - startedMs);
     if (claimed.length === 0) return { deliveries: [], heldBackSizeBytes };
-    const messages = await this.store.repos.messages.findMany(claimed.map((r) => r.messageId));
-    const deliveries = claimed.map((row) => {
-      const message = messages.get(row.messageId);
-      if (!message) throw new Error(`queue row ${row.id} names missing message ${row.messageId}`);
-      const ref = { queueId: row.id, leaseToken: row.leaseToken + 1n };
+    const messages = await this.store.repos.messages.findMany(claimed.map((c) => c.item.messageId));
+    const deliveries = claimed.map(({ item, sizeBytes, attempt }) => {
+      const message = messages.get(item.messageId);
+      if (!message) throw new Error(`queue item ${item.id} names missing message ${item.messageId}`);
+      const ref = { queueId: item.id, leaseToken: item.leaseToken };
       return {
         ref,
         ackId: encodeAckId(ref),
-        deliveryAttempt: row.attemptCount + 1,
+        deliveryAttempt: attempt,
         message,
         // The size the claim budgeted with, so a stream's accounting matches what it claimed.
-        sizeBytes: row.sizeBytes,
+        sizeBytes,
       };
     });
     return { deliveries, heldBackSizeBytes };
@@ -138,17 +150,21 @@ export class DeliveryService {
     );
   }
 
-  /** The seed's markSent for each valid ack id; acking an already-acked delivery again is harmless. */
+  /** Acks each valid ack id's delivery; acking an already-acked delivery again is harmless. */
   async acknowledge(subscription: Subscription, ackIds: readonly string[]): Promise<AckOutcome> {
     return this.withLeases(subscription, ackIds, true, async (repos, leased, tally) => {
       const nowMs = this.clock.nowMs();
-      for (const r of leased) tally.acked(r.deliveryMethod ?? "pull", nowMs - r.createdAtMs);
-      await repos.deliveries.markSent(
-        leased.map((r) => r.id),
-        nowMs,
+      // Under the row locks every current lease wins; the fence keeps the write honest regardless.
+      const won = new Set(
+        await repos.deliveries.markSentIfLeased(
+          leased.map((r) => ({ queueId: r.id, leaseToken: r.leaseToken })),
+          nowMs,
+        ),
       );
+      const acked = leased.filter((r) => won.has(r.id));
+      for (const r of acked) tally.acked(r.deliveryMethod ?? "pull", nowMs - r.createdAtMs);
       await repos.notificationLogs.insertForQueueItems(
-        leased.map((r) => ({ queueId: r.id, status: "sent" as const })),
+        acked.map((r) => ({ queueId: r.id, status: "sent" as const })),
         { topicCode: subscription.topicCode, defaultMethod: "pull" },
         nowMs,
       );
@@ -168,15 +184,15 @@ export class DeliveryService {
     return this.withLeases(subscription, ackIds, false, async (repos, leased, tally) => {
       if (seconds > 0) {
         const nowMs = this.clock.nowMs();
-        await repos.deliveries.extendLeases(
-          leased.map((r) => r.id),
+        await repos.deliveries.extendLeasesIfLeased(
+          leased.map((r) => ({ queueId: r.id, leaseToken: r.leaseToken })),
           nowMs + seconds * 1000,
           nowMs,
         );
         return false;
       }
-      const failures = leased.map((record) => ({ record, error: "nack" }));
-      tally.add(await recordFailedAttempts(repos, subscription, failures, true, this.clock, this.random));
+      const failures = leased.map((item) => ({ item, error: "nack", kind: { kind: "backoff" } as const }));
+      tally.add(await recordFailedAttempts(repos, subscription, failures, this.clock, this.random));
       return true;
     });
   }
@@ -195,25 +211,26 @@ export class DeliveryService {
     const tally = await this.store.transaction(async (repos) => {
       const leased = await lockCurrentLeases(repos, subscription.id, refs);
       if (cause === "shutdown") {
-        await repos.deliveries.unclaim(
-          leased.map((r) => r.id),
+        await repos.deliveries.releaseIfLeased(
+          leased.map((r) => ({ queueId: r.id, leaseToken: r.leaseToken })),
           this.clock.nowMs(),
         );
         return new DeliveryTally();
       }
-      const failures = leased.map((record) => ({ record, error: "stream closed before ack" }));
-      return recordFailedAttempts(repos, subscription, failures, false, this.clock);
+      const failures = leased.map((item) => ({
+        item,
+        error: "stream closed before ack",
+        kind: { kind: "immediate" } as const,
+      }));
+      return recordFailedAttempts(repos, subscription, failures, this.clock);
     });
     tally.reportTo(this.observer);
   }
 
-  /** Gives back claimed-but-undelivered rows without counting an attempt (flow-control overflow). */
+  /** Gives back claimed-but-undelivered leases without counting an attempt (flow-control overflow). */
   async unclaim(refs: readonly AckRef[]): Promise<void> {
     if (refs.length === 0) return;
-    await this.store.repos.deliveries.unclaim(
-      refs.map((r) => r.queueId),
-      this.clock.nowMs(),
-    );
+    await this.store.repos.deliveries.releaseIfLeased(refs, this.clock.nowMs());
   }
 
   /** The refs whose delivery is still leased (not acked, nacked, expired or redelivered). */
@@ -222,7 +239,7 @@ export class DeliveryService {
     const current = new Map(states.map((s) => [s.id, s]));
     return refs.filter((ref) => {
       const state = current.get(ref.queueId);
-      return state?.status === "leased" && state.leaseToken === ref.leaseToken;
+      return state !== undefined && holdsLease(state, ref);
     });
   }
 
@@ -234,7 +251,7 @@ export class DeliveryService {
     subscription: Subscription,
     ackIds: readonly string[],
     alreadySentIsValid: boolean,
-    apply: (repos: Repositories, leased: QueueItemRecord[], tally: DeliveryTally) => Promise<boolean>,
+    apply: (repos: Repositories, leased: QueueItem[], tally: DeliveryTally) => Promise<boolean>,
   ): Promise<AckOutcome> {
     const invalidAckIds: string[] = [];
     const refs = new Map<string, AckRef>();
@@ -249,13 +266,15 @@ export class DeliveryService {
         ...new Set([...refs.values()].map((r) => r.queueId)),
       ]);
       const byId = new Map(rows.map((r) => [r.id, r]));
-      const leased = new Map<bigint, QueueItemRecord>();
+      const leased = new Map<bigint, QueueItem>();
       const invalid = [...invalidAckIds];
       for (const [ackId, ref] of refs) {
         const row = byId.get(ref.queueId);
-        const current = row !== undefined && row.leaseToken === ref.leaseToken;
-        if (current && row.status === "leased") leased.set(row.id, row);
-        else if (!(current && alreadySentIsValid && row.status === "sent")) invalid.push(ackId);
+        if (row !== undefined && holdsLease(row, ref)) leased.set(row.id, row);
+        else if (!(alreadySentIsValid && row?.status === "sent" && row.leaseToken === ref.leaseToken)) {
+          // An ack of a delivery already acked under the same lease is harmless; all else is invalid.
+          invalid.push(ackId);
+        }
       }
       const tally = new DeliveryTally();
       const ended = leased.size > 0 ? await apply(repos, [...leased.values()], tally) : false;

@@ -1,13 +1,11 @@
 import type { Clock } from "../domain/clock.js";
 import { DomainError } from "../domain/domain-error.js";
 import { isDeliveryMethod, isNotificationStatus } from "../domain/notification-log.js";
+import { isQueueStatus, QUEUE_STATUSES } from "../domain/queue-item.js";
 import { type Subscription, validateSubscriptionName } from "../domain/subscription.js";
-import type { QueueRowStatus } from "./delivery-ports.js";
 import type { NotificationLogFilter, SubscriptionStats } from "./operations-ports.js";
 import { encodePageToken, toPageRequest } from "./page-token.js";
 import type { Store } from "./store.js";
-
-const QUEUE_STATUSES: readonly QueueRowStatus[] = ["pending", "leased", "sent", "failed", "dead_lettered"];
 
 export interface LogFilterInput {
   messageId: string;
@@ -19,7 +17,7 @@ export interface LogFilterInput {
   endMs?: number;
 }
 
-/** Read-only views for operators: a subscription's queue rows, its vital numbers, the delivery log. */
+/** Read-only views for operators: a subscription's queue rows, its vital numbers, the notification log. */
 export class Inspection {
   constructor(
     private readonly store: Store,
@@ -28,13 +26,13 @@ export class Inspection {
 
   async listQueueItems(subscriptionName: string, status: string, pageSize: number, pageToken: string) {
     const subscription = await this.subscription("subscription", subscriptionName);
-    if (status !== "" && !QUEUE_STATUSES.includes(status as QueueRowStatus)) {
+    if (status !== "" && !isQueueStatus(status)) {
       throw DomainError.invalid("status", `must be one of ${QUEUE_STATUSES.join(", ")}`);
     }
     const page = toPageRequest("queue_items", pageSize, pageToken);
     const result = await this.store.repos.inspection.listQueueItems(
       subscription.id,
-      status === "" ? undefined : (status as QueueRowStatus),
+      status === "" ? undefined : status,
       page,
     );
     return { items: result.items, nextPageToken: encodePageToken("queue_items", result.lastId) };

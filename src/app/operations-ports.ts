@@ -1,11 +1,11 @@
 /**
  * Storage ports of the operations use cases: dead-letter administration and inspection of the
- * queue and the delivery log. Aggregates are computed by the database, never by loading rows.
+ * queue and the notification log. Aggregates are computed by the database, never by loading rows.
  */
-import type { DeadLetterState } from "../domain/dead-letter.js";
+import type { DeadLetter } from "../domain/dead-letter.js";
 import type { DlqStats } from "../domain/dlq-stats.js";
 import type { NotificationLog } from "../domain/notification-log.js";
-import type { QueueRowStatus } from "./delivery-ports.js";
+import type { QueueStatus } from "../domain/queue-item.js";
 import type { Page, PageRequest } from "./store.js";
 
 export interface DeadLetterFilter {
@@ -17,7 +17,7 @@ export interface DeadLetterFilter {
 }
 
 /** A dead letter with the name of its source subscription. */
-export interface DeadLetterView extends DeadLetterState {
+export interface DeadLetterView extends DeadLetter {
   subscriptionName: string;
 }
 
@@ -53,7 +53,7 @@ export interface DeadLetterAdminRepository {
    * `onlyUnresolved`, dead letters already resolved are left out of both (a concurrent replay won).
    */
   replay(ids: readonly bigint[], resolvedBy: string, nowMs: number, onlyUnresolved: boolean): Promise<number>;
-  /** The seed's Resolve for each unresolved id; returns how many changed. */
+  /** Marks each unresolved id resolved (without redelivery); returns how many changed. */
   resolve(ids: readonly bigint[], resolvedBy: string, note: string, nowMs: number): Promise<number>;
   /** Deletes up to `limit` dead letters moved before `olderThanMs`, with ids up to `upToId`; returns how many. */
   purgeBatch(
@@ -62,12 +62,12 @@ export interface DeadLetterAdminRepository {
   ): Promise<number>;
 }
 
-/** The seed's QueueWithDetails. */
+/** A queue row with its message and retry state, for inspection. */
 export interface QueueItemDetails {
   queueId: bigint;
   messageId: bigint;
   subscriptionId: bigint;
-  status: QueueRowStatus;
+  status: QueueStatus;
   attemptCount: number;
   lastAttemptAtMs: number | null;
   nextRetryAtMs: number | null;
@@ -106,7 +106,7 @@ export interface NotificationLogFilter {
 export interface InspectionRepository {
   listQueueItems(
     subscriptionId: bigint,
-    status: QueueRowStatus | undefined,
+    status: QueueStatus | undefined,
     page: PageRequest,
   ): Promise<Page<QueueItemDetails>>;
   subscriptionStats(subscriptionId: bigint, nowMs: number): Promise<SubscriptionStats>;

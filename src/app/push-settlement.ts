@@ -1,10 +1,10 @@
 import type { Clock } from "../domain/clock.js";
 import type { PushVerdict } from "../domain/push-outcome.js";
+import { leaseKey, type QueueItem } from "../domain/queue-item.js";
 import type { Subscription } from "../domain/subscription.js";
 import type { AckRef } from "./ack-id.js";
 import { type AttemptFailure, recordFailedAttempts } from "./attempt-failures.js";
-import { leaseKey, lockCurrentLeases } from "./current-leases.js";
-import type { QueueItemRecord } from "./delivery-ports.js";
+import { lockCurrentLeases } from "./current-leases.js";
 import { DeliveryTally, ignoreQueueEvents, type QueueObserver } from "./queue-observer.js";
 import type { Store } from "./store.js";
 
@@ -59,15 +59,15 @@ export class PushSettlement {
           )
         ).map((r) => [leaseKey({ queueId: r.id, leaseToken: r.leaseToken }), r]),
       );
-      const decided = new Map<string, { outcome: PushOutcome; record: QueueItemRecord }>();
+      const decided = new Map<string, { outcome: PushOutcome; record: QueueItem }>();
       for (const o of outcomes) {
         const key = leaseKey(o.ref);
         const record = current.get(key);
         if (record && !decided.has(key)) decided.set(key, { outcome: o, record });
       }
       const givenBack = [...decided.values()].filter((d) => d.outcome.givenBack);
-      await repos.deliveries.unclaim(
-        givenBack.map((d) => d.record.id),
+      await repos.deliveries.releaseIfLeased(
+        givenBack.map((d) => d.outcome.ref),
         nowMs,
       );
       const ackCandidates = [...decided.values()].filter((d) => d.outcome.verdict.kind === "ack");
@@ -75,17 +75,17 @@ export class PushSettlement {
       for (const { outcome: o, record } of decided.values()) {
         if (o.verdict.kind === "ack" || o.givenBack) continue;
         failures.push({
-          record,
+          item: record,
           error: o.detail,
+          kind:
+            o.verdict.kind === "gone" ? o.verdict : { kind: "backoff", retryAfterMs: o.verdict.retryAfterMs },
           httpStatus: o.httpStatus,
           durationMs: o.durationMs,
-          retryAfterMs: o.verdict.kind === "retry" ? o.verdict.retryAfterMs : null,
-          ...(o.verdict.kind === "gone" ? { deadLetterNow: "GONE" as const } : {}),
         });
       }
       const sent = new Set(
         await repos.deliveries.markSentIfLeased(
-          ackCandidates.map((d) => ({ id: d.record.id, leaseToken: d.record.leaseToken })),
+          ackCandidates.map((d) => d.outcome.ref),
           nowMs,
         ),
       );
@@ -101,7 +101,7 @@ export class PushSettlement {
         nowMs,
       );
       for (const { record } of acked) tally.acked("webhook", nowMs - record.createdAtMs);
-      tally.add(await recordFailedAttempts(repos, subscription, failures, true, this.clock, this.random));
+      tally.add(await recordFailedAttempts(repos, subscription, failures, this.clock, this.random));
 
       if (acked.length === 0 && failures.length === 0) return { paused: null, tally };
       // Health is written on changes only (a failing run starts or ends), plus a success heartbeat
@@ -120,7 +120,7 @@ export class PushSettlement {
       known.failingSinceMs = failingSince;
       this.health.set(subscription.id, known);
       let reason: string | null = null;
-      if (failures.some((f) => f.deadLetterNow === "GONE")) {
+      if (failures.some((f) => f.kind.kind === "gone")) {
         reason = "the endpoint answered 410 Gone";
       } else if (failingSince !== null && nowMs - failingSince >= this.pauseAfterFailingMs) {
         reason = `every push failed since ${new Date(failingSince).toISOString()}`;

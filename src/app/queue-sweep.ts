@@ -1,7 +1,7 @@
 import type { Clock } from "../domain/clock.js";
+import { expire, isExpired, type QueueItem } from "../domain/queue-item.js";
 import type { Subscription } from "../domain/subscription.js";
 import { recordFailedAttempts } from "./attempt-failures.js";
-import type { QueueItemRecord } from "./delivery-ports.js";
 import { DeliveryTally, ignoreQueueEvents, type QueueObserver } from "./queue-observer.js";
 import type { Repositories, Store } from "./store.js";
 
@@ -14,8 +14,8 @@ export interface SweepResult {
   subscriptionIds: Set<bigint>;
 }
 
-function bySubscription(rows: readonly QueueItemRecord[]): Map<bigint, QueueItemRecord[]> {
-  const groups = new Map<bigint, QueueItemRecord[]>();
+function bySubscription(rows: readonly QueueItem[]): Map<bigint, QueueItem[]> {
+  const groups = new Map<bigint, QueueItem[]>();
   for (const row of rows) groups.set(row.subscriptionId, [...(groups.get(row.subscriptionId) ?? []), row]);
   return groups;
 }
@@ -54,14 +54,15 @@ export class QueueSweep {
       const rows = await repos.deliveries.lockExpiredLeases(this.clock.nowMs(), this.batchSize);
       for (const [subscriptionId, group] of bySubscription(rows)) {
         const subscription = await this.subscription(repos, subscriptionId);
-        const failures = group.map((record) => ({
-          record,
+        const failures = group.map((item) => ({
+          item,
           error:
-            record.deliveryMethod === "webhook"
+            item.deliveryMethod === "webhook"
               ? "push did not complete before its lease expired"
               : "ack deadline exceeded",
+          kind: { kind: "backoff" } as const,
         }));
-        tally.add(await recordFailedAttempts(repos, subscription, failures, true, this.clock));
+        tally.add(await recordFailedAttempts(repos, subscription, failures, this.clock));
         result.subscriptionIds.add(subscriptionId);
       }
       result.expiredLeases += rows.length;
@@ -79,32 +80,32 @@ export class QueueSweep {
       for (const [subscriptionId, group] of bySubscription(rows)) {
         const subscription = await this.subscription(repos, subscriptionId);
         const defaultMethod = subscription.deliveryType === "push" ? "webhook" : "pull";
-        for (const r of group) tally.count(r.deliveryMethod ?? defaultMethod, "expired");
-        await repos.deliveries.markDeadLettered(
-          group.map((r) => ({
-            id: r.id,
-            attemptCount: r.attemptCount,
-            lastError: r.lastError ?? "expired before delivery",
-            firstAttemptAtMs: r.firstAttemptAtMs,
-            lastAttemptAtMs: r.lastAttemptAtMs,
-          })),
-          nowMs,
+        const won = new Set(
+          await repos.deliveries.markExpiredIfWaiting(
+            // The domain decides; the lock query found the same rows by the same rule.
+            group
+              .filter((item) => isExpired(item, nowMs))
+              .map((item) => {
+                const expired = expire(item, nowMs);
+                return { id: expired.id, lastError: expired.lastError ?? "" };
+              }),
+            nowMs,
+          ),
         );
+        const expired = group.filter((item) => won.has(item.id));
+        for (const item of expired) tally.count(item.deliveryMethod ?? defaultMethod, "expired");
         await repos.deadLetters.insertFromQueue(
-          group.map((r) => ({
-            queueId: r.id,
+          expired.map((item) => ({
+            queueId: item.id,
             failureReason: "EXPIRED" as const,
-            lastError: r.lastError,
+            lastError: item.lastError,
             lastHttpStatus: null,
           })),
           nowMs,
         );
         await repos.notificationLogs.insertForQueueItems(
-          group.map((r) => ({ queueId: r.id, status: "skipped" as const, skippedReason: "expired" })),
-          {
-            topicCode: subscription.topicCode,
-            defaultMethod: subscription.deliveryType === "push" ? "webhook" : "pull",
-          },
+          expired.map((item) => ({ queueId: item.id, status: "skipped" as const, skippedReason: "expired" })),
+          { topicCode: subscription.topicCode, defaultMethod },
           nowMs,
         );
         result.subscriptionIds.add(subscriptionId);

@@ -30,7 +30,7 @@ export interface RetentionRepository {
    * created after `cutoffMs`: nothing beyond it can have completed before the cutoff.
    */
   pruneQueueItems(afterId: bigint, cutoffMs: number, limit: number): Promise<PrunePassBatch<bigint>>;
-  /** Deletes up to `limit` delivery-log rows created at or before `cutoffMs`, oldest first; returns how many. */
+  /** Deletes up to `limit` notification-log rows created at or before `cutoffMs`, oldest first; returns how many. */
   pruneNotificationLogs(cutoffMs: number, limit: number): Promise<number>;
   /**
    * Examines up to `limit` messages created at or before `cutoffMs`, in (created_at_ms, id) order

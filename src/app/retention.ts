@@ -5,7 +5,7 @@ import type { Store } from "./store.js";
 export interface RetentionResult {
   /** Queue rows in state sent or dead_lettered, completed before the cutoff. */
   queueItems: number;
-  /** Delivery-log rows created before the cutoff. */
+  /** Notification-log rows created before the cutoff. */
   notificationLogs: number;
   /** Messages created before the cutoff that no queue row and no dead letter references. */
   messages: number;

@@ -137,13 +137,13 @@ export interface SubscriptionRepository {
   findById(id: bigint): Promise<Subscription | undefined>;
   list(page: PageRequest, filter: SubscriptionFilter): Promise<Page<Subscription>>;
   update(id: bigint, patch: SubscriptionPatch, nowMs: number): Promise<Subscription>;
-  /** The seed's soft delete; returns false when it was already deleted. */
+  /** Soft delete (the row stays for audit); returns false when it was already deleted. */
   softDelete(id: bigint, nowMs: number): Promise<boolean>;
   /** Number of subscriptions (live or deleted) of a subscriber. */
   countBySubscriber(subscriberId: bigint): Promise<number>;
   /** Number of subscriptions (live or deleted) of a topic. */
   countByTopic(topicId: bigint): Promise<number>;
-  /** Messages delivered (acked) on the subscription: the seed's SubscriptionFull.Messages. */
+  /** Messages delivered (acked) on the subscription. */
   countDelivered(id: bigint): Promise<number>;
   /** Live, unpaused PUSH subscriptions whose subscriber is active: what the pusher serves. */
   listPushActive(): Promise<Subscription[]>;

@@ -24,7 +24,7 @@ export const SECRET_OVERLAP = Object.freeze({
   maxMs: 7 * 24 * 60 * 60 * 1000,
 });
 
-/** Create/Get/List/Update/Delete of subscribers (the seed's `Subscriber`) and their signing secrets. */
+/** Create/Get/List/Update/Delete of subscribers and their signing secrets. */
 export class SubscriberAdmin {
   constructor(
     private readonly store: Store,

@@ -42,7 +42,7 @@ export interface ListSubscriptionsInput {
   showDeleted: boolean;
 }
 
-/** Create/Get/List/Update/soft-Delete of subscriptions (the seed's `Subscription` and `SubscriptionFull`). */
+/** Create/Get/List/Update/soft-Delete of subscriptions, with their delivered-message counts. */
 export class SubscriptionAdmin {
   constructor(
     private readonly store: Store,
@@ -151,7 +151,7 @@ export class SubscriptionAdmin {
     });
   }
 
-  /** The seed's soft delete; a second delete reports NOT_FOUND, as for an unknown name. */
+  /** Soft delete (the row stays for audit); a second delete reports NOT_FOUND, as for an unknown name. */
   async delete(name: string): Promise<void> {
     const current = await this.getIn(this.store.repos, name);
     if (!(await this.store.repos.subscriptions.softDelete(current.id, this.clock.nowMs()))) {

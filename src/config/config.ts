@@ -43,7 +43,7 @@ export interface HeraldConfig {
   maxResponseBytes: number;
   /** How often an open stream re-checks its credentials and subscription (revoked, deactivated, deleted), ms. */
   streamRecheckMs: number;
-  /** How long delivered queue rows, delivery logs and unreferenced messages are kept, ms. */
+  /** How long delivered queue rows, notification logs and unreferenced messages are kept, ms. */
   retentionMs: number;
   /** How often retention pruning runs, ms. */
   retentionIntervalMs: number;

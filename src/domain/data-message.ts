@@ -74,7 +74,7 @@ export interface NewDataMessageInput {
   attributes?: Record<string, string>;
 }
 
-/** A message with the metadata a subscriber receives (the seed's `DataMessage`); the payload is bytes. */
+/** A message with the metadata a subscriber receives; the payload is bytes. */
 export class DataMessage {
   messageId: string;
   /** Publication time, epoch ms. */
@@ -93,7 +93,7 @@ export class DataMessage {
     this.identifier = input.identifier;
   }
 
-  /** The payload as standard padded base64 (the seed returned ""). */
+  /** The payload as standard padded base64. */
   toBase64(): string {
     return encodeBase64(this.data);
   }
@@ -103,7 +103,7 @@ export class DataMessage {
     return utf8Decoder.decode(this.data);
   }
 
-  /** Replaces the payload with the UTF-8 bytes of `text` (the seed's no-op `FromString`, done for real). */
+  /** Replaces the payload with the UTF-8 bytes of `text`. */
   fromString(text: string): void {
     this.data = utf8Encoder.encode(text);
   }
@@ -118,7 +118,7 @@ export class DataMessage {
 }
 
 /**
- * Creates a data message (the seed's `NewDataMessage`, which dropped the publish time; this keeps it).
+ * Creates a data message, keeping the publish time.
  * A string payload is stored as UTF-8.
  */
 export function newDataMessage(input: NewDataMessageInput): DataMessage {

@@ -1,6 +1,6 @@
 import type { FailureReason } from "./dead-letter.js";
 
-/** Aggregate figures about the dead-letter queue for dashboards (the seed's `DLQStats`). */
+/** Aggregate figures about the dead-letter queue for dashboards. */
 export interface DlqStats {
   totalItems: number;
   unresolvedItems: number;
@@ -13,17 +13,4 @@ export interface DlqStats {
   topFailureReason: FailureReason | null;
   /** When the figures were computed, epoch ms. */
   lastUpdatedMs: number;
-}
-
-/** Statistics of an empty dead-letter queue, computed at `nowMs` (epoch ms). */
-export function emptyDlqStats(nowMs: number): DlqStats {
-  return {
-    totalItems: 0,
-    unresolvedItems: 0,
-    resolvedItems: 0,
-    oldestItemAgeSeconds: 0,
-    newestItemAgeSeconds: 0,
-    topFailureReason: null,
-    lastUpdatedMs: nowMs,
-  };
 }

@@ -15,7 +15,7 @@ export type DomainErrorKind =
   | "internal";
 
 /**
- * A business-rule violation with a stable `reason` (e.g. the seed's `QUEUE_EXPIRED`, or
+ * A business-rule violation with a stable `reason` (e.g. `PUBLISHER_INACTIVE`, or
  * `TOPIC_NOT_FOUND`) that clients may branch on, and optionally the request field at fault.
  */
 export class DomainError extends Error {

@@ -1,7 +1,7 @@
 import { DomainError } from "./domain-error.js";
 import { requireMaxBytes, requirePrintable, utf8Length } from "./text-limits.js";
 
-/** A published message (the seed's `Message`, with attributes, ordering key and publisher). Immutable. */
+/** A published message (with attributes, ordering key and publisher). Immutable. */
 export interface Message {
   id: bigint;
   topicId: bigint;

@@ -1,7 +1,7 @@
 import { DomainError } from "./domain-error.js";
 import { requireMaxBytes, requireNonEmpty, requirePrintable } from "./text-limits.js";
 
-/** A registered service allowed to publish (the seed's `Publisher`). Only active publishers can publish. */
+/** A registered service allowed to publish. Only active publishers can publish. */
 export interface Publisher {
   id: bigint;
   /** Unique code such as "user-service". */
@@ -13,7 +13,7 @@ export interface Publisher {
   updatedAtMs: number;
 }
 
-/** Fields an admin supplies when registering a publisher (the seed's `NewPublisher`: active on creation). */
+/** Fields an admin supplies when registering a publisher (active on creation). */
 export interface NewPublisher {
   code: string;
   name: string;
@@ -43,7 +43,7 @@ export function validateNameAndDescription(name: string, description: string): v
   if (!description.isWellFormed()) throw DomainError.invalid("description", "must be valid UTF-8");
 }
 
-/** Checks the seed's rule that only active publishers publish. */
+/** Checks that the publisher is active: only active publishers publish. */
 export function assertPublisherCanPublish(publisher: Publisher): void {
   if (!publisher.isActive) {
     throw DomainError.precondition("PUBLISHER_INACTIVE", `publisher "${publisher.code}" is inactive`);

@@ -1,298 +1,219 @@
-import type { Clock } from "./clock.js";
-import { DomainError } from "./domain-error.js";
+import { computeBackoffMs } from "./backoff.js";
+import type { FailureReason } from "./dead-letter.js";
+import type { DeliveryMethod } from "./notification-log.js";
 
 /**
- * Lifecycle state of a queue item. `pending`: created by publish, awaiting its first attempt.
- * `sent`: delivered (terminal). `failed`: the last attempt failed and a retry is scheduled at `nextRetryAtMs`.
+ * Where a queue item is in its delivery, and who moves it there:
+ * - `pending`: publish fans a message out to a subscription; release gives an unattempted item back.
+ * - `leased`: a claim (Pull, a stream, the pusher) takes a `pending` or `failed` item whose time has
+ *   come; the lease token goes up by one, so every later outcome is matched by (item, token).
+ * - `sent`: the current lease holder acks it (Acknowledge, a 2xx push answer). Terminal.
+ * - `failed`: a failed attempt (nack, push error, lease expiry found by the sweeper, a stream that
+ *   closed before acking) with attempts left; claimable again at `nextRetryAtMs`. Release gives an
+ *   item that was attempted before back here too.
+ * - `dead_lettered`: a failed attempt with none left (or 410 Gone), or the sweeper finding the item
+ *   past its TTL. Terminal; the dead-letter table holds the record.
  */
-export type QueueStatus = "pending" | "sent" | "failed";
+export type QueueStatus = "pending" | "leased" | "sent" | "failed" | "dead_lettered";
 
 /** Every queue status, for parsing rows and filters. */
-export const QUEUE_STATUSES: readonly QueueStatus[] = Object.freeze(["pending", "sent", "failed"]);
+export const QUEUE_STATUSES: readonly QueueStatus[] = Object.freeze([
+  "pending",
+  "leased",
+  "sent",
+  "failed",
+  "dead_lettered",
+]);
 
 /** True when `value` is one of {@link QUEUE_STATUSES}. */
 export function isQueueStatus(value: string): value is QueueStatus {
   return (QUEUE_STATUSES as readonly string[]).includes(value);
 }
 
-/** How long a queue item may wait for delivery before it expires: 24 hours, in milliseconds. */
-export const DEFAULT_QUEUE_TTL_MS = 24 * 60 * 60 * 1000;
-
-/** The seed's queue error codes, used as `DomainError.reason`. */
-export const QueueErrorReason = Object.freeze({
-  expired: "QUEUE_EXPIRED",
-  alreadySent: "ALREADY_SENT",
-  maxAttempts: "MAX_ATTEMPTS",
-  notReady: "NOT_READY",
-  noRetry: "NO_RETRY",
-} as const);
-
-/** One of the seed's queue error codes. */
-export type QueueErrorReason = (typeof QueueErrorReason)[keyof typeof QueueErrorReason];
-
-/** The item has passed its expiry time (seed `ErrQueueItemExpired`). */
-export function queueItemExpiredError(): DomainError {
-  return DomainError.precondition(QueueErrorReason.expired, "Queue item has expired");
-}
-
-/** The item was already delivered (seed `ErrQueueItemAlreadySent`). */
-export function queueItemAlreadySentError(): DomainError {
-  return DomainError.precondition(QueueErrorReason.alreadySent, "Queue item already sent");
-}
-
-/** The item has used up its delivery attempts (seed `ErrMaxAttemptsExceeded`). */
-export function maxAttemptsExceededError(): DomainError {
-  return DomainError.precondition(QueueErrorReason.maxAttempts, "Maximum delivery attempts exceeded");
-}
-
-/** The retry delay has not elapsed yet (seed `ErrNotReadyForRetry`). */
-export function notReadyForRetryError(): DomainError {
-  return DomainError.precondition(QueueErrorReason.notReady, "Not ready for retry yet");
-}
-
-/** The item has no retry time (seed `ErrNoRetryScheduled`). */
-export function noRetryScheduledError(): DomainError {
-  return DomainError.precondition(QueueErrorReason.noRetry, "No retry scheduled");
-}
-
-/** The persisted fields of a queue item; instants are epoch milliseconds, ids are bigint. */
-export interface QueueItemState {
-  /** Storage id; `0n` until storage assigns one. */
+/** A message queued for delivery to one subscription; instants are epoch ms, ids are bigint. */
+export interface QueueItem {
   id: bigint;
   subscriptionId: bigint;
   messageId: bigint;
   status: QueueStatus;
-  /** Completed attempts (each `markSent` or `markFailed` counts one). */
+  /** Completed attempts: each ack and each failed attempt adds one; a claim or a release does not. */
   attemptCount: number;
+  /** Goes up by one with every claim; outcomes carry the token of the lease they belong to. */
+  leaseToken: bigint;
+  leaseExpiresAtMs: number | null;
+  /** How the current or last attempt was made; null before the first claim. */
+  deliveryMethod: DeliveryMethod | null;
+  firstAttemptAtMs: number | null;
   lastAttemptAtMs: number | null;
-  /** When the item may next be attempted; `null` once sent. */
+  /** When a `failed` item may be claimed again. */
   nextRetryAtMs: number | null;
   lastError: string | null;
+  /** After this instant an unfinished item is dead-lettered (EXPIRED) instead of delivered. */
   expiresAtMs: number;
   /** Per-subscription order of delivery. */
   sequenceNumber: bigint;
-  /** Time of the last state change. */
-  operationTimestampMs: number;
-  completedAtMs: number | null;
   createdAtMs: number;
-  /** When the first attempt started; kept for the dead-letter record. */
-  firstAttemptAtMs: number | null;
+  updatedAtMs: number;
 }
 
-/** Input of {@link newQueueItem}. */
-export interface NewQueueItemInput {
-  subscriptionId: bigint;
-  messageId: bigint;
-  sequenceNumber: bigint;
-  /** Time to live from creation, in ms; default {@link DEFAULT_QUEUE_TTL_MS}. */
-  ttlMs?: number;
+/** One lease of one item: what an ack id names and every lease-dependent write is fenced by. */
+export interface LeaseRef {
+  queueId: bigint;
+  leaseToken: bigint;
+}
+
+/** The key of one lease; outcomes are matched by it, never by item alone. */
+export function leaseKey(ref: LeaseRef): string {
+  return `${ref.queueId}:${ref.leaseToken}`;
+}
+
+/** True while `item` is leased under exactly `ref`'s token: an outcome of that lease may decide. */
+export function holdsLease(item: Pick<QueueItem, "id" | "status" | "leaseToken">, ref: LeaseRef): boolean {
+  return item.status === "leased" && item.id === ref.queueId && item.leaseToken === ref.leaseToken;
+}
+
+/** What a claim grants. */
+export interface LeaseGrant {
+  /** Lease holder, for diagnostics (instance and stream). */
+  owner: string;
+  method: DeliveryMethod;
+  leaseExpiresAtMs: number;
 }
 
 /**
- * A message queued for delivery to one subscription (the seed's `Queue`): retry state, timing and
- * the last error. Methods read the time from the injected clock; storage persists {@link toState}.
+ * Claim: a `pending` or `failed` item becomes `leased` under the next lease token, its attempt
+ * started now. The delivery it makes is attempt number `attemptCount + 1`.
  */
-export class QueueItem implements QueueItemState {
-  id: bigint;
-  subscriptionId: bigint;
-  messageId: bigint;
-  status: QueueStatus;
-  attemptCount: number;
-  lastAttemptAtMs: number | null;
-  nextRetryAtMs: number | null;
-  lastError: string | null;
-  expiresAtMs: number;
-  sequenceNumber: bigint;
-  operationTimestampMs: number;
-  completedAtMs: number | null;
-  createdAtMs: number;
-  firstAttemptAtMs: number | null;
-  readonly #clock: Clock;
+export function claim(item: QueueItem, grant: LeaseGrant, nowMs: number): QueueItem {
+  return {
+    ...item,
+    status: "leased",
+    leaseToken: item.leaseToken + 1n,
+    leaseExpiresAtMs: grant.leaseExpiresAtMs,
+    deliveryMethod: grant.method,
+    firstAttemptAtMs: item.firstAttemptAtMs ?? nowMs,
+    lastAttemptAtMs: nowMs,
+    updatedAtMs: nowMs,
+  };
+}
 
-  /** Rebuilds an item from stored state (e.g. a storage row); the state object is copied. */
-  constructor(state: QueueItemState, clock: Clock) {
-    this.id = state.id;
-    this.subscriptionId = state.subscriptionId;
-    this.messageId = state.messageId;
-    this.status = state.status;
-    this.attemptCount = state.attemptCount;
-    this.lastAttemptAtMs = state.lastAttemptAtMs;
-    this.nextRetryAtMs = state.nextRetryAtMs;
-    this.lastError = state.lastError;
-    this.expiresAtMs = state.expiresAtMs;
-    this.sequenceNumber = state.sequenceNumber;
-    this.operationTimestampMs = state.operationTimestampMs;
-    this.completedAtMs = state.completedAtMs;
-    this.createdAtMs = state.createdAtMs;
-    this.firstAttemptAtMs = state.firstAttemptAtMs;
-    this.#clock = clock;
-  }
+/** The delivery number a claim of `item` hands to the consumer (1 on the first delivery). */
+export function deliveryAttempt(item: Pick<QueueItem, "attemptCount">): number {
+  return item.attemptCount + 1;
+}
 
-  /** A plain copy of the persisted fields, without the clock. */
-  toState(): QueueItemState {
-    return {
-      id: this.id,
-      subscriptionId: this.subscriptionId,
-      messageId: this.messageId,
-      status: this.status,
-      attemptCount: this.attemptCount,
-      lastAttemptAtMs: this.lastAttemptAtMs,
-      nextRetryAtMs: this.nextRetryAtMs,
-      lastError: this.lastError,
-      expiresAtMs: this.expiresAtMs,
-      sequenceNumber: this.sequenceNumber,
-      operationTimestampMs: this.operationTimestampMs,
-      completedAtMs: this.completedAtMs,
-      createdAtMs: this.createdAtMs,
-      firstAttemptAtMs: this.firstAttemptAtMs,
-    };
-  }
-
-  /**
-   * Checks, in the seed's order, whether a delivery may be attempted now: expired → already sent →
-   * `attemptCount >= maxAttempts` → (failed only) no retry scheduled / retry time still in the future.
-   * Returns the matching error, or `undefined` when delivery may proceed.
-   */
-  canAttemptDelivery(maxAttempts: number): DomainError | undefined {
-    if (this.isExpired()) return queueItemExpiredError();
-    if (this.status === "sent") return queueItemAlreadySentError();
-    if (this.attemptCount >= maxAttempts) return maxAttemptsExceededError();
-    if (this.status === "failed") {
-      if (this.nextRetryAtMs === null) return noRetryScheduledError();
-      if (this.nextRetryAtMs > this.#clock.nowMs()) return notReadyForRetryError();
-    }
-    return undefined;
-  }
-
-  /**
-   * Records a successful delivery: status `sent`, one more attempt, and completion/attempt times set to now.
-   * Returns false and changes nothing when the item is already sent.
-   */
-  markSent(): boolean {
-    // A repeated success report (duplicate ack, redelivered response) must not count a second attempt
-    // or move completedAt: the first success is the fact.
-    if (this.status === "sent") return false;
-    const nowMs = this.#clock.nowMs();
-    this.status = "sent";
-    this.attemptCount += 1;
-    this.completedAtMs = nowMs;
-    this.lastAttemptAtMs = nowMs;
-    this.operationTimestampMs = nowMs;
-    this.firstAttemptAtMs ??= nowMs;
-    // The seed only says "updates timing fields"; clearing the retry time makes a sent item visibly
-    // unschedulable, so a scheduler that selects by next retry time can never pick it up again.
-    this.nextRetryAtMs = null;
-    return true;
-  }
-
-  /**
-   * Records a failed attempt: status `failed`, one more attempt, `lastError` kept, and the next retry
-   * scheduled `retryAfterMs` from now (negative or non-finite delays count as 0).
-   * Returns false and changes nothing when the item is already sent.
-   */
-  markFailed(errorMessage: string, retryAfterMs: number): boolean {
-    // The seed does not guard this; we do, because a late failure report (e.g. a timed-out attempt
-    // whose retry already succeeded) must never turn a delivered item back into a retry: that would
-    // deliver the message twice.
-    if (this.status === "sent") return false;
-    const nowMs = this.#clock.nowMs();
-    const delayMs = Number.isFinite(retryAfterMs) && retryAfterMs > 0 ? retryAfterMs : 0;
-    this.status = "failed";
-    this.attemptCount += 1;
-    this.lastError = errorMessage;
-    this.lastAttemptAtMs = nowMs;
-    this.operationTimestampMs = nowMs;
-    this.firstAttemptAtMs ??= nowMs;
-    this.nextRetryAtMs = nowMs + delayMs;
-    return true;
-  }
-
-  /**
-   * Marks the start of a delivery attempt: sets `lastAttemptAtMs`, `operationTimestampMs` and, on the
-   * first attempt, `firstAttemptAtMs`. Timing only; the attempt is counted by `markSent` or `markFailed`.
-   */
-  recordAttemptStart(): void {
-    const nowMs = this.#clock.nowMs();
-    this.lastAttemptAtMs = nowMs;
-    this.operationTimestampMs = nowMs;
-    this.firstAttemptAtMs ??= nowMs;
-  }
-
-  /**
-   * True when the item is `failed`, has a retry time that has arrived, and has not expired.
-   * It does not check attempt limits; use {@link canAttemptDelivery} for the full gate.
-   */
-  shouldRetry(): boolean {
-    // The seed checks status and retry time only. We also exclude expired items: they belong in the
-    // dead-letter queue (reason EXPIRED), and retrying them would deliver past their TTL.
-    if (this.status !== "failed" || this.nextRetryAtMs === null) return false;
-    return this.nextRetryAtMs <= this.#clock.nowMs() && !this.isExpired();
-  }
-
-  /** True when the item has failed and its attempt count has reached `dlqThreshold`. */
-  shouldMoveToDlq(dlqThreshold: number): boolean {
-    return this.status === "failed" && this.attemptCount >= dlqThreshold;
-  }
-
-  /** True once the clock is past `expiresAtMs` (at exactly `expiresAtMs` the item is still live). */
-  isExpired(): boolean {
-    return this.#clock.nowMs() > this.expiresAtMs;
-  }
-
-  /** Milliseconds since the item was created. */
-  getAgeMs(): number {
-    return this.#clock.nowMs() - this.createdAtMs;
-  }
-
-  /** Milliseconds until the item expires; negative once it has expired. */
-  getTimeUntilExpiryMs(): number {
-    return this.expiresAtMs - this.#clock.nowMs();
-  }
-
-  /**
-   * Milliseconds until the next retry, or 0 when it is due now.
-   * @throws DomainError `NO_RETRY` (failed_precondition) when no retry is scheduled (e.g. the item was sent).
-   */
-  getTimeUntilRetryMs(): number {
-    if (this.nextRetryAtMs === null) throw noRetryScheduledError();
-    return Math.max(0, this.nextRetryAtMs - this.#clock.nowMs());
-  }
-
-  /**
-   * Marks the item complete.
-   * @deprecated The seed's legacy completion flag; use {@link markSent}, which this calls.
-   */
-  setComplete(): void {
-    this.markSent();
-  }
+/** Ack: the lease holder's success; the item is `sent`, one more attempt counted, lease cleared. */
+export function ack(item: QueueItem, nowMs: number): QueueItem {
+  return {
+    ...item,
+    status: "sent",
+    attemptCount: item.attemptCount + 1,
+    leaseExpiresAtMs: null,
+    nextRetryAtMs: null,
+    updatedAtMs: nowMs,
+  };
 }
 
 /**
- * Creates a queue item for one message and subscription (the seed's `NewQueue`): `pending`, no attempts,
- * ready now (`nextRetryAtMs` = now), expiring `ttlMs` after creation (default 24 h).
+ * Release: a lease given back without counting an attempt (server shutdown, flow-control overflow,
+ * a push never sent): `pending` when the item was never attempted, else `failed`, claimable now.
  */
-export function newQueueItem(input: NewQueueItemInput, clock: Clock): QueueItem {
-  const nowMs = clock.nowMs();
-  const ttlMs = input.ttlMs ?? DEFAULT_QUEUE_TTL_MS;
-  if (!Number.isFinite(ttlMs) || ttlMs < 0)
-    throw DomainError.invalid("ttlMs", "must be a non-negative number");
-  return new QueueItem(
-    {
-      id: 0n,
-      subscriptionId: input.subscriptionId,
-      messageId: input.messageId,
-      status: "pending",
-      attemptCount: 0,
-      lastAttemptAtMs: null,
-      nextRetryAtMs: nowMs,
-      lastError: null,
-      expiresAtMs: nowMs + ttlMs,
-      sequenceNumber: input.sequenceNumber,
-      operationTimestampMs: nowMs,
-      completedAtMs: null,
-      createdAtMs: nowMs,
-      firstAttemptAtMs: null,
-    },
-    clock,
-  );
+export function release(item: QueueItem, nowMs: number): QueueItem {
+  return {
+    ...item,
+    status: item.attemptCount === 0 ? "pending" : "failed",
+    leaseExpiresAtMs: null,
+    updatedAtMs: nowMs,
+  };
+}
+
+/** The subscription's retry policy, as a failed attempt needs it. */
+export interface RetryPolicy {
+  maxDeliveryAttempts: number;
+  minBackoffMs: number;
+  maxBackoffMs: number;
+}
+
+/**
+ * What kind of failure an attempt ended with, which decides when it may be retried:
+ * `backoff` (a nack, an error answer, an expired lease: exponential backoff with jitter, or the
+ * receiver's Retry-After when it named one), `immediate` (the consumer went away mid-delivery: retry
+ * at once, still counted so a poison message reaches the dead-letter queue), `gone` (the endpoint
+ * will never accept it: dead-letter at once whatever attempts are left).
+ */
+export type AttemptFailureKind =
+  | { kind: "backoff"; retryAfterMs?: number | null }
+  | { kind: "immediate" }
+  | { kind: "gone" };
+
+/** The decision for one failed attempt. */
+export type FailureDecision =
+  | { outcome: "retry"; nextRetryAtMs: number }
+  | { outcome: "dead_letter"; reason: FailureReason };
+
+/**
+ * Decides a failed attempt of an item that had made `attemptCount` attempts before it: dead-letter
+ * (GONE, or MAX_ATTEMPTS once this attempt was the last the policy allows) or retry at a time.
+ */
+export function decideFailure(
+  attemptCount: number,
+  failure: AttemptFailureKind,
+  policy: RetryPolicy,
+  nowMs: number,
+  random: () => number = Math.random,
+): FailureDecision {
+  if (failure.kind === "gone") return { outcome: "dead_letter", reason: "GONE" };
+  const attempts = attemptCount + 1;
+  if (attempts >= policy.maxDeliveryAttempts) return { outcome: "dead_letter", reason: "MAX_ATTEMPTS" };
+  if (failure.kind === "immediate") return { outcome: "retry", nextRetryAtMs: nowMs };
+  const delayMs =
+    failure.retryAfterMs ??
+    computeBackoffMs({
+      attempt: attempts,
+      minBackoffMs: policy.minBackoffMs,
+      maxBackoffMs: policy.maxBackoffMs,
+      random,
+    });
+  return { outcome: "retry", nextRetryAtMs: nowMs + Math.max(0, delayMs) };
+}
+
+/**
+ * Fail: the lease holder's attempt failed with `error`. One more attempt is counted and the item
+ * either waits in `failed` for its retry or is `dead_lettered` with the decision's reason.
+ */
+export function fail(item: QueueItem, error: string, decision: FailureDecision, nowMs: number): QueueItem {
+  const failed = {
+    ...item,
+    attemptCount: item.attemptCount + 1,
+    lastError: error,
+    leaseExpiresAtMs: null,
+    firstAttemptAtMs: item.firstAttemptAtMs ?? nowMs,
+    lastAttemptAtMs: nowMs,
+    updatedAtMs: nowMs,
+  };
+  return decision.outcome === "retry"
+    ? { ...failed, status: "failed", nextRetryAtMs: decision.nextRetryAtMs }
+    : { ...failed, status: "dead_lettered", nextRetryAtMs: null };
+}
+
+/** The last error an expired item is dead-lettered with when no attempt left one. */
+export const EXPIRED_BEFORE_DELIVERY = "expired before delivery";
+
+/** True when an unfinished, unleased item has passed its TTL and must be expired. */
+export function isExpired(item: Pick<QueueItem, "status" | "expiresAtMs">, nowMs: number): boolean {
+  return (item.status === "pending" || item.status === "failed") && item.expiresAtMs <= nowMs;
+}
+
+/**
+ * Expire: a `pending` or `failed` item past its TTL is `dead_lettered` (reason EXPIRED) without
+ * counting an attempt; nothing disappears silently.
+ */
+export function expire(item: QueueItem, nowMs: number): QueueItem {
+  return {
+    ...item,
+    status: "dead_lettered",
+    lastError: item.lastError ?? EXPIRED_BEFORE_DELIVERY,
+    nextRetryAtMs: null,
+    updatedAtMs: nowMs,
+  };
 }

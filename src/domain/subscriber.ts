@@ -1,7 +1,7 @@
 import { DomainError } from "./domain-error.js";
 import { requireMaxBytes } from "./text-limits.js";
 
-/** A consumer belonging to a client (tenant), the seed's `Subscriber`. */
+/** A consumer belonging to a client (tenant). */
 export interface Subscriber {
   id: bigint;
   clientId: bigint;

@@ -33,8 +33,7 @@ export interface SubscriptionSettings {
 }
 
 /**
- * A subscriber's subscription to a topic (the seed's `Subscription`, extended with delivery
- * settings). Deleting is the seed's soft delete: `deletedAtMs` is set and `isActive` cleared,
+ * A subscriber's subscription to a topic, with its delivery settings. Deleting is a soft delete: `deletedAtMs` is set and `isActive` cleared,
  * the row and its history stay.
  */
 export interface Subscription extends SubscriptionSettings {
@@ -48,7 +47,7 @@ export interface Subscription extends SubscriptionSettings {
   createdAtMs: number;
   updatedAtMs: number;
   deletedAtMs: number | null;
-  /** Where push deliveries go: the push endpoint, else the subscriber's webhook URL (the seed's CallbackURL). */
+  /** Where push deliveries go: the push endpoint, else the subscriber's webhook URL. */
   callbackUrl: string;
   /** Set while push delivery is paused (endpoint gone or failing too long, or an admin's pause). */
   pausedAtMs: number | null;
@@ -62,7 +61,7 @@ export interface Subscription extends SubscriptionSettings {
   pubsubProject: string;
 }
 
-/** The seed's `SubscriptionFull`: the subscription with its delivered-message count. */
+/** The subscription with its delivered-message count. */
 export interface SubscriptionFull {
   subscription: Subscription;
   messageCount: number;
@@ -137,12 +136,7 @@ export function validateSubscriptionSettings(settings: SubscriptionSettings): vo
   }
 }
 
-/** Soft delete (the seed's `Deactivate`): stops new messages, keeps the row for audit. */
-export function deactivateSubscription(subscription: Subscription, nowMs: number): Subscription {
-  return { ...subscription, isActive: false, deletedAtMs: nowMs, updatedAtMs: nowMs };
-}
-
-/** The seed's CallbackURL: the subscription's own push endpoint wins over the subscriber's webhook. */
+/** Where pushes go: the subscription's own push endpoint wins over the subscriber's webhook. */
 export function callbackUrlFor(pushEndpoint: string, subscriberWebhookUrl: string): string {
   return pushEndpoint !== "" ? pushEndpoint : subscriberWebhookUrl;
 }

@@ -1,7 +1,7 @@
 import { DomainError } from "./domain-error.js";
 import { requireMaxBytes, requireNonEmpty } from "./text-limits.js";
 
-/** A channel messages are published to (the seed's `Topic`). Only active topics accept messages. */
+/** A channel messages are published to. Only active topics accept messages. */
 export interface Topic {
   id: bigint;
   /** Unique code: dot-separated segments, e.g. "order.payment.completed". */
@@ -34,7 +34,7 @@ export function validateTopicCode(field: string, code: string): void {
   }
 }
 
-/** Checks the seed's rule that only active topics accept messages. */
+/** Checks that the topic is active: only active topics accept messages. */
 export function assertTopicAcceptsMessages(topic: Topic): void {
   if (!topic.isActive) throw DomainError.precondition("TOPIC_INACTIVE", `topic "${topic.code}" is inactive`);
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Knex } from "knex";
 import type { DeadLetterEntry, DeadLetterRepository } from "../app/delivery-ports.js";
-import type { DeadLetterState, FailureReason } from "../domain/dead-letter.js";
+import type { DeadLetter, FailureReason } from "../domain/dead-letter.js";
 import { idParam, toBigInt, toBoolean, toBytes, toNumber, toNumberOrNull } from "./row-values.js";
 
 export interface DeadLetterRow {
@@ -25,7 +25,7 @@ export interface DeadLetterRow {
   created_at_ms: unknown;
 }
 
-export function toDeadLetterState(row: DeadLetterRow): DeadLetterState {
+export function toDeadLetterState(row: DeadLetterRow): DeadLetter {
   return {
     id: toBigInt(row.id),
     subscriptionId: toBigInt(row.subscription_id),
@@ -109,7 +109,7 @@ export class KnexDeadLetterRepository implements DeadLetterRepository {
     );
   }
 
-  async listBySubscription(subscriptionId: bigint): Promise<DeadLetterState[]> {
+  async listBySubscription(subscriptionId: bigint): Promise<DeadLetter[]> {
     const rows = (await this.db("dead_letters")
       .where("subscription_id", idParam(subscriptionId))
       .orderBy("id")) as DeadLetterRow[];

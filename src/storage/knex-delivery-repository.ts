@@ -3,13 +3,17 @@ import type {
   ClaimCandidate,
   ClaimQuery,
   DeliveryRepository,
+  ExpiredItem,
   FailedAttempt,
-  LeaseGrant,
-  LeaseRef,
-  QueueItemRecord,
-  QueueRowStatus,
 } from "../app/delivery-ports.js";
 import type { DeliveryMethod } from "../domain/notification-log.js";
+import {
+  type LeaseGrant,
+  type LeaseRef,
+  leaseKey,
+  type QueueItem,
+  type QueueStatus,
+} from "../domain/queue-item.js";
 import { chunked, MAX_IDS_PER_STATEMENT } from "./bound-parameters.js";
 import type { Dialect } from "./dialect.js";
 import { idParam, toBigInt, toNumber, toNumberOrNull } from "./row-values.js";
@@ -52,12 +56,12 @@ const COLUMNS = [
   "updated_at_ms",
 ];
 
-function toRecord(row: QueueItemRow): QueueItemRecord {
+function toQueueItem(row: QueueItemRow): QueueItem {
   return {
     id: toBigInt(row.id),
     subscriptionId: toBigInt(row.subscription_id),
     messageId: toBigInt(row.message_id),
-    status: row.status as QueueRowStatus,
+    status: row.status as QueueStatus,
     attemptCount: toNumber(row.attempt_count),
     leaseToken: toBigInt(row.lease_token),
     leaseExpiresAtMs: toNumberOrNull(row.lease_expires_at_ms),
@@ -95,7 +99,7 @@ export class KnexDeliveryRepository implements DeliveryRepository {
         { column: "q.id", order: "asc" },
       ])
       .limit(query.limit);
-    const records = ((await this.dialect.lockForClaim(q)) as QueueItemRow[]).map(toRecord);
+    const records = ((await this.dialect.lockForClaim(q)) as QueueItemRow[]).map(toQueueItem);
     const sizes = await this.messageSizes(records.map((r) => r.messageId));
     return records.map((r) => ({ ...r, sizeBytes: sizes.get(r.messageId) ?? 0 }));
   }
@@ -155,7 +159,7 @@ export class KnexDeliveryRepository implements DeliveryRepository {
     return sizes;
   }
 
-  async markLeased(ids: readonly bigint[], grant: LeaseGrant): Promise<void> {
+  async markLeased(ids: readonly bigint[], grant: LeaseGrant, nowMs: number): Promise<void> {
     for (const chunk of chunked(ids, MAX_IDS_PER_STATEMENT)) {
       await this.db("queue_items")
         .whereIn("id", chunk.map(idParam))
@@ -166,15 +170,15 @@ export class KnexDeliveryRepository implements DeliveryRepository {
           lease_expires_at_ms: grant.leaseExpiresAtMs,
           available_at_ms: grant.leaseExpiresAtMs,
           delivery_method: grant.method,
-          last_attempt_at_ms: grant.nowMs,
-          first_attempt_at_ms: this.db.raw("COALESCE(first_attempt_at_ms, ?)", [grant.nowMs]),
-          updated_at_ms: grant.nowMs,
+          last_attempt_at_ms: nowMs,
+          first_attempt_at_ms: this.db.raw("COALESCE(first_attempt_at_ms, ?)", [nowMs]),
+          updated_at_ms: nowMs,
         });
     }
   }
 
-  async lockByIds(subscriptionId: bigint, ids: readonly bigint[]): Promise<QueueItemRecord[]> {
-    const records: QueueItemRecord[] = [];
+  async lockByIds(subscriptionId: bigint, ids: readonly bigint[]): Promise<QueueItem[]> {
+    const records: QueueItem[] = [];
     // Deterministic lock order (by id, chunk after chunk) keeps concurrent ack batches from
     // deadlocking each other.
     const sorted = [...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
@@ -185,38 +189,17 @@ export class KnexDeliveryRepository implements DeliveryRepository {
         .whereIn("id", chunk.map(idParam))
         .orderBy("id");
       const rows = (await (this.dialect.name === "mysql" ? q.forUpdate() : q)) as QueueItemRow[];
-      records.push(...rows.map(toRecord));
+      records.push(...rows.map(toQueueItem));
     }
     return records;
   }
 
-  async markSent(ids: readonly bigint[], nowMs: number): Promise<void> {
-    for (const chunk of chunked(ids, MAX_IDS_PER_STATEMENT)) {
-      await this.db("queue_items")
-        .whereIn("id", chunk.map(idParam))
-        .update({
-          ...LEASE_CLEARED,
-          status: "sent",
-          attempt_count: this.db.raw("attempt_count + 1"),
-          available_at_ms: null,
-          next_retry_at_ms: null,
-          completed_at_ms: nowMs,
-          updated_at_ms: nowMs,
-        });
-    }
-  }
-
   async markSentIfLeased(leases: readonly LeaseRef[], nowMs: number): Promise<bigint[]> {
-    if (leases.length === 0) return [];
-    const ids = leases.map((l) => idParam(l.id));
-    const changed = await this.db("queue_items")
-      .whereIn("id", ids)
-      .where("status", "leased")
-      .whereIn(
-        ["id", "lease_token"],
-        leases.map((l) => [idParam(l.id), idParam(l.leaseToken)]),
-      )
-      .update({
+    // The lease token survives the ack and completed_at_ms is this call's instant: together they
+    // name the rows this statement completed.
+    return this.updateIfLeased(
+      leases,
+      {
         ...LEASE_CLEARED,
         status: "sent",
         attempt_count: this.db.raw("attempt_count + 1"),
@@ -224,44 +207,91 @@ export class KnexDeliveryRepository implements DeliveryRepository {
         next_retry_at_ms: null,
         completed_at_ms: nowMs,
         updated_at_ms: nowMs,
-      });
-    if (changed === leases.length) return leases.map((l) => l.id);
-    // Some lost: the winners are the rows this statement just completed under their token (the
-    // lease token survives markSent, and completed_at_ms is this call's instant).
-    const wanted = new Set(leases.map((l) => `${l.id}:${l.leaseToken}`));
-    const rows = (await this.db("queue_items")
-      .select("id", "lease_token")
-      .whereIn("id", ids)
-      .where({ status: "sent", completed_at_ms: nowMs, updated_at_ms: nowMs })) as {
-      id: unknown;
-      lease_token: unknown;
-    }[];
-    return rows
-      .filter((r) => wanted.has(`${toBigInt(r.id)}:${toBigInt(r.lease_token)}`))
-      .map((r) => toBigInt(r.id));
+      },
+      { status: "sent", completed_at_ms: nowMs, updated_at_ms: nowMs },
+    );
   }
 
-  async extendLeases(ids: readonly bigint[], leaseExpiresAtMs: number, nowMs: number): Promise<void> {
-    for (const chunk of chunked(ids, MAX_IDS_PER_STATEMENT)) {
-      await this.db("queue_items").whereIn("id", chunk.map(idParam)).update({
-        lease_expires_at_ms: leaseExpiresAtMs,
-        available_at_ms: leaseExpiresAtMs,
+  async extendLeasesIfLeased(
+    leases: readonly LeaseRef[],
+    leaseExpiresAtMs: number,
+    nowMs: number,
+  ): Promise<bigint[]> {
+    return this.updateIfLeased(
+      leases,
+      { lease_expires_at_ms: leaseExpiresAtMs, available_at_ms: leaseExpiresAtMs, updated_at_ms: nowMs },
+      { status: "leased", lease_expires_at_ms: leaseExpiresAtMs, updated_at_ms: nowMs },
+    );
+  }
+
+  async releaseIfLeased(leases: readonly LeaseRef[], nowMs: number): Promise<bigint[]> {
+    return this.updateIfLeased(
+      leases,
+      {
+        ...LEASE_CLEARED,
+        // The domain's release: never attempted → pending, else failed; claimable now.
+        status: this.db.raw("CASE WHEN attempt_count = 0 THEN 'pending' ELSE 'failed' END"),
+        available_at_ms: nowMs,
         updated_at_ms: nowMs,
-      });
+      },
+      { lease_owner: null, available_at_ms: nowMs, updated_at_ms: nowMs },
+      ["pending", "failed"],
+    );
+  }
+
+  /**
+   * Applies `values` to the rows still leased under the given tokens, set-based, and returns the ids
+   * that won. When some lost, the winners are read back: rows with their token that are now in
+   * `after` (the state this statement wrote, at this call's instant) and in one of `afterStatuses`.
+   */
+  private async updateIfLeased(
+    leases: readonly LeaseRef[],
+    values: Record<string, unknown>,
+    after: Record<string, unknown>,
+    afterStatuses?: readonly string[],
+  ): Promise<bigint[]> {
+    const unique = [...new Map(leases.map((l) => [leaseKey(l), l])).values()];
+    const won: bigint[] = [];
+    // Three bound values per lease (id list plus the (id, token) pairs).
+    for (const chunk of chunked(unique, MAX_IDS_PER_STATEMENT / 3)) {
+      const ids = chunk.map((l) => idParam(l.queueId));
+      const changed = await this.db("queue_items")
+        .whereIn("id", ids)
+        .where("status", "leased")
+        .whereIn(
+          ["id", "lease_token"],
+          chunk.map((l) => [idParam(l.queueId), idParam(l.leaseToken)]),
+        )
+        .update(values);
+      if (changed === chunk.length) {
+        won.push(...chunk.map((l) => l.queueId));
+        continue;
+      }
+      if (changed === 0) continue;
+      const wanted = new Set(chunk.map(leaseKey));
+      const q = this.db("queue_items").select("id", "lease_token").whereIn("id", ids).where(after);
+      if (afterStatuses) q.whereIn("status", afterStatuses);
+      const rows = (await q) as { id: unknown; lease_token: unknown }[];
+      for (const r of rows) {
+        const ref = { queueId: toBigInt(r.id), leaseToken: toBigInt(r.lease_token) };
+        if (wanted.has(leaseKey(ref))) won.push(ref.queueId);
+      }
     }
+    return won;
   }
 
-  /** The row `a` names, fenced by its lease (still leased, same token) when it carries a token. */
-  private fenced(a: { id: bigint; leaseToken?: bigint }): Knex.QueryBuilder {
-    const q = this.db("queue_items").where("id", idParam(a.id));
-    if (a.leaseToken !== undefined) q.where("lease_token", idParam(a.leaseToken)).where("status", "leased");
-    return q;
+  /** The row a failed attempt names, while it is still leased under the attempt's token. */
+  private leased(lease: LeaseRef): Knex.QueryBuilder {
+    return this.db("queue_items")
+      .where("id", idParam(lease.queueId))
+      .where("lease_token", idParam(lease.leaseToken))
+      .where("status", "leased");
   }
 
-  async saveFailures(attempts: readonly FailedAttempt[], nowMs: number): Promise<bigint[]> {
+  async markFailedIfLeased(attempts: readonly FailedAttempt[], nowMs: number): Promise<bigint[]> {
     const won: bigint[] = [];
     for (const a of attempts) {
-      const changed = await this.fenced(a).update({
+      const changed = await this.leased(a.lease).update({
         ...LEASE_CLEARED,
         status: "failed",
         attempt_count: a.attemptCount,
@@ -272,19 +302,15 @@ export class KnexDeliveryRepository implements DeliveryRepository {
         last_attempt_at_ms: a.lastAttemptAtMs,
         updated_at_ms: nowMs,
       });
-      if (changed > 0) won.push(a.id);
+      if (changed > 0) won.push(a.lease.queueId);
     }
     return won;
   }
 
-  async markDeadLettered(
-    attempts: readonly Omit<FailedAttempt, "nextRetryAtMs">[],
-    nowMs: number,
-  ): Promise<bigint[]> {
+  async markDeadLetteredIfLeased(attempts: readonly FailedAttempt[], nowMs: number): Promise<bigint[]> {
     const won: bigint[] = [];
     for (const a of attempts) {
-      // The sweeper dead-letters expired rows that are pending or failed: it names no lease token.
-      const changed = await this.fenced(a).update({
+      const changed = await this.leased(a.lease).update({
         ...LEASE_CLEARED,
         status: "dead_lettered",
         attempt_count: a.attemptCount,
@@ -296,26 +322,32 @@ export class KnexDeliveryRepository implements DeliveryRepository {
         completed_at_ms: nowMs,
         updated_at_ms: nowMs,
       });
-      if (changed > 0) won.push(a.id);
+      if (changed > 0) won.push(a.lease.queueId);
     }
     return won;
   }
 
-  async unclaim(ids: readonly bigint[], nowMs: number): Promise<void> {
-    for (const chunk of chunked(ids, MAX_IDS_PER_STATEMENT)) {
-      await this.db("queue_items")
-        .whereIn("id", chunk.map(idParam))
-        .where("status", "leased")
+  async markExpiredIfWaiting(items: readonly ExpiredItem[], nowMs: number): Promise<bigint[]> {
+    const won: bigint[] = [];
+    for (const item of items) {
+      const changed = await this.db("queue_items")
+        .where("id", idParam(item.id))
+        .whereIn("status", ["pending", "failed"])
         .update({
           ...LEASE_CLEARED,
-          status: this.db.raw("CASE WHEN attempt_count = 0 THEN 'pending' ELSE 'failed' END"),
-          available_at_ms: nowMs,
+          status: "dead_lettered",
+          last_error: item.lastError,
+          next_retry_at_ms: null,
+          available_at_ms: null,
+          completed_at_ms: nowMs,
           updated_at_ms: nowMs,
         });
+      if (changed > 0) won.push(item.id);
     }
+    return won;
   }
 
-  async lockExpiredLeases(nowMs: number, limit: number): Promise<QueueItemRecord[]> {
+  async lockExpiredLeases(nowMs: number, limit: number): Promise<QueueItem[]> {
     const q = this.db("queue_items")
       .select(COLUMNS)
       .where("status", "leased")
@@ -325,10 +357,10 @@ export class KnexDeliveryRepository implements DeliveryRepository {
         { column: "id", order: "asc" },
       ])
       .limit(limit);
-    return ((await this.dialect.lockForClaim(q)) as QueueItemRow[]).map(toRecord);
+    return ((await this.dialect.lockForClaim(q)) as QueueItemRow[]).map(toQueueItem);
   }
 
-  async lockExpiredItems(nowMs: number, limit: number): Promise<QueueItemRecord[]> {
+  async lockExpiredItems(nowMs: number, limit: number): Promise<QueueItem[]> {
     const q = this.db("queue_items")
       .select(COLUMNS)
       .whereIn("status", ["pending", "failed"])
@@ -338,13 +370,13 @@ export class KnexDeliveryRepository implements DeliveryRepository {
         { column: "id", order: "asc" },
       ])
       .limit(limit);
-    return ((await this.dialect.lockForClaim(q)) as QueueItemRow[]).map(toRecord);
+    return ((await this.dialect.lockForClaim(q)) as QueueItemRow[]).map(toQueueItem);
   }
 
   async findLeaseStates(
     ids: readonly bigint[],
-  ): Promise<{ id: bigint; status: QueueRowStatus; leaseToken: bigint }[]> {
-    const states: { id: bigint; status: QueueRowStatus; leaseToken: bigint }[] = [];
+  ): Promise<{ id: bigint; status: QueueStatus; leaseToken: bigint }[]> {
+    const states: { id: bigint; status: QueueStatus; leaseToken: bigint }[] = [];
     for (const chunk of chunked(ids, MAX_IDS_PER_STATEMENT)) {
       const rows = (await this.db("queue_items")
         .select("id", "status", "lease_token")
@@ -352,7 +384,7 @@ export class KnexDeliveryRepository implements DeliveryRepository {
       for (const r of rows)
         states.push({
           id: toBigInt(r.id),
-          status: r.status as QueueRowStatus,
+          status: r.status as QueueStatus,
           leaseToken: toBigInt(r.lease_token),
         });
     }

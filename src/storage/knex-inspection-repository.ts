@@ -1,5 +1,4 @@
 import type { Knex } from "knex";
-import type { QueueRowStatus } from "../app/delivery-ports.js";
 import type {
   InspectionRepository,
   NotificationLogFilter,
@@ -8,6 +7,7 @@ import type {
 } from "../app/operations-ports.js";
 import type { Page, PageRequest } from "../app/store.js";
 import type { NotificationLog } from "../domain/notification-log.js";
+import type { QueueStatus } from "../domain/queue-item.js";
 import { type LogRow, toNotificationLog } from "./knex-notification-log-repository.js";
 import { pageById } from "./page-query.js";
 import { idParam, toBigInt, toBytes, toNumber, toNumberOrNull } from "./row-values.js";
@@ -39,7 +39,7 @@ function toDetails(row: DetailsRow): QueueItemDetails {
     queueId: toBigInt(row.id),
     messageId: toBigInt(row.message_id),
     subscriptionId: toBigInt(row.subscription_id),
-    status: row.status as QueueRowStatus,
+    status: row.status as QueueStatus,
     attemptCount: toNumber(row.attempt_count),
     lastAttemptAtMs: toNumberOrNull(row.last_attempt_at_ms),
     nextRetryAtMs: toNumberOrNull(row.next_retry_at_ms),
@@ -64,7 +64,7 @@ export class KnexInspectionRepository implements InspectionRepository {
 
   listQueueItems(
     subscriptionId: bigint,
-    status: QueueRowStatus | undefined,
+    status: QueueStatus | undefined,
     page: PageRequest,
   ): Promise<Page<QueueItemDetails>> {
     const query = this.db("queue_items as q")

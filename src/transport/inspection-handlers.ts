@@ -10,7 +10,7 @@ import {
 
 type InspectionMethods = "getSubscriptionStats" | "listQueueItems" | "listNotificationLogs";
 
-/** The inspection part of herald.v1.AdminService: queue rows, subscription numbers, delivery log. */
+/** The inspection part of herald.v1.AdminService: queue rows, subscription numbers, notification log. */
 export function createInspectionHandlers(
   inspection: Inspection,
 ): Pick<ServiceImpl<typeof AdminService>, InspectionMethods> {

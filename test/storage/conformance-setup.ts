@@ -7,6 +7,7 @@ import { afterAll, beforeAll, expect } from "vitest";
 import type { MessageToStore, NewSubscription, Store } from "../../src/app/store.js";
 import { DomainError, type DomainErrorKind } from "../../src/domain/domain-error.js";
 import type { Publisher } from "../../src/domain/publisher.js";
+import type { LeaseRef } from "../../src/domain/queue-item.js";
 import type { Subscriber } from "../../src/domain/subscriber.js";
 import type { Subscription, SubscriptionSettings } from "../../src/domain/subscription.js";
 import type { Topic } from "../../src/domain/topic.js";
@@ -152,4 +153,31 @@ export async function insertSeveral(count: number, insert: () => Promise<{ id: b
   const ids: bigint[] = [];
   for (let i = 0; i < count; i++) ids.push((await insert()).id);
   return ids;
+}
+
+/**
+ * Leases the queue items as a claim does and returns their leases: how a test brings items to the
+ * states only a lease holder may reach (sent, failed, dead-lettered).
+ */
+export async function leaseItems(
+  store: Store,
+  ids: readonly bigint[],
+  nowMs: number,
+  leaseMs = 60_000,
+): Promise<LeaseRef[]> {
+  return store.transaction(async (repos) => {
+    await repos.deliveries.markLeased(
+      ids,
+      { owner: "test", method: "pull", leaseExpiresAtMs: nowMs + leaseMs },
+      nowMs,
+    );
+    const states = await repos.deliveries.findLeaseStates(ids);
+    return states.map((st) => ({ queueId: st.id, leaseToken: st.leaseToken }));
+  });
+}
+
+/** Leases the queue items and acks them at `nowMs`. */
+export async function ackItems(store: Store, ids: readonly bigint[], nowMs: number): Promise<void> {
+  const leases = await leaseItems(store, ids, nowMs);
+  expect(await store.repos.deliveries.markSentIfLeased(leases, nowMs)).toHaveLength(ids.length);
 }

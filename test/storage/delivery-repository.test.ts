@@ -11,6 +11,7 @@ import {
   createSubscriber,
   createSubscription,
   createTopic,
+  leaseItems,
   messageToStore,
   NOW_MS,
   useConformanceStore,
@@ -80,18 +81,14 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))("deliverie
     );
     expect(head).toBeDefined();
     // The head of the key is leased: its successor waits, so nothing is claimable.
-    await s.repos.deliveries.markLeased([head?.id ?? 0n], {
-      owner: "t",
-      method: "pull",
-      leaseExpiresAtMs: NOW_MS + 60_000,
-      nowMs: NOW_MS,
-    });
+    const [headLease] = await leaseItems(s, [head?.id ?? 0n], NOW_MS);
+    if (!headLease) throw new Error("expected a lease");
     expect(await s.repos.deliveries.nextClaimableAtMs(subscription.id, true, NOW_MS)).toBeUndefined();
     // Nacked with a 5 s backoff: the head comes due then.
-    await s.repos.deliveries.saveFailures(
+    await s.repos.deliveries.markFailedIfLeased(
       [
         {
-          id: head?.id ?? 0n,
+          lease: headLease,
           attemptCount: 1,
           lastError: "nack",
           nextRetryAtMs: NOW_MS + 5_000,
@@ -116,21 +113,22 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))("deliverie
       }),
     );
     const realId = row?.id ?? 0n;
-    await s.repos.deliveries.markLeased([realId], {
-      owner: "t",
-      method: "grpc",
-      leaseExpiresAtMs: NOW_MS + 60_000,
-      nowMs: NOW_MS,
-    });
+    const [realLease] = await leaseItems(s, [realId], NOW_MS);
+    if (!realLease) throw new Error("expected a lease");
     // 40,000 ids, one of them real: the shape of a big coalesced ack batch or a stream's lease check.
     const ids = [...Array.from({ length: 40_000 }, (_, i) => realId + 1_000_000n + BigInt(i)), realId];
     const states = await s.repos.deliveries.findLeaseStates(ids);
     expect(states.map((st) => st.id)).toEqual([realId]);
     const locked = await s.transaction((repos) => repos.deliveries.lockByIds(subscription.id, ids));
     expect(locked.map((r) => r.id)).toEqual([realId]);
-    await s.repos.deliveries.extendLeases(ids, NOW_MS + 90_000, NOW_MS);
-    await s.repos.deliveries.markSent(ids, NOW_MS);
+    // As many leases, one of them current: the shape of a big coalesced ack or ModifyAckDeadline.
+    const leases = ids.map((queueId) => ({ queueId, leaseToken: realLease.leaseToken }));
+    expect(await s.repos.deliveries.extendLeasesIfLeased(leases, NOW_MS + 90_000, NOW_MS)).toEqual([realId]);
+    expect(await s.repos.deliveries.releaseIfLeased(leases, NOW_MS)).toEqual([realId]);
+    await leaseItems(s, [realId], NOW_MS);
+    const [again] = await s.repos.deliveries.findLeaseStates([realId]);
+    const current = ids.map((queueId) => ({ queueId, leaseToken: again?.leaseToken ?? 0n }));
+    expect(await s.repos.deliveries.markSentIfLeased(current, NOW_MS)).toEqual([realId]);
     expect((await s.repos.deliveries.findLeaseStates([realId]))[0]?.status).toBe("sent");
-    await s.repos.deliveries.unclaim(ids, NOW_MS);
   });
 });

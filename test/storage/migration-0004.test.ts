@@ -10,6 +10,7 @@ import {
   createSubscriber,
   createSubscription,
   createTopic,
+  leaseItems,
   messageToStore,
   NOW_MS,
   useConformanceStore,
@@ -37,10 +38,16 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
       ]);
       await s.repos.queue.fanOut(messageIds, NOW_MS);
       const rows = (await Promise.all(messageIds.map((id) => s.repos.queue.listByMessage(id)))).flat();
+      const leases = await leaseItems(
+        s,
+        rows.map((r) => r.id),
+        NOW_MS,
+      );
       await s.transaction(async (repos) => {
-        await repos.deliveries.markDeadLettered(
-          rows.map((r) => ({
-            id: r.id,
+        await repos.deliveries.markDeadLetteredIfLeased(
+          leases.map((lease) => ({
+            lease,
+            nextRetryAtMs: null,
             attemptCount: 5,
             lastError: "x",
             firstAttemptAtMs: null,

@@ -17,6 +17,7 @@ import {
   createSubscriber,
   createSubscription,
   createTopic,
+  leaseItems,
   messageToStore,
   NOW_MS,
   unique,
@@ -157,11 +158,14 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
       const [row] = await s.repos.queue.listByMessage(messageId as bigint);
       const queueId = (row as { id: bigint }).id;
       const attemptCount = fields.attemptCount ?? 5;
+      const [lease] = await leaseItems(s, [queueId], NOW_MS);
+      if (!lease) throw new Error("expected a lease");
       await s.transaction(async (repos) => {
-        await repos.deliveries.markDeadLettered(
+        await repos.deliveries.markDeadLetteredIfLeased(
           [
             {
-              id: queueId,
+              lease,
+              nextRetryAtMs: null,
               attemptCount,
               lastError: "nacked",
               firstAttemptAtMs: NOW_MS + 1_000,

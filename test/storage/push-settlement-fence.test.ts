@@ -120,13 +120,20 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
     it("fences storage writes by lease token and reports which rows won", async () => {
       const { stale, current } = await redelivered();
       const deliveries = store().repos.deliveries;
-      const staleRef = { id: stale.ref.queueId, leaseToken: stale.ref.leaseToken };
-      const currentRef = { id: current.ref.queueId, leaseToken: current.ref.leaseToken };
-      const attempt = { attemptCount: 2, lastError: "x", firstAttemptAtMs: NOW_MS, lastAttemptAtMs: NOW_MS };
-      expect(
-        await deliveries.saveFailures([{ ...staleRef, ...attempt, nextRetryAtMs: NOW_MS }], NOW_MS),
-      ).toEqual([]);
-      expect(await deliveries.markDeadLettered([{ ...staleRef, ...attempt }], NOW_MS)).toEqual([]);
+      const staleRef = stale.ref;
+      const currentRef = current.ref;
+      const attempt = {
+        lease: staleRef,
+        attemptCount: 2,
+        lastError: "x",
+        nextRetryAtMs: NOW_MS,
+        firstAttemptAtMs: NOW_MS,
+        lastAttemptAtMs: NOW_MS,
+      };
+      expect(await deliveries.markFailedIfLeased([attempt], NOW_MS)).toEqual([]);
+      expect(await deliveries.markDeadLetteredIfLeased([attempt], NOW_MS)).toEqual([]);
+      expect(await deliveries.extendLeasesIfLeased([staleRef], NOW_MS + 60_000, NOW_MS)).toEqual([]);
+      expect(await deliveries.releaseIfLeased([staleRef], NOW_MS)).toEqual([]);
       expect(await deliveries.markSentIfLeased([staleRef], NOW_MS + 5)).toEqual([]);
       // A batch where one lease lost and one won reports the winner only.
       expect(await deliveries.markSentIfLeased([currentRef, staleRef], NOW_MS + 6)).toEqual([

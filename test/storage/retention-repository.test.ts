@@ -7,10 +7,12 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { Retention } from "../../src/app/retention.js";
 import { testDatabaseTargets } from "../support/test-databases.js";
 import {
+  ackItems,
   createPublisher,
   createSubscriber,
   createSubscription,
   createTopic,
+  leaseItems,
   messageToStore,
   NOW_MS,
   useConformanceStore,
@@ -32,7 +34,7 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))("retention
   });
 
   /** `count` messages created at `createdAtMs`, each with one pending queue row created then. */
-  async function seed(count: number, createdAtMs: number) {
+  async function insertQueued(count: number, createdAtMs: number) {
     const s = store();
     const publisher = await createPublisher(s);
     const topic = await createTopic(s);
@@ -58,11 +60,13 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))("retention
     return { publisherId: publisher.id, subscriptionId: subscription.id, messageIds, queueIds };
   }
 
-  const deadLetter = (ids: readonly bigint[], atMs: number) =>
-    store().transaction(async (repos) => {
-      await repos.deliveries.markDeadLettered(
-        ids.map((id) => ({
-          id,
+  const deadLetter = async (ids: readonly bigint[], atMs: number) => {
+    const leases = await leaseItems(store(), ids, atMs);
+    return store().transaction(async (repos) => {
+      await repos.deliveries.markDeadLetteredIfLeased(
+        leases.map((lease) => ({
+          lease,
+          nextRetryAtMs: null,
           attemptCount: 1,
           lastError: "boom",
           firstAttemptAtMs: atMs,
@@ -80,6 +84,7 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))("retention
         atMs,
       );
     });
+  };
 
   const statuses = async (queueIds: readonly bigint[]) => {
     const rows = (await store()
@@ -99,7 +104,7 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))("retention
     [...(await store().repos.messages.findMany(ids)).keys()].sort((a, b) => (a < b ? -1 : 1));
 
   it("deletes only sent and dead-lettered queue rows completed at or before the cutoff", async () => {
-    const { queueIds } = await seed(7, OLD_MS);
+    const { queueIds } = await insertQueued(7, OLD_MS);
     const [oldSent, edgeSent, recentSent, oldDead, pending, failed, leased] = queueIds as [
       bigint,
       bigint,
@@ -110,14 +115,16 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))("retention
       bigint,
     ];
     const repos = store().repos;
-    await repos.deliveries.markSent([oldSent], OLD_MS + 1);
-    await repos.deliveries.markSent([edgeSent], CUTOFF_MS);
-    await repos.deliveries.markSent([recentSent], CUTOFF_MS + 1);
+    await ackItems(store(), [oldSent], OLD_MS + 1);
+    await ackItems(store(), [edgeSent], CUTOFF_MS);
+    await ackItems(store(), [recentSent], CUTOFF_MS + 1);
     await deadLetter([oldDead], OLD_MS + 1);
-    await repos.deliveries.saveFailures(
+    const [failedLease] = await leaseItems(store(), [failed], OLD_MS);
+    if (!failedLease) throw new Error("expected a lease");
+    await repos.deliveries.markFailedIfLeased(
       [
         {
-          id: failed,
+          lease: failedLease,
           attemptCount: 1,
           lastError: "x",
           nextRetryAtMs: OLD_MS + 2,
@@ -127,12 +134,7 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))("retention
       ],
       OLD_MS + 1,
     );
-    await repos.deliveries.markLeased([leased], {
-      owner: "o",
-      method: "pull",
-      leaseExpiresAtMs: OLD_MS + 5,
-      nowMs: OLD_MS,
-    });
+    await leaseItems(store(), [leased], OLD_MS, 5);
 
     const batch = await repos.retention.pruneQueueItems(0n, CUTOFF_MS, 1000);
 
@@ -148,9 +150,9 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))("retention
   });
 
   it("walks queue rows in passes bounded by the limit, ending at the first row created after the cutoff", async () => {
-    const old = await seed(5, OLD_MS);
-    const recent = await seed(2, CUTOFF_MS + 1);
-    await store().repos.deliveries.markSent([...old.queueIds, ...recent.queueIds], CUTOFF_MS);
+    const old = await insertQueued(5, OLD_MS);
+    const recent = await insertQueued(2, CUTOFF_MS + 1);
+    await ackItems(store(), [...old.queueIds, ...recent.queueIds], CUTOFF_MS);
     const [q1, q2, , q4] = old.queueIds as [bigint, bigint, bigint, bigint, bigint];
     // Two of the first four rows must be kept: the pass examines them and moves past.
     await store()
@@ -166,8 +168,8 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))("retention
     expect(await count("queue_items")).toBe(4);
   });
 
-  it("deletes delivery-log rows created at or before the cutoff, oldest first and at most the limit", async () => {
-    const { queueIds } = await seed(4, OLD_MS);
+  it("deletes notification-log rows created at or before the cutoff, oldest first and at most the limit", async () => {
+    const { queueIds } = await insertQueued(4, OLD_MS);
     const logs = store().repos.notificationLogs;
     const context = { topicCode: "t", defaultMethod: "pull" as const };
     const entries = (ids: readonly bigint[]) => ids.map((queueId) => ({ queueId, status: "sent" as const }));
@@ -187,18 +189,18 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))("retention
   });
 
   it("deletes old messages that no queue row and no dead letter references, and keeps the rest", async () => {
-    const { messageIds, queueIds } = await seed(4, OLD_MS);
+    const { messageIds, queueIds } = await insertQueued(4, OLD_MS);
     // The fourth message will be the orphan.
     const [withSentRow, withPendingRow, withDeadLetter] = messageIds as [bigint, bigint, bigint, bigint];
     const s = store();
-    await s.repos.deliveries.markSent([queueIds[0] as bigint], OLD_MS);
+    await ackItems(s, [queueIds[0] as bigint], OLD_MS);
     await deadLetter([queueIds[2] as bigint], OLD_MS);
     // The orphan's and the dead-lettered message's queue rows are gone (as after queue pruning).
     await s
       .knex("queue_items")
       .whereIn("id", [String(queueIds[2]), String(queueIds[3])])
       .delete();
-    const young = await seed(1, CUTOFF_MS + 1);
+    const young = await insertQueued(1, CUTOFF_MS + 1);
     await s.knex("queue_items").whereIn("id", young.queueIds.map(String)).delete();
 
     const batch = await s.repos.retention.pruneMessages(null, CUTOFF_MS, 1000);
@@ -213,8 +215,8 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))("retention
   });
 
   it("walks messages in (created_at_ms, id) passes that move past referenced messages", async () => {
-    const referenced = await seed(3, OLD_MS);
-    const orphans = await seed(3, OLD_MS + 1);
+    const referenced = await insertQueued(3, OLD_MS);
+    const orphans = await insertQueued(3, OLD_MS + 1);
     await store().knex("queue_items").whereIn("id", orphans.queueIds.map(String)).delete();
 
     const retention = store().repos.retention;
@@ -231,8 +233,8 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))("retention
   });
 
   it("deletes dedup entries expired at now, byte-exact keys included, and keeps live ones", async () => {
-    const { publisherId, messageIds } = await seed(4, OLD_MS);
-    const other = await seed(1, OLD_MS);
+    const { publisherId, messageIds } = await insertQueued(4, OLD_MS);
+    const other = await insertQueued(1, OLD_MS);
     const dedup = store().repos.dedup;
     const [m1, m2, m3, m4] = messageIds as [bigint, bigint, bigint, bigint];
     await dedup.record(
@@ -259,9 +261,9 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))("retention
   });
 
   it("prunes 2,500 rows of each kind in batches of 1000, at most two batches per run", async () => {
-    const { publisherId, messageIds, queueIds } = await seed(2_500, OLD_MS);
+    const { publisherId, messageIds, queueIds } = await insertQueued(2_500, OLD_MS);
     const s = store();
-    await s.repos.deliveries.markSent(queueIds, OLD_MS);
+    await ackItems(s, queueIds, OLD_MS);
     await s.repos.notificationLogs.insertForQueueItems(
       queueIds.map((queueId) => ({ queueId, status: "sent" as const })),
       { topicCode: "t", defaultMethod: "pull" },

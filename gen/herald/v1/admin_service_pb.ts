@@ -1342,7 +1342,7 @@ export const GetSubscriptionStatsResponseSchema: GenMessage<GetSubscriptionStats
   messageDesc(file_herald_v1_admin_service, 53);
 
 /**
- * QueueItem is one queue row with its message (the seed's QueueWithDetails).
+ * QueueItem is one queue row with its message and retry state.
  *
  * @generated from message herald.v1.QueueItem
  */
@@ -1505,7 +1505,7 @@ export const ListQueueItemsResponseSchema: GenMessage<ListQueueItemsResponse> = 
   messageDesc(file_herald_v1_admin_service, 56);
 
 /**
- * NotificationLog is one delivery attempt (the seed's NotificationLog).
+ * NotificationLog is one delivery attempt (or a skip) in the notification log.
  *
  * @generated from message herald.v1.NotificationLog
  */
@@ -1923,7 +1923,7 @@ export const AdminService: GenService<{
     output: typeof GetSubscriptionStatsResponseSchema;
   },
   /**
-   * A subscription's queue rows with their message and retry state (the seed's QueueWithDetails).
+   * A subscription's queue rows with their message and retry state.
    *
    * @generated from rpc herald.v1.AdminService.ListQueueItems
    */
@@ -1933,7 +1933,7 @@ export const AdminService: GenService<{
     output: typeof ListQueueItemsResponseSchema;
   },
   /**
-   * The delivery log: one row per attempt, newest first.
+   * The notification log: one row per delivery attempt, newest first.
    *
    * @generated from rpc herald.v1.AdminService.ListNotificationLogs
    */

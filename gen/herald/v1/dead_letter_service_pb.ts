@@ -281,7 +281,7 @@ export const GetDeadLetterStatsRequestSchema: GenMessage<GetDeadLetterStatsReque
   messageDesc(file_herald_v1_dead_letter_service, 6);
 
 /**
- * DeadLetterStats are the seed's DLQStats.
+ * DeadLetterStats are aggregate figures about the dead-letter queue.
  *
  * @generated from message herald.v1.DeadLetterStats
  */
@@ -559,7 +559,7 @@ export const DeadLetterService: GenService<{
     output: typeof GetDeadLetterResponseSchema;
   },
   /**
-   * Aggregates computed by the database (the seed's DLQStats), optionally for one subscription.
+   * Aggregates computed by the database, optionally for one subscription.
    *
    * @generated from rpc herald.v1.DeadLetterService.GetDeadLetterStats
    */
@@ -580,7 +580,7 @@ export const DeadLetterService: GenService<{
     output: typeof ReplayDeadLettersResponseSchema;
   },
   /**
-   * Marks dead letters resolved without redelivery (the seed's Resolve).
+   * Marks dead letters resolved without redelivery.
    *
    * @generated from rpc herald.v1.DeadLetterService.ResolveDeadLetters
    */
