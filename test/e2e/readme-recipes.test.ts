@@ -22,7 +22,7 @@ function recipes(): string[] {
 }
 
 describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
-  "README admin recipes on %s",
+  "documented admin recipes (docs/operations.md) on %s",
   (_k, target) => {
     let db: TestDatabase;
     let t: TestServer;
