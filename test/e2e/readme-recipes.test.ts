@@ -1,6 +1,7 @@
 /**
- * The README's admin recipes, run verbatim through `buf curl` with reflection against a fresh
- * server, so the documented commands are known to work.
+ * The documented admin recipes (docs/operations.md, between the recipes markers; `$C` and `$H` are
+ * the README quickstart's variables), run verbatim through `buf curl` with reflection against a
+ * fresh server, so the documented commands are known to work.
  */
 import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -14,14 +15,14 @@ const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, "../..");
 
 function recipes(): string[] {
-  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  const readme = readFileSync(join(ROOT, "docs/operations.md"), "utf8");
   const block =
     /<!-- recipes:start -->\s*```sh\n([\s\S]*?)```\s*<!-- recipes:end -->/.exec(readme)?.[1] ?? "";
   return block.split("\n").filter((line) => line.startsWith("$C "));
 }
 
 describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
-  "README admin recipes on %s",
+  "documented admin recipes (docs/operations.md) on %s",
   (_k, target) => {
     let db: TestDatabase;
     let t: TestServer;

@@ -1,17 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ReceivedMessage } from "../../gen/herald/v1/subscriber_service_pb.js";
+import { claimCount } from "../support/claim-count.js";
 import { createFixture } from "../support/fixtures.js";
-import { readStream, until } from "../support/stream-reader.js";
+import { eventually, readStream, until } from "../support/stream-reader.js";
 import { type TestDatabase, testDatabaseTargets } from "../support/test-databases.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
 
 /** Claim transactions the server has run so far (its claim-duration histogram's count). */
-async function claimCount(t: TestServer): Promise<number> {
-  const text = await t.server.metrics.scrape();
-  const match = /^herald_claim_duration_seconds_count (\d+)/m.exec(text);
-  return Number(match?.[1] ?? 0);
-}
-
 /** Milliseconds one unary call takes end to end. */
 async function roundTripMs(t: TestServer, subscription: string): Promise<number> {
   const started = performance.now();
@@ -54,10 +49,10 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
           await until(() => unacked.length > 0, 10_000, `delivery ${delivered + 1}`);
           // One 100-byte message fills the 150-byte budget: the stream must now wait, not spin.
           expect(unacked).toHaveLength(1);
-          const claimsBefore = await claimCount(t);
+          const claimsBefore = await claimCount(t.server);
           // The server keeps answering other calls promptly while the stream waits.
           for (let i = 0; i < 5; i++) expect(await roundTripMs(t, f.subscription)).toBeLessThan(500);
-          expect((await claimCount(t)) - claimsBefore).toBeLessThan(5);
+          expect((await claimCount(t.server)) - claimsBefore).toBeLessThan(5);
           const [m] = unacked.splice(0);
           await t.subscriber.acknowledge({ subscription: f.subscription, ackIds: [m?.ackId ?? ""] });
           delivered += 1;
@@ -72,6 +67,7 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
     it("lets idle streams cost nothing: twenty of them on one subscription make no claims while idle", async () => {
       const f = await createFixture(t);
       const got: ReceivedMessage[] = [];
+      const initial = await claimCount(t.server);
       const streams = Array.from({ length: 20 }, () =>
         readStream(
           (signal) => t.subscriber.subscribe({ subscription: f.subscription }, { signal }),
@@ -82,11 +78,16 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
       );
       try {
         await until(() => t.server.openStreams() >= 20, 10_000, "twenty open streams");
-        await new Promise((resolve) => setTimeout(resolve, 200)); // each makes its first, empty claim
-        const before = await claimCount(t);
+        // Each stream makes its first, empty claim, then waits: measure from there.
+        const before = await eventually(
+          () => claimCount(t.server),
+          (n) => n >= initial + 20,
+          10_000,
+          "every stream's first claim",
+        );
         // A measuring window: with per-stream polling every 50 ms this was ~400 claims.
         await new Promise((resolve) => setTimeout(resolve, 1_000));
-        expect((await claimCount(t)) - before).toBeLessThan(10);
+        expect((await claimCount(t.server)) - before).toBeLessThan(10);
         await f.publish([{ data: new Uint8Array(10) }]);
         await until(() => got.length === 1, 10_000, "the published message");
       } finally {

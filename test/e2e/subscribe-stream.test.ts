@@ -2,9 +2,10 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DeliveryType } from "../../gen/herald/v1/resources_pb.js";
 import type { ReceivedMessage } from "../../gen/herald/v1/subscriber_service_pb.js";
+import { claimCount } from "../support/claim-count.js";
 import { expectCode } from "../support/expect-error.js";
 import { createFixture, text, untext } from "../support/fixtures.js";
-import { readStream, until } from "../support/stream-reader.js";
+import { eventually, readStream, until } from "../support/stream-reader.js";
 import { type TestDatabase, testDatabaseTargets } from "../support/test-databases.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
 
@@ -40,7 +41,14 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
             got.push(...batch);
           },
         );
-        await new Promise((resolve) => setTimeout(resolve, 200)); // let the stream make its first, empty claim
+        // Publish only after the stream's first, empty claim: otherwise that claim would find the
+        // message and the test would pass without any wakeup.
+        await eventually(
+          () => claimCount(quiet.server),
+          (n) => n >= 1,
+          10_000,
+          "the stream's first claim",
+        );
         const [id] = await f.publish([{ data: text("wake up") }]);
         await until(() => got.length === 1, 10_000, "the published message");
         expect(got[0]?.message?.messageId).toBe(id);

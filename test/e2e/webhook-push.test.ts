@@ -79,53 +79,6 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))("webhook p
     return t.server.store.repos.deadLetters.listBySubscription(sub?.id ?? 0n);
   };
 
-  it("delivers 5,000 messages to 3 subscriptions with valid Standard Webhooks signatures", async () => {
-    const s = await sink();
-    const setup = await pushSetup(s.url, {}, 3);
-    const ids: string[] = [];
-    for (let b = 0; b < 50; b++) {
-      ids.push(
-        ...(await setup.publish(
-          Array.from({ length: 100 }, (_, i) => ({ data: text(`${b}-${i}`), identifier: "u" })),
-        )),
-      );
-    }
-    // Counted incrementally: rebuilding a 15,000-entry Set on every 5 ms poll starved the
-    // in-process server and sink of the event loop, and the test timed out on a busy machine.
-    const pairs = new Set<string>();
-    let counted = 0;
-    const distinct = () => {
-      for (; counted < s.received.length; counted++) {
-        const p = s.received[counted];
-        if (p) pairs.add(`${p.json.subscription}/${p.json.message.messageId}`);
-      }
-      return pairs.size;
-    };
-    // At-least-once: a redelivery is allowed, so wait for every (subscription, message) pair.
-    await until(() => distinct() >= 15_000, 120_000, "15,000 distinct pushes");
-    const verifier = new Webhook(setup.secret);
-    const seen = new Map<string, Set<string>>(setup.names.map((n) => [n, new Set()]));
-    for (const push of s.received) {
-      verifier.verify(push.body, push.headers as Record<string, string>);
-      expect(push.headers["user-agent"]).toMatch(/^Herald\/\d+\.\d+\.\d+/);
-      expect(push.json.message.messageId).toBe(push.json.message.message_id);
-      seen.get(push.json.subscription)?.add(push.json.message.messageId);
-    }
-    for (const name of setup.names) expect(seen.get(name)?.size).toBe(5_000);
-    const first = s.received.find((p) => p.json.message.messageId === ids[0]);
-    expect(Buffer.from(first?.json.message.data ?? "", "base64").toString()).toBe("0-0");
-    expect(first?.json.message).toMatchObject({ identifier: "u", topic: setup.topic });
-    expect(first?.json.deliveryAttempt).toBe(1);
-    for (const name of setup.names) {
-      await eventually(
-        async () => (await t.admin.getSubscription({ name })).messageCount,
-        (n) => n === 5_000n,
-        20_000,
-        "5,000 acked deliveries",
-      );
-    }
-  }, 180_000);
-
   it("retries 500, a timeout and 429 + Retry-After, then delivers on attempt 5 with a stable webhook-id", async () => {
     const plan: SinkReply[] = [
       { status: 500, body: "boom" },
