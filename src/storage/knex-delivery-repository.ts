@@ -81,7 +81,7 @@ const LEASE_CLEARED = { lease_owner: null, lease_expires_at_ms: null };
 
 /**
  * The queue's state transitions. Claims select by the claim index in its own order, primary key
- * last, and update by primary key only (the pattern notes/queue-on-mysql.md measured fastest and
+ * last, and update by primary key only (the pattern docs/mysql-queue-design.md measured fastest and
  * deadlock-free); SQLite has a single writer, so its claims need no row locks.
  */
 export class KnexDeliveryRepository implements DeliveryRepository {

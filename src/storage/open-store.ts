@@ -70,7 +70,7 @@ function mysqlKnex(
     pool: {
       min: 0,
       max: poolMax,
-      // READ COMMITTED reduces gap locking on the queue's claim index (see notes/queue-on-mysql.md).
+      // READ COMMITTED reduces gap locking on the queue's claim index (see docs/mysql-queue-design.md).
       afterCreate: (conn: Connection, done: (err: unknown, conn: Connection) => void) => {
         if (queryTimeoutMs > 0)
           boundQueries(conn as unknown as Parameters<typeof boundQueries>[0], queryTimeoutMs);

@@ -23,7 +23,7 @@ import type { Topic } from "../../domain/topic.js";
 import { durationToMs, msToDuration } from "../proto-conversion.js";
 import { parseTopicName, subscriptionName, topicName } from "./resource-names.js";
 
-/** Pub/Sub's defaults where Herald's differ (see README: Pub/Sub compatibility). */
+/** Pub/Sub's defaults where Herald's differ (see docs/pubsub-compatibility.md). */
 export const PUBSUB_DEFAULTS = Object.freeze({
   ackDeadlineSeconds: 10,
   messageRetentionMs: 7 * 24 * 60 * 60 * 1000,
