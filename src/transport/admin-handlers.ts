@@ -1,12 +1,12 @@
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { AdminService } from "../../gen/herald/v1/admin_service_pb.js";
-import { rotateKeyIn } from "../app/api-key-admin.js";
-import type { CodedEntityAdmin } from "../app/coded-entity-admin.js";
-import type { Inspection } from "../app/inspection.js";
-import type { PublisherTopicGrants } from "../app/publisher-topic-grants.js";
-import type { SubscriberAdmin } from "../app/subscriber-admin.js";
-import type { SubscriptionAdmin } from "../app/subscription-admin.js";
+import { rotateKeyIn } from "../app/admin/api-key-admin.js";
+import type { CodedEntityAdmin } from "../app/admin/coded-entity-admin.js";
+import type { Inspection } from "../app/admin/inspection.js";
+import type { PublisherTopicGrants } from "../app/admin/publisher-topic-grants.js";
+import type { SubscriberAdmin } from "../app/admin/subscriber-admin.js";
+import type { SubscriptionAdmin } from "../app/admin/subscription-admin.js";
 import type { Publisher } from "../domain/publisher.js";
 import type { Topic } from "../domain/topic.js";
 import { NO_TOPICS } from "../domain/topic-grants.js";

@@ -7,9 +7,9 @@ import {
   ReceivedMessageSchema,
   type SubscriberService,
 } from "../../gen/herald/v1/subscriber_service_pb.js";
-import { authorizeConsume } from "../app/authorization.js";
-import type { Delivery } from "../app/delivery-service.js";
-import type { SubscriptionLookup } from "../app/subscription-lookup.js";
+import { authorizeConsume } from "../app/auth/authorization.js";
+import type { Delivery } from "../app/consume/delivery-service.js";
+import type { SubscriptionLookup } from "../app/consume/subscription-lookup.js";
 import { DomainError } from "../domain/domain-error.js";
 import type { Subscription } from "../domain/subscription.js";
 import { SUBSCRIPTION_LIMITS } from "../domain/subscription.js";

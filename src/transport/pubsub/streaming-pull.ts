@@ -4,8 +4,8 @@ import type {
   StreamingPullRequest,
   StreamingPullResponseSchema,
 } from "../../../gen/google/pubsub/v1/pubsub_pb.js";
-import { authorizeConsume } from "../../app/authorization.js";
-import type { SubscriptionLookup } from "../../app/subscription-lookup.js";
+import { authorizeConsume } from "../../app/auth/authorization.js";
+import type { SubscriptionLookup } from "../../app/consume/subscription-lookup.js";
 import { DomainError } from "../../domain/domain-error.js";
 import type { Subscription } from "../../domain/subscription.js";
 import { SUBSCRIPTION_LIMITS } from "../../domain/subscription.js";
