@@ -1,5 +1,5 @@
+import { validateAckDeadlineExtension } from "../../domain/ack-deadline.js";
 import type { Clock } from "../../domain/clock.js";
-import { DomainError } from "../../domain/domain-error.js";
 import type { Message } from "../../domain/message.js";
 import type { DeliveryMethod } from "../../domain/notification-log.js";
 import { claim as claimItem, deliveryAttempt, holdsLease, type QueueItem } from "../../domain/queue-item.js";
@@ -58,8 +58,6 @@ export interface AckOutcome {
   /** Rows whose lease ended with this call (acked, nacked): their streams may take more. */
   settled: AckRef[];
 }
-
-export const MAX_ACK_DEADLINE_SECONDS = 600;
 
 /** Default of HERALD_MAX_RESPONSE_BYTES: gRPC clients' usual 4 MiB receive limit. */
 export const DEFAULT_MAX_CLAIM_BYTES = 4 * 1024 * 1024;
@@ -178,9 +176,7 @@ export class DeliveryService {
     ackIds: readonly string[],
     seconds: number,
   ): Promise<AckOutcome> {
-    if (!Number.isInteger(seconds) || seconds < 0 || seconds > MAX_ACK_DEADLINE_SECONDS) {
-      throw DomainError.invalid("ack_deadline_seconds", `must be between 0 and ${MAX_ACK_DEADLINE_SECONDS}`);
-    }
+    validateAckDeadlineExtension("ack_deadline_seconds", seconds);
     return this.withLeases(subscription, ackIds, false, async (repos, leased, tally) => {
       if (seconds > 0) {
         const nowMs = this.clock.nowMs();

@@ -4,12 +4,13 @@ import type { SubscriptionAdmin, UpdateSubscriptionInput } from "../../app/admin
 import { authorizeConsume } from "../../app/auth/authorization.js";
 import type { SubscriptionLookup } from "../../app/consume/subscription-lookup.js";
 import type { PubsubIdentities } from "../../app/pubsub/pubsub-identities.js";
+import { CONSUMER_LIMITS } from "../../domain/consumer-limits.js";
 import { DomainError } from "../../domain/domain-error.js";
 import type { ConsumerEngine } from "../../engine/consumer-engine.js";
 import { principalOf } from "../authentication.js";
 import { durationToMs } from "../proto-conversion.js";
 import type { StreamAccessOptions } from "../stream-access.js";
-import { CONSUMER_LIMITS, validateAckIds } from "../subscriber-handlers.js";
+import { validateAckIds } from "../subscriber-handlers.js";
 import {
   backoffFromPubsub,
   createInputFromPubsub,
