@@ -10,6 +10,7 @@ import { PublisherService } from "../../gen/herald/v1/publisher_service_pb.js";
 import { SubscriberService } from "../../gen/herald/v1/subscriber_service_pb.js";
 import { publisherRules, topicRules } from "../app/admin/admin-rules.js";
 import { CodedEntityAdmin } from "../app/admin/coded-entity-admin.js";
+import { PublisherKeys } from "../app/admin/publisher-keys.js";
 import { PublisherTopicGrants } from "../app/admin/publisher-topic-grants.js";
 import { Retention } from "../app/admin/retention.js";
 import { SubscriberAdmin } from "../app/admin/subscriber-admin.js";
@@ -110,8 +111,10 @@ function buildOnStore({ config, clock, logger, secrets, store }: Foundation): He
   // Counts from the use cases and engines; served only when HERALD_METRICS_ADDR is set.
   const metrics = new HeraldMetrics(logger, { nameLabels: config.metrics.nameLabels });
   const publishing = new PublishMessages(store, clock, config.dedupWindowMs, metrics, config.publishQueue);
+  const publishers = new CodedEntityAdmin(store, clock, publisherRules);
   const admin = {
-    publishers: new CodedEntityAdmin(store, clock, publisherRules),
+    publishers,
+    publisherKeys: new PublisherKeys(publishers),
     publisherGrants: new PublisherTopicGrants(store),
     topics: new CodedEntityAdmin(store, clock, topicRules),
     subscribers: new SubscriberAdmin(store, clock, config.webhooks),
