@@ -3,9 +3,10 @@
  * configuration (opening only the store); `runHerald` starts the parts in order and stops them in
  * reverse, and whatever it opened is closed again if a later step fails (a taken port, say).
  */
-import { prepareInstanceSecrets } from "./app/instance-secrets.js";
-import type { RetentionResult } from "./app/retention.js";
-import type { Store } from "./app/store.js";
+
+import type { RetentionResult } from "./app/admin/retention.js";
+import { prepareInstanceSecrets } from "./app/auth/instance-secrets.js";
+import type { Store } from "./app/ports/store.js";
 import { buildGraph, type HeraldGraph } from "./composition/build-graph.js";
 import { ShutdownStack } from "./composition/shutdown-stack.js";
 import { type HeraldConfig, isLoopbackHost } from "./config/config.js";

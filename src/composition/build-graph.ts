@@ -8,22 +8,23 @@ import { AdminService } from "../../gen/herald/v1/admin_service_pb.js";
 import { DeadLetterService } from "../../gen/herald/v1/dead_letter_service_pb.js";
 import { PublisherService } from "../../gen/herald/v1/publisher_service_pb.js";
 import { SubscriberService } from "../../gen/herald/v1/subscriber_service_pb.js";
-import { publisherRules, topicRules } from "../app/admin-rules.js";
-import { Authenticator } from "../app/authenticator.js";
-import { CodedEntityAdmin } from "../app/coded-entity-admin.js";
-import { DeadLetterAdmin } from "../app/dead-letter-admin.js";
-import { DeadLetterForwarding } from "../app/dead-letter-forwarding.js";
-import { DeliveryService } from "../app/delivery-service.js";
-import { PublishMessages } from "../app/publish-messages.js";
-import { PublisherTopicGrants } from "../app/publisher-topic-grants.js";
-import { PubsubIdentities } from "../app/pubsub-identities.js";
-import { PushSettlement } from "../app/push-settlement.js";
-import { QueueSweep } from "../app/queue-sweep.js";
-import { Retention } from "../app/retention.js";
-import { SecretBox } from "../app/secret-box.js";
-import { isCommitOutcomeUnknown, type Store } from "../app/store.js";
-import { SubscriberAdmin } from "../app/subscriber-admin.js";
-import { SubscriptionAdmin } from "../app/subscription-admin.js";
+import { publisherRules, topicRules } from "../app/admin/admin-rules.js";
+import { CodedEntityAdmin } from "../app/admin/coded-entity-admin.js";
+import { PublisherKeys } from "../app/admin/publisher-keys.js";
+import { PublisherTopicGrants } from "../app/admin/publisher-topic-grants.js";
+import { Retention } from "../app/admin/retention.js";
+import { SubscriberAdmin } from "../app/admin/subscriber-admin.js";
+import { SubscriptionAdmin } from "../app/admin/subscription-admin.js";
+import { Authenticator } from "../app/auth/authenticator.js";
+import { SecretBox } from "../app/auth/secret-box.js";
+import { DeliveryService } from "../app/consume/delivery-service.js";
+import { QueueSweep } from "../app/consume/queue-sweep.js";
+import { DeadLetterAdmin } from "../app/dead-letters/dead-letter-admin.js";
+import { DeadLetterForwarding } from "../app/dead-letters/dead-letter-forwarding.js";
+import { isCommitOutcomeUnknown, type Store } from "../app/ports/store.js";
+import { PublishMessages } from "../app/publish/publish-messages.js";
+import { PubsubIdentities } from "../app/pubsub/pubsub-identities.js";
+import { PushSettlement } from "../app/push/push-settlement.js";
 import type { HeraldConfig } from "../config/config.js";
 import { type Clock, systemClock } from "../domain/clock.js";
 import { ConsumerEngine } from "../engine/consumer-engine.js";
@@ -110,8 +111,10 @@ function buildOnStore({ config, clock, logger, secrets, store }: Foundation): He
   // Counts from the use cases and engines; served only when HERALD_METRICS_ADDR is set.
   const metrics = new HeraldMetrics(logger, { nameLabels: config.metrics.nameLabels });
   const publishing = new PublishMessages(store, clock, config.dedupWindowMs, metrics, config.publishQueue);
+  const publishers = new CodedEntityAdmin(store, clock, publisherRules);
   const admin = {
-    publishers: new CodedEntityAdmin(store, clock, publisherRules),
+    publishers,
+    publisherKeys: new PublisherKeys(publishers),
     publisherGrants: new PublisherTopicGrants(store),
     topics: new CodedEntityAdmin(store, clock, topicRules),
     subscribers: new SubscriberAdmin(store, clock, config.webhooks),

@@ -21,14 +21,14 @@ import {
   file_herald_v1_subscriber_service,
   SubscriberService,
 } from "../../gen/herald/v1/subscriber_service_pb.js";
-import type { Authenticator } from "../app/authenticator.js";
-import type { DeadLetterAdmin } from "../app/dead-letter-admin.js";
-import { Inspection } from "../app/inspection.js";
-import type { PublishMessages } from "../app/publish-messages.js";
-import type { PubsubIdentities } from "../app/pubsub-identities.js";
-import { PubsubTopicDeletion } from "../app/pubsub-topic-deletion.js";
-import type { Store } from "../app/store.js";
-import { SubscriptionLookup } from "../app/subscription-lookup.js";
+import { Inspection } from "../app/admin/inspection.js";
+import type { Authenticator } from "../app/auth/authenticator.js";
+import { SubscriptionLookup } from "../app/consume/subscription-lookup.js";
+import type { DeadLetterAdmin } from "../app/dead-letters/dead-letter-admin.js";
+import type { Store } from "../app/ports/store.js";
+import type { PublishMessages } from "../app/publish/publish-messages.js";
+import type { PubsubIdentities } from "../app/pubsub/pubsub-identities.js";
+import { PubsubTopicDeletion } from "../app/pubsub/pubsub-topic-deletion.js";
 import type { HeraldConfig } from "../config/config.js";
 import type { Clock } from "../domain/clock.js";
 import type { ConsumerEngine } from "../engine/consumer-engine.js";

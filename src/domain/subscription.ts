@@ -1,3 +1,4 @@
+import { ACK_DEADLINE_SECONDS } from "./ack-deadline.js";
 import { parseAttributeFilter } from "./attribute-filter.js";
 import { DomainError } from "./domain-error.js";
 import { validateIdentifierFilter } from "./identifier-filter.js";
@@ -72,7 +73,7 @@ export const SUBSCRIPTION_DEFAULTS: Readonly<
 > = Object.freeze({
   attributeFilter: "",
   pushPayload: "wrapped" as PushPayload,
-  ackDeadlineSeconds: 30,
+  ackDeadlineSeconds: ACK_DEADLINE_SECONDS.default,
   maxDeliveryAttempts: 5,
   minBackoffMs: 10_000,
   maxBackoffMs: 600_000,
@@ -81,7 +82,7 @@ export const SUBSCRIPTION_DEFAULTS: Readonly<
 });
 
 export const SUBSCRIPTION_LIMITS = Object.freeze({
-  ackDeadlineSeconds: { min: 10, max: 600 },
+  ackDeadlineSeconds: { min: ACK_DEADLINE_SECONDS.min, max: ACK_DEADLINE_SECONDS.max },
   maxDeliveryAttempts: { min: 1, max: 100 },
   backoffMs: { min: 0, max: 60 * 60 * 1000 },
   messageTtlMs: { min: 10_000, max: 31 * 24 * 60 * 60 * 1000 },

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import { AckCoalescer } from "../app/ack-coalescer.js";
-import type { AckOutcome, Delivery, DeliveryService } from "../app/delivery-service.js";
+import { AckCoalescer } from "../app/consume/ack-coalescer.js";
+import type { AckOutcome, Delivery, DeliveryService } from "../app/consume/delivery-service.js";
 import type { Subscription } from "../domain/subscription.js";
 import type { BackgroundService } from "./background-service.js";
 import { IdlePoller } from "./idle-poller.js";

@@ -1,4 +1,4 @@
-import type { DeadLetterForwarding } from "../app/dead-letter-forwarding.js";
+import type { DeadLetterForwarding } from "../app/dead-letters/dead-letter-forwarding.js";
 import type { Logger } from "../logger.js";
 import type { BackgroundService } from "./background-service.js";
 import { PeriodicTask } from "./periodic-task.js";

@@ -1,4 +1,4 @@
-import type { AckRef } from "../app/ack-id.js";
+import type { AckRef } from "../app/consume/ack-id.js";
 
 /**
  * Which local stream holds which delivery, so that an ack or nack handled by this instance frees

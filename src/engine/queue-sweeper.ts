@@ -1,4 +1,4 @@
-import type { QueueSweep } from "../app/queue-sweep.js";
+import type { QueueSweep } from "../app/consume/queue-sweep.js";
 import type { Logger } from "../logger.js";
 import type { BackgroundService } from "./background-service.js";
 import { PeriodicTask } from "./periodic-task.js";

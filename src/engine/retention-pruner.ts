@@ -1,4 +1,4 @@
-import type { Retention, RetentionResult } from "../app/retention.js";
+import type { Retention, RetentionResult } from "../app/admin/retention.js";
 import type { Clock } from "../domain/clock.js";
 import type { Logger } from "../logger.js";
 import type { BackgroundService } from "./background-service.js";

@@ -1,8 +1,13 @@
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
-import type { AckRef } from "../app/ack-id.js";
-import { takeWithinBudget } from "../app/claim-budget.js";
-import type { ClaimOptions, ClaimResult, Delivery, DeliveryService } from "../app/delivery-service.js";
+import type { AckRef } from "../app/consume/ack-id.js";
+import { takeWithinBudget } from "../app/consume/claim-budget.js";
+import type {
+  ClaimOptions,
+  ClaimResult,
+  Delivery,
+  DeliveryService,
+} from "../app/consume/delivery-service.js";
 import type { Subscription } from "../domain/subscription.js";
 import { IdlePoller } from "./idle-poller.js";
 import { LeaseRegistry } from "./lease-registry.js";

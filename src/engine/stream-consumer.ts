@@ -1,6 +1,6 @@
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
-import type { AckRef } from "../app/ack-id.js";
-import type { ClaimResult, Delivery, DeliveryService } from "../app/delivery-service.js";
+import type { AckRef } from "../app/consume/ack-id.js";
+import type { ClaimResult, Delivery, DeliveryService } from "../app/consume/delivery-service.js";
 import type { Subscription } from "../domain/subscription.js";
 import type { IdlePoller } from "./idle-poller.js";
 import type { LeaseRegistry } from "./lease-registry.js";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { Delivery, DeliveryService } from "../app/delivery-service.js";
-import type { PushOutcome, PushSettlement } from "../app/push-settlement.js";
+import type { Delivery, DeliveryService } from "../app/consume/delivery-service.js";
+import type { PushOutcome, PushSettlement } from "../app/push/push-settlement.js";
 import { FakeClock } from "../domain/clock.js";
 import type { Subscription } from "../domain/subscription.js";
 import { createJsonLogger } from "../logger.js";

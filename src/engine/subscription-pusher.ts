@@ -1,6 +1,6 @@
-import type { Delivery, DeliveryService } from "../app/delivery-service.js";
-import type { PushOutcome, PushSettlement } from "../app/push-settlement.js";
-import type { SigningKeys } from "../app/store.js";
+import type { Delivery, DeliveryService } from "../app/consume/delivery-service.js";
+import type { SigningKeys } from "../app/ports/subscriber-repository.js";
+import type { PushOutcome, PushSettlement } from "../app/push/push-settlement.js";
 import type { Clock } from "../domain/clock.js";
 import { classifyPushResponse, type PushVerdict } from "../domain/push-outcome.js";
 import type { Subscription } from "../domain/subscription.js";

@@ -1,8 +1,8 @@
 import { createHmac } from "node:crypto";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
-import type { Delivery } from "../app/delivery-service.js";
-import type { SigningKeys } from "../app/store.js";
+import type { Delivery } from "../app/consume/delivery-service.js";
+import type { SigningKeys } from "../app/ports/subscriber-repository.js";
 import type { Subscription } from "../domain/subscription.js";
 import { pushRequest, signedHeaders, webhookId } from "./webhook-payload.js";
 

@@ -1,7 +1,7 @@
 import { createHmac } from "node:crypto";
-import type { Delivery } from "../app/delivery-service.js";
-import { signingKeyOf } from "../app/signing-secret.js";
-import type { SigningKeys } from "../app/store.js";
+import type { Delivery } from "../app/consume/delivery-service.js";
+import type { SigningKeys } from "../app/ports/subscriber-repository.js";
+import { signingKeyOf } from "../app/push/signing-secret.js";
 import { newDataMessage } from "../domain/data-message.js";
 import type { Subscription } from "../domain/subscription.js";
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import type { QueueGaugeRepository, SubscriptionBacklog } from "../app/queue-gauges.js";
+import type { QueueGaugeRepository, SubscriptionBacklog } from "../app/ports/queue-gauge-repository.js";
 import { FakeClock } from "../domain/clock.js";
 import { createJsonLogger } from "../logger.js";
 import { HeraldMetrics, type MetricSources } from "./metrics.js";

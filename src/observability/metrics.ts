@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { QueueGaugeRepository } from "../app/queue-gauges.js";
-import type { DeliveryOutcome, QueueObserver } from "../app/queue-observer.js";
+import type { QueueGaugeRepository } from "../app/ports/queue-gauge-repository.js";
+import type { DeliveryOutcome, QueueObserver } from "../app/ports/queue-observer.js";
 import type { Clock } from "../domain/clock.js";
 import { DELIVERY_METHODS, type DeliveryMethod } from "../domain/notification-log.js";
 import type { Logger } from "../logger.js";

@@ -1,5 +1,5 @@
 import type { Knex } from "knex";
-import type { ApiKeyOwnerKind, ApiKeyRepository, StoredApiKey } from "../app/api-key-ports.js";
+import type { ApiKeyOwnerKind, ApiKeyRepository, StoredApiKey } from "../app/ports/api-key-repository.js";
 import { idParam, toBigInt, toNumberOrNull } from "./row-values.js";
 
 export class KnexApiKeyRepository implements ApiKeyRepository {

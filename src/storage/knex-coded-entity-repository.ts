@@ -1,5 +1,6 @@
 import type { Knex } from "knex";
-import type { Page, PageRequest, PublisherPatch } from "../app/store.js";
+import type { Page, PageRequest } from "../app/ports/paging.js";
+import type { PublisherPatch } from "../app/ports/publisher-repository.js";
 import { DomainError } from "../domain/domain-error.js";
 import type { NewPublisher, Publisher } from "../domain/publisher.js";
 import type { Topic } from "../domain/topic.js";

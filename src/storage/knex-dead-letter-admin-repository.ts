@@ -4,8 +4,8 @@ import type {
   DeadLetterFilter,
   DeadLetterView,
   ReplayCandidate,
-} from "../app/operations-ports.js";
-import type { Page, PageRequest } from "../app/store.js";
+} from "../app/ports/dead-letter-admin-repository.js";
+import type { Page, PageRequest } from "../app/ports/paging.js";
 import type { FailureReason } from "../domain/dead-letter.js";
 import type { DlqStats } from "../domain/dlq-stats.js";
 import type { Dialect } from "./dialect.js";

@@ -2,7 +2,7 @@ import type { Knex } from "knex";
 import type {
   DeadLetterForwardRepository,
   PendingDeadLetterForward,
-} from "../app/dead-letter-forward-ports.js";
+} from "../app/ports/dead-letter-forward-repository.js";
 import { idParam, toBigInt, toNumber } from "./row-values.js";
 
 export class KnexDeadLetterForwardRepository implements DeadLetterForwardRepository {

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Knex } from "knex";
-import type { DeadLetterEntry, DeadLetterRepository } from "../app/delivery-ports.js";
+import type { DeadLetterEntry, DeadLetterRepository } from "../app/ports/dead-letter-repository.js";
 import type { DeadLetter, FailureReason } from "../domain/dead-letter.js";
 import { idParam, toBigInt, toBoolean, toBytes, toNumber, toNumberOrNull } from "./row-values.js";
 

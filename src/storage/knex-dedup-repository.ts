@@ -1,5 +1,5 @@
 import type { Knex } from "knex";
-import type { DedupRepository } from "../app/store.js";
+import type { DedupRepository } from "../app/ports/dedup-repository.js";
 import { DomainError } from "../domain/domain-error.js";
 import { chunked, rowsPerStatement } from "./bound-parameters.js";
 import type { Dialect } from "./dialect.js";

@@ -5,7 +5,7 @@ import type {
   DeliveryRepository,
   ExpiredItem,
   FailedAttempt,
-} from "../app/delivery-ports.js";
+} from "../app/ports/delivery-repository.js";
 import type { DeliveryMethod } from "../domain/notification-log.js";
 import {
   type LeaseGrant,

@@ -4,8 +4,8 @@ import type {
   NotificationLogFilter,
   QueueItemDetails,
   SubscriptionStats,
-} from "../app/operations-ports.js";
-import type { Page, PageRequest } from "../app/store.js";
+} from "../app/ports/inspection-repository.js";
+import type { Page, PageRequest } from "../app/ports/paging.js";
 import type { NotificationLog } from "../domain/notification-log.js";
 import type { QueueStatus } from "../domain/queue-item.js";
 import { type LogRow, toNotificationLog } from "./knex-notification-log-repository.js";

@@ -1,5 +1,5 @@
 import type { Knex } from "knex";
-import type { InstanceKeyRepository } from "../app/store.js";
+import type { InstanceKeyRepository } from "../app/ports/instance-key-repository.js";
 
 /** instance_keys: one row per key name; the first insert wins, every instance reads the same row. */
 export class KnexInstanceKeyRepository implements InstanceKeyRepository {

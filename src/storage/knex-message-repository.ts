@@ -1,5 +1,5 @@
 import type { Knex } from "knex";
-import type { MessageRepository, MessageToStore } from "../app/store.js";
+import type { MessageRepository, MessageToStore } from "../app/ports/message-repository.js";
 import { type Message, messageSizeBytes } from "../domain/message.js";
 import { rowsPerStatement } from "./bound-parameters.js";
 import type { Dialect } from "./dialect.js";

@@ -1,5 +1,9 @@
 import type { Knex } from "knex";
-import type { LogContext, LogEntry, NotificationLogRepository } from "../app/delivery-ports.js";
+import type {
+  LogContext,
+  LogEntry,
+  NotificationLogRepository,
+} from "../app/ports/notification-log-repository.js";
 import type {
   DeliveryMethod,
   NotificationLog,

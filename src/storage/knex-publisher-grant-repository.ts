@@ -1,5 +1,5 @@
 import type { Knex } from "knex";
-import type { PublisherGrantRepository } from "../app/store.js";
+import type { PublisherGrantRepository } from "../app/ports/publisher-grant-repository.js";
 import { NO_TOPICS, type TopicGrants } from "../domain/topic-grants.js";
 import { insertRows } from "./multi-row-insert.js";
 import { idParam, toBigInt, toBoolean } from "./row-values.js";

@@ -1,5 +1,5 @@
 import type { Knex } from "knex";
-import type { PublisherRepository } from "../app/store.js";
+import type { PublisherRepository } from "../app/ports/publisher-repository.js";
 import type { Dialect } from "./dialect.js";
 import { KnexCodedEntityRepository } from "./knex-coded-entity-repository.js";
 import { idParam } from "./row-values.js";

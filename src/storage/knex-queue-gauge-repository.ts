@@ -1,5 +1,5 @@
 import type { Knex } from "knex";
-import type { QueueGaugeRepository, SubscriptionBacklog } from "../app/queue-gauges.js";
+import type { QueueGaugeRepository, SubscriptionBacklog } from "../app/ports/queue-gauge-repository.js";
 import { toNumber, toNumberOrNull } from "./row-values.js";
 
 /** Unfinished queue rows; `sent` and `dead_lettered` are terminal. */

@@ -1,5 +1,5 @@
 import type { Knex } from "knex";
-import type { FilteredFanOutTarget, QueueRepository, QueueRow } from "../app/store.js";
+import type { FilteredFanOutTarget, QueueRepository, QueueRow } from "../app/ports/queue-repository.js";
 import { chunked } from "./bound-parameters.js";
 import type { Dialect } from "./dialect.js";
 import { idParam, toBigInt, toNumber } from "./row-values.js";

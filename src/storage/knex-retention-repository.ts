@@ -1,5 +1,9 @@
 import type { Knex } from "knex";
-import type { MessageCursor, PrunePassBatch, RetentionRepository } from "../app/retention-ports.js";
+import type {
+  MessageCursor,
+  PrunePassBatch,
+  RetentionRepository,
+} from "../app/ports/retention-repository.js";
 import { idParam, toBigInt, toNumber, toNumberOrNull } from "./row-values.js";
 
 /** Terminal queue states: the only rows retention may delete. */

@@ -1,6 +1,6 @@
 import type { Knex } from "knex";
-import { PLAIN_SECRETS, type SecretSealer } from "../app/secret-box.js";
-import { commitOutcomeUnknown, type Repositories, type Store } from "../app/store.js";
+import { PLAIN_SECRETS, type SecretSealer } from "../app/auth/secret-box.js";
+import { commitOutcomeUnknown, type Repositories, type Store } from "../app/ports/store.js";
 import type { Dialect } from "./dialect.js";
 import { KnexApiKeyRepository } from "./knex-api-key-repository.js";
 import { KnexDeadLetterAdminRepository } from "./knex-dead-letter-admin-repository.js";

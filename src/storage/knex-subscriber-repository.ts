@@ -1,6 +1,11 @@
 import type { Knex } from "knex";
-import { PLAIN_SECRETS, type SecretSealer } from "../app/secret-box.js";
-import type { Page, PageRequest, SigningKeys, SubscriberPatch, SubscriberRepository } from "../app/store.js";
+import { PLAIN_SECRETS, type SecretSealer } from "../app/auth/secret-box.js";
+import type { Page, PageRequest } from "../app/ports/paging.js";
+import type {
+  SigningKeys,
+  SubscriberPatch,
+  SubscriberRepository,
+} from "../app/ports/subscriber-repository.js";
 import { DomainError } from "../domain/domain-error.js";
 import type { NewSubscriber, Subscriber } from "../domain/subscriber.js";
 import { pageById } from "./page-query.js";

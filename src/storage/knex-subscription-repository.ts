@@ -1,12 +1,11 @@
 import type { Knex } from "knex";
+import type { Page, PageRequest } from "../app/ports/paging.js";
 import type {
   NewSubscription,
-  Page,
-  PageRequest,
   SubscriptionFilter,
   SubscriptionPatch,
   SubscriptionRepository,
-} from "../app/store.js";
+} from "../app/ports/subscription-repository.js";
 import { DomainError } from "../domain/domain-error.js";
 import {
   callbackUrlFor,

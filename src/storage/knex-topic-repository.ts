@@ -1,5 +1,5 @@
 import type { Knex } from "knex";
-import type { TopicRepository } from "../app/store.js";
+import type { TopicRepository } from "../app/ports/topic-repository.js";
 import type { Dialect } from "./dialect.js";
 import { KnexCodedEntityRepository } from "./knex-coded-entity-repository.js";
 import { idParam } from "./row-values.js";

@@ -3,8 +3,8 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import knexFactory, { type Knex } from "knex";
-import type { SecretSealer } from "../app/secret-box.js";
-import type { Store } from "../app/store.js";
+import type { SecretSealer } from "../app/auth/secret-box.js";
+import type { Store } from "../app/ports/store.js";
 import type { Logger } from "../logger.js";
 import { parseDatabaseUrl } from "./database-url.js";
 import { type Dialect, mysqlDialect, sqliteDialect } from "./dialect.js";

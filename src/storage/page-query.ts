@@ -1,5 +1,5 @@
 import type { Knex } from "knex";
-import type { Page, PageRequest } from "../app/store.js";
+import type { Page, PageRequest } from "../app/ports/paging.js";
 import { idParam, toBigInt } from "./row-values.js";
 
 /**

@@ -1,12 +1,12 @@
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { AdminService } from "../../gen/herald/v1/admin_service_pb.js";
-import { rotateKeyIn } from "../app/api-key-admin.js";
-import type { CodedEntityAdmin } from "../app/coded-entity-admin.js";
-import type { Inspection } from "../app/inspection.js";
-import type { PublisherTopicGrants } from "../app/publisher-topic-grants.js";
-import type { SubscriberAdmin } from "../app/subscriber-admin.js";
-import type { SubscriptionAdmin } from "../app/subscription-admin.js";
+import type { CodedEntityAdmin } from "../app/admin/coded-entity-admin.js";
+import type { Inspection } from "../app/admin/inspection.js";
+import type { PublisherKeys } from "../app/admin/publisher-keys.js";
+import type { PublisherTopicGrants } from "../app/admin/publisher-topic-grants.js";
+import type { SubscriberAdmin } from "../app/admin/subscriber-admin.js";
+import type { SubscriptionAdmin } from "../app/admin/subscription-admin.js";
 import type { Publisher } from "../domain/publisher.js";
 import type { Topic } from "../domain/topic.js";
 import { NO_TOPICS } from "../domain/topic-grants.js";
@@ -22,6 +22,7 @@ import {
 
 export interface AdminUseCases {
   publishers: CodedEntityAdmin<Publisher>;
+  publisherKeys: PublisherKeys;
   publisherGrants: PublisherTopicGrants;
   topics: CodedEntityAdmin<Topic>;
   subscribers: SubscriberAdmin;
@@ -49,7 +50,7 @@ export function createAdminHandlers(
   admin: AdminUseCases,
   inspection: Inspection,
 ): ServiceImpl<typeof AdminService> {
-  const { publishers, publisherGrants, topics, subscribers, subscriptions } = admin;
+  const { publishers, publisherKeys, publisherGrants, topics, subscribers, subscriptions } = admin;
   const withGrants = async (publisher: Publisher) =>
     publisherToPb(publisher, (await publisherGrants.of([publisher])).get(publisher.id) ?? NO_TOPICS);
   return {
@@ -63,9 +64,7 @@ export function createAdminHandlers(
       return { publisher: await withGrants(created.entity), apiKey: created.credential };
     },
     async rotatePublisherKey(req) {
-      const rotated = await publishers.withEntity(req.code, (repos, publisher, nowMs) =>
-        rotateKeyIn(repos, "publisher", publisher.id, durationToMs("overlap", req.overlap), nowMs),
-      );
+      const rotated = await publisherKeys.rotate(req.code, durationToMs("overlap", req.overlap));
       return { apiKey: rotated.key, previousKeyExpireTime: timestampFromMs(rotated.previousExpiresAtMs) };
     },
     async getPublisher(req) {

@@ -4,9 +4,9 @@ import {
   type HandlerContext,
   type Interceptor,
 } from "@connectrpc/connect";
-import type { Authenticator } from "../app/authenticator.js";
-import { type ApiSurface, authorizeSurface } from "../app/authorization.js";
-import type { Principal } from "../app/principal.js";
+import type { Authenticator } from "../app/auth/authenticator.js";
+import { type ApiSurface, authorizeSurface } from "../app/auth/authorization.js";
+import type { Principal } from "../app/auth/principal.js";
 
 /** The authenticated caller of the current request. */
 export const principalKey = createContextKey<Principal>({ kind: "open" }, { description: "herald caller" });

@@ -4,7 +4,7 @@ import {
   type DeadLetterService,
   ResolutionFilter,
 } from "../../gen/herald/v1/dead_letter_service_pb.js";
-import type { DeadLetterAdmin, DeadLetterFilterInput } from "../app/dead-letter-admin.js";
+import type { DeadLetterAdmin, DeadLetterFilterInput } from "../app/dead-letters/dead-letter-admin.js";
 import { DomainError } from "../domain/domain-error.js";
 import { deadLetterToPb, dlqStatsToPb, timestampToMs } from "./operations-conversion.js";
 

@@ -1,6 +1,6 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { AdminService } from "../../gen/herald/v1/admin_service_pb.js";
-import type { Inspection } from "../app/inspection.js";
+import type { Inspection } from "../app/admin/inspection.js";
 import {
   notificationLogToPb,
   queueItemToPb,

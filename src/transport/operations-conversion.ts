@@ -15,7 +15,8 @@ import {
   type DeadLetterStats as DeadLetterStatsPb,
   DeadLetterStatsSchema,
 } from "../../gen/herald/v1/dead_letter_service_pb.js";
-import type { DeadLetterView, QueueItemDetails, SubscriptionStats } from "../app/operations-ports.js";
+import type { DeadLetterView } from "../app/ports/dead-letter-admin-repository.js";
+import type { QueueItemDetails, SubscriptionStats } from "../app/ports/inspection-repository.js";
 import type { DlqStats } from "../domain/dlq-stats.js";
 import { DomainError } from "../domain/domain-error.js";
 import type { NotificationLog } from "../domain/notification-log.js";

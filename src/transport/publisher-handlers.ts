@@ -1,7 +1,7 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { PublisherService } from "../../gen/herald/v1/publisher_service_pb.js";
-import { authorizePublish } from "../app/authorization.js";
-import type { PublishMessages } from "../app/publish-messages.js";
+import { authorizePublish } from "../app/auth/authorization.js";
+import type { PublishMessages } from "../app/publish/publish-messages.js";
 import { principalOf } from "./authentication.js";
 
 /** herald.v1.PublisherService. */

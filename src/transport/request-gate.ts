@@ -2,7 +2,7 @@ import type http from "node:http";
 import http2 from "node:http2";
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { Principal } from "../app/principal.js";
+import type { Principal } from "../app/auth/principal.js";
 import { isAccessListed, type RouteAccess, routeAccess } from "./authentication.js";
 import { writeEarlyRejection } from "./early-rejection.js";
 import { BodyTracker } from "./request-body-tracker.js";

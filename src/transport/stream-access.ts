@@ -1,7 +1,7 @@
 import type { HandlerContext } from "@connectrpc/connect";
-import { authorizeConsume, authorizeSurface } from "../app/authorization.js";
-import type { Principal } from "../app/principal.js";
-import type { SubscriptionLookup } from "../app/subscription-lookup.js";
+import { authorizeConsume, authorizeSurface } from "../app/auth/authorization.js";
+import type { Principal } from "../app/auth/principal.js";
+import type { SubscriptionLookup } from "../app/consume/subscription-lookup.js";
 import { DomainError } from "../domain/domain-error.js";
 import type { Subscription } from "../domain/subscription.js";
 

@@ -7,26 +7,18 @@ import {
   ReceivedMessageSchema,
   type SubscriberService,
 } from "../../gen/herald/v1/subscriber_service_pb.js";
-import { authorizeConsume } from "../app/authorization.js";
-import type { Delivery } from "../app/delivery-service.js";
-import type { SubscriptionLookup } from "../app/subscription-lookup.js";
+import { authorizeConsume } from "../app/auth/authorization.js";
+import type { Delivery } from "../app/consume/delivery-service.js";
+import type { SubscriptionLookup } from "../app/consume/subscription-lookup.js";
+import { ACK_DEADLINE_SECONDS } from "../domain/ack-deadline.js";
+import { CONSUMER_LIMITS } from "../domain/consumer-limits.js";
 import { DomainError } from "../domain/domain-error.js";
 import type { Subscription } from "../domain/subscription.js";
-import { SUBSCRIPTION_LIMITS } from "../domain/subscription.js";
 import type { ConsumerEngine } from "../engine/consumer-engine.js";
 import type { StreamLimits } from "../engine/stream-consumer.js";
 import { principalOf } from "./authentication.js";
 import { durationToMs } from "./proto-conversion.js";
 import { guardStreamAccess, type StreamAccessOptions, streamPrincipalKey } from "./stream-access.js";
-
-export const CONSUMER_LIMITS = Object.freeze({
-  defaultMaxOutstandingMessages: 1000,
-  maxOutstandingMessages: 100_000,
-  defaultMaxOutstandingBytes: 100 * 1024 * 1024,
-  maxPullMessages: 1000,
-  maxPullWaitMs: 30_000,
-  maxAckIdsPerCall: 10_000,
-});
 
 /**
  * A stream's flow-control limits from a request's (validated, non-negative) values: 0 takes
@@ -35,13 +27,14 @@ export const CONSUMER_LIMITS = Object.freeze({
 export function streamLimits(messages: bigint, bytes: bigint, leaseMs: number): StreamLimits {
   const L = CONSUMER_LIMITS;
   const maxMessages = BigInt(L.maxOutstandingMessages);
+  const maxBytes = BigInt(L.maxOutstandingBytes);
   return {
     maxOutstandingMessages:
       messages === 0n
         ? L.defaultMaxOutstandingMessages
         : Number(messages > maxMessages ? maxMessages : messages),
     maxOutstandingBytes:
-      bytes === 0n ? L.defaultMaxOutstandingBytes : Number(bytes > 2n ** 50n ? 2n ** 50n : bytes),
+      bytes === 0n ? L.defaultMaxOutstandingBytes : Number(bytes > maxBytes ? maxBytes : bytes),
     leaseMs,
   };
 }
@@ -93,7 +86,7 @@ export function createSubscriberHandlers(
       }
       if (req.maxOutstandingBytes < 0n)
         throw DomainError.invalid("max_outstanding_bytes", "must not be negative");
-      const { min, max } = SUBSCRIPTION_LIMITS.ackDeadlineSeconds;
+      const { min, max } = ACK_DEADLINE_SECONDS;
       if (req.ackDeadlineSeconds !== 0 && (req.ackDeadlineSeconds < min || req.ackDeadlineSeconds > max)) {
         throw DomainError.invalid(
           "ack_deadline_seconds",

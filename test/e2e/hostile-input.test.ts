@@ -19,7 +19,7 @@ import { AdminService } from "../../gen/herald/v1/admin_service_pb.js";
 import { DeadLetterService, ResolutionFilter } from "../../gen/herald/v1/dead_letter_service_pb.js";
 import { PublisherService } from "../../gen/herald/v1/publisher_service_pb.js";
 import { SubscriberService } from "../../gen/herald/v1/subscriber_service_pb.js";
-import { decodeAckId } from "../../src/app/ack-id.js";
+import { decodeAckId } from "../../src/app/consume/ack-id.js";
 import { matchesIdentifier } from "../../src/domain/identifier-filter.js";
 import type { KnexStore } from "../../src/storage/knex-store.js";
 import { createHeraldClients, type HeraldTestClients } from "../support/herald-clients.js";

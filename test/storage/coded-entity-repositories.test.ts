@@ -3,7 +3,9 @@
  * isActive, timestamps) on every test database.
  */
 import { describe, expect, it } from "vitest";
-import type { Page, PublisherRepository, TopicRepository } from "../../src/app/store.js";
+import type { Page } from "../../src/app/ports/paging.js";
+import type { PublisherRepository } from "../../src/app/ports/publisher-repository.js";
+import type { TopicRepository } from "../../src/app/ports/topic-repository.js";
 import type { Publisher } from "../../src/domain/publisher.js";
 import type { Topic } from "../../src/domain/topic.js";
 import type { KnexStore } from "../../src/storage/knex-store.js";

@@ -5,7 +5,7 @@
  * error (nothing was stored). MySQL through a TCP proxy the test cuts: SQLite has no connection to lose.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isCommitOutcomeUnknown, type Store } from "../../src/app/store.js";
+import { isCommitOutcomeUnknown, type Store } from "../../src/app/ports/store.js";
 import { isDomainError } from "../../src/domain/domain-error.js";
 import { openStore } from "../../src/storage/open-store.js";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";

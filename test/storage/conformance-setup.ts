@@ -4,7 +4,9 @@
  * small factories for the rows the cases need. Nothing here mocks knex.
  */
 import { afterAll, beforeAll, expect } from "vitest";
-import type { MessageToStore, NewSubscription, Store } from "../../src/app/store.js";
+import type { MessageToStore } from "../../src/app/ports/message-repository.js";
+import type { Store } from "../../src/app/ports/store.js";
+import type { NewSubscription } from "../../src/app/ports/subscription-repository.js";
 import { DomainError, type DomainErrorKind } from "../../src/domain/domain-error.js";
 import type { Publisher } from "../../src/domain/publisher.js";
 import type { LeaseRef } from "../../src/domain/queue-item.js";

@@ -4,8 +4,8 @@
  * covers only the dead letters that existed when it started, and it stops when its caller cancels.
  */
 import { describe, expect, it } from "vitest";
-import { DeadLetterAdmin } from "../../src/app/dead-letter-admin.js";
-import type { Store } from "../../src/app/store.js";
+import { DeadLetterAdmin } from "../../src/app/dead-letters/dead-letter-admin.js";
+import type { Store } from "../../src/app/ports/store.js";
 import { FakeClock } from "../../src/domain/clock.js";
 import type { Subscription } from "../../src/domain/subscription.js";
 import { testDatabaseTargets } from "../support/test-databases.js";

@@ -4,7 +4,7 @@
  * SQLite's 32,766 bound variables.
  */
 import { describe, expect, it } from "vitest";
-import type { Store } from "../../src/app/store.js";
+import type { Store } from "../../src/app/ports/store.js";
 import { testDatabaseTargets } from "../support/test-databases.js";
 import {
   createPublisher,

@@ -1,6 +1,6 @@
 /** Conformance of MessageRepository on every test database: ids in order, exact bytes, exact int64 ids. */
 import { describe, expect, it } from "vitest";
-import type { MessageToStore } from "../../src/app/store.js";
+import type { MessageToStore } from "../../src/app/ports/message-repository.js";
 import type { KnexStore } from "../../src/storage/knex-store.js";
 import { testDatabaseTargets } from "../support/test-databases.js";
 import {

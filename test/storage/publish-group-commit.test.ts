@@ -4,7 +4,7 @@
  * the multi-row inserts and id lists must be split (5,000 messages × 8 columns would not fit).
  */
 import { describe, expect, it } from "vitest";
-import { type PublishRequest, storePublishBatch } from "../../src/app/publish-batch.js";
+import { type PublishRequest, storePublishBatch } from "../../src/app/publish/publish-batch.js";
 import type { OutgoingMessage } from "../../src/domain/message.js";
 import { testDatabaseTargets } from "../support/test-databases.js";
 import {

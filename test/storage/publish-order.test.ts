@@ -8,8 +8,8 @@
  */
 import knexFactory, { type Knex } from "knex";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { storePublishBatch } from "../../src/app/publish-batch.js";
-import type { Repositories, Store } from "../../src/app/store.js";
+import type { Repositories, Store } from "../../src/app/ports/store.js";
+import { storePublishBatch } from "../../src/app/publish/publish-batch.js";
 import type { OutgoingMessage } from "../../src/domain/message.js";
 import { openStore } from "../../src/storage/open-store.js";
 import { type TestDatabase, testDatabaseTargets } from "../support/test-databases.js";

@@ -4,10 +4,13 @@
  * publishing through a real PublishMessages.
  */
 import { beforeEach, describe, expect, it } from "vitest";
-import { DEAD_LETTER_ATTRIBUTES, DeadLetterForwarding } from "../../src/app/dead-letter-forwarding.js";
-import { PublishMessages } from "../../src/app/publish-messages.js";
-import { PubsubIdentities } from "../../src/app/pubsub-identities.js";
-import type { Store } from "../../src/app/store.js";
+import {
+  DEAD_LETTER_ATTRIBUTES,
+  DeadLetterForwarding,
+} from "../../src/app/dead-letters/dead-letter-forwarding.js";
+import type { Store } from "../../src/app/ports/store.js";
+import { PublishMessages } from "../../src/app/publish/publish-messages.js";
+import { PubsubIdentities } from "../../src/app/pubsub/pubsub-identities.js";
 import { FakeClock } from "../../src/domain/clock.js";
 import type { Subscription } from "../../src/domain/subscription.js";
 import type { KnexStore } from "../../src/storage/knex-store.js";

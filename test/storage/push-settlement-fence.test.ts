@@ -6,9 +6,9 @@
  * subscription.
  */
 import { describe, expect, it } from "vitest";
-import { DeliveryService } from "../../src/app/delivery-service.js";
-import { type PushOutcome, PushSettlement } from "../../src/app/push-settlement.js";
-import { QueueSweep } from "../../src/app/queue-sweep.js";
+import { DeliveryService } from "../../src/app/consume/delivery-service.js";
+import { QueueSweep } from "../../src/app/consume/queue-sweep.js";
+import { type PushOutcome, PushSettlement } from "../../src/app/push/push-settlement.js";
 import { FakeClock } from "../../src/domain/clock.js";
 import type { PushVerdict } from "../../src/domain/push-outcome.js";
 import { testDatabaseTargets } from "../support/test-databases.js";

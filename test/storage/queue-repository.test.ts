@@ -4,7 +4,7 @@
  * MySQL, GLOB on SQLite), so every filter shape is checked against both.
  */
 import { describe, expect, it } from "vitest";
-import type { QueueRow } from "../../src/app/store.js";
+import type { QueueRow } from "../../src/app/ports/queue-repository.js";
 import type { Subscription } from "../../src/domain/subscription.js";
 import { testDatabaseTargets } from "../support/test-databases.js";
 import {

@@ -4,7 +4,7 @@
  * by their limit. Every case starts from empty message, queue, log and dedup tables.
  */
 import { beforeEach, describe, expect, it } from "vitest";
-import { Retention } from "../../src/app/retention.js";
+import { Retention } from "../../src/app/admin/retention.js";
 import { testDatabaseTargets } from "../support/test-databases.js";
 import {
   ackItems,

@@ -1,6 +1,6 @@
 /** Conformance of SubscriptionRepository on every test database. */
 import { describe, expect, it } from "vitest";
-import type { SubscriptionFilter } from "../../src/app/store.js";
+import type { SubscriptionFilter } from "../../src/app/ports/subscription-repository.js";
 import { testDatabaseTargets } from "../support/test-databases.js";
 import {
   createPublisher,

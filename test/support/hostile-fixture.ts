@@ -5,7 +5,7 @@
  */
 import type { DescMethod, JsonObject } from "@bufbuild/protobuf";
 import { DeliveryType } from "../../gen/herald/v1/resources_pb.js";
-import { encodeAckId } from "../../src/app/ack-id.js";
+import { encodeAckId } from "../../src/app/consume/ack-id.js";
 import type { HeraldTestClients } from "./herald-clients.js";
 import type { MethodTarget } from "./hostile-case.js";
 

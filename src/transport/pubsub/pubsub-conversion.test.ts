@@ -15,7 +15,7 @@ import {
   Subscription_State,
   SubscriptionSchema,
 } from "../../../gen/google/pubsub/v1/pubsub_pb.js";
-import type { Delivery } from "../../app/delivery-service.js";
+import type { Delivery } from "../../app/consume/delivery-service.js";
 import { DomainError } from "../../domain/domain-error.js";
 import type { Subscription } from "../../domain/subscription.js";
 import {

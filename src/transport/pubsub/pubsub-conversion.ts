@@ -15,8 +15,8 @@ import {
   type Topic as TopicPb,
   TopicSchema,
 } from "../../../gen/google/pubsub/v1/pubsub_pb.js";
-import type { Delivery } from "../../app/delivery-service.js";
-import type { CreateSubscriptionInput } from "../../app/subscription-admin.js";
+import type { CreateSubscriptionInput } from "../../app/admin/subscription-admin.js";
+import type { Delivery } from "../../app/consume/delivery-service.js";
 import { DomainError } from "../../domain/domain-error.js";
 import type { DeliveryType, PushPayload, Subscription } from "../../domain/subscription.js";
 import type { Topic } from "../../domain/topic.js";

@@ -1,11 +1,11 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { Publisher } from "../../../gen/google/pubsub/v1/pubsub_pb.js";
-import { authorizePublish } from "../../app/authorization.js";
-import type { CodedEntityAdmin } from "../../app/coded-entity-admin.js";
-import type { PublishMessages } from "../../app/publish-messages.js";
-import type { PubsubIdentities } from "../../app/pubsub-identities.js";
-import type { PubsubTopicDeletion } from "../../app/pubsub-topic-deletion.js";
-import type { SubscriptionAdmin } from "../../app/subscription-admin.js";
+import type { CodedEntityAdmin } from "../../app/admin/coded-entity-admin.js";
+import type { SubscriptionAdmin } from "../../app/admin/subscription-admin.js";
+import { authorizePublish } from "../../app/auth/authorization.js";
+import type { PublishMessages } from "../../app/publish/publish-messages.js";
+import type { PubsubIdentities } from "../../app/pubsub/pubsub-identities.js";
+import type { PubsubTopicDeletion } from "../../app/pubsub/pubsub-topic-deletion.js";
 import { DomainError } from "../../domain/domain-error.js";
 import type { Topic } from "../../domain/topic.js";
 import { principalOf } from "../authentication.js";

@@ -1,15 +1,16 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { Subscriber, Subscription as SubscriptionPb } from "../../../gen/google/pubsub/v1/pubsub_pb.js";
-import { authorizeConsume } from "../../app/authorization.js";
-import type { PubsubIdentities } from "../../app/pubsub-identities.js";
-import type { SubscriptionAdmin, UpdateSubscriptionInput } from "../../app/subscription-admin.js";
-import type { SubscriptionLookup } from "../../app/subscription-lookup.js";
+import type { SubscriptionAdmin, UpdateSubscriptionInput } from "../../app/admin/subscription-admin.js";
+import { authorizeConsume } from "../../app/auth/authorization.js";
+import type { SubscriptionLookup } from "../../app/consume/subscription-lookup.js";
+import type { PubsubIdentities } from "../../app/pubsub/pubsub-identities.js";
+import { CONSUMER_LIMITS } from "../../domain/consumer-limits.js";
 import { DomainError } from "../../domain/domain-error.js";
 import type { ConsumerEngine } from "../../engine/consumer-engine.js";
 import { principalOf } from "../authentication.js";
 import { durationToMs } from "../proto-conversion.js";
 import type { StreamAccessOptions } from "../stream-access.js";
-import { CONSUMER_LIMITS, validateAckIds } from "../subscriber-handlers.js";
+import { validateAckIds } from "../subscriber-handlers.js";
 import {
   backoffFromPubsub,
   createInputFromPubsub,

@@ -4,11 +4,11 @@ import type {
   StreamingPullRequest,
   StreamingPullResponseSchema,
 } from "../../../gen/google/pubsub/v1/pubsub_pb.js";
-import { authorizeConsume } from "../../app/authorization.js";
-import type { SubscriptionLookup } from "../../app/subscription-lookup.js";
+import { authorizeConsume } from "../../app/auth/authorization.js";
+import type { SubscriptionLookup } from "../../app/consume/subscription-lookup.js";
+import { validateAckDeadline, validateAckDeadlineExtension } from "../../domain/ack-deadline.js";
 import { DomainError } from "../../domain/domain-error.js";
 import type { Subscription } from "../../domain/subscription.js";
-import { SUBSCRIPTION_LIMITS } from "../../domain/subscription.js";
 import type { ConsumerEngine } from "../../engine/consumer-engine.js";
 import type { StreamLimits } from "../../engine/stream-consumer.js";
 import { principalOf } from "../authentication.js";
@@ -19,13 +19,6 @@ import { parseSubscriptionName } from "./resource-names.js";
 
 /** Told about acks or deadline changes that could not be applied (the database was unreachable). */
 export type StreamAckErrorReporter = (error: unknown) => void;
-
-function validateDeadline(field: string, seconds: number): void {
-  const { min, max } = SUBSCRIPTION_LIMITS.ackDeadlineSeconds;
-  if (!Number.isInteger(seconds) || seconds < min || seconds > max) {
-    throw DomainError.invalid(field, `must be between ${min} and ${max}`);
-  }
-}
 
 function limitsOf(req: StreamingPullRequest): StreamLimits {
   if (req.maxOutstandingMessages < 0n)
@@ -58,7 +51,7 @@ async function applyAcks(
     );
   }
   if (req.streamAckDeadlineSeconds !== 0) {
-    validateDeadline("stream_ack_deadline_seconds", req.streamAckDeadlineSeconds);
+    validateAckDeadline("stream_ack_deadline_seconds", req.streamAckDeadlineSeconds);
     // Later claims on this stream use the new deadline (the stream reads the limits each claim).
     limits.leaseMs = req.streamAckDeadlineSeconds * 1000;
   }
@@ -66,9 +59,7 @@ async function applyAcks(
   const bySeconds = new Map<number, string[]>();
   req.modifyDeadlineAckIds.forEach((ackId, i) => {
     const seconds = req.modifyDeadlineSeconds[i] as number;
-    if (!Number.isInteger(seconds) || seconds < 0 || seconds > 600) {
-      throw DomainError.invalid("modify_deadline_seconds", "must be between 0 and 600");
-    }
+    validateAckDeadlineExtension("modify_deadline_seconds", seconds);
     const ids = bySeconds.get(seconds) ?? [];
     ids.push(ackId);
     bySeconds.set(seconds, ids);
@@ -98,7 +89,7 @@ export function createStreamingPull(
     const first = opening.value;
     if (first.subscription === "")
       throw DomainError.invalid("subscription", "is required on the first request");
-    validateDeadline("stream_ack_deadline_seconds", first.streamAckDeadlineSeconds);
+    validateAckDeadline("stream_ack_deadline_seconds", first.streamAckDeadlineSeconds);
     const { id } = parseSubscriptionName("subscription", first.subscription);
     const subscription = await lookup.require(id, "pull");
     const principal = principalOf(ctx);

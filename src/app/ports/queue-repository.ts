@@ -1,0 +1,32 @@
+/** One row of the delivery queue, as stored. */
+export interface QueueRow {
+  id: bigint;
+  subscriptionId: bigint;
+  messageId: bigint;
+  status: string;
+  attemptCount: number;
+  expiresAtMs: number;
+  sequenceNumber: bigint;
+  createdAtMs: number;
+}
+
+/** A subscription whose attribute filter Publish evaluates in the application. */
+export interface FilteredFanOutTarget {
+  subscriptionId: bigint;
+  topicId: bigint;
+  identifierFilter: string;
+  attributeFilter: string;
+}
+
+export interface QueueRepository {
+  /**
+   * Creates one pending row per (message, matching live subscription of the message's topic whose
+   * subscriber is active), set-based in SQL. Returns the number of rows created.
+   */
+  fanOut(messageIds: readonly bigint[], nowMs: number): Promise<number>;
+  /** Live subscriptions of the topics that have an attribute filter (left out of `fanOut`). */
+  listFilteredTargets(topicIds: readonly bigint[]): Promise<FilteredFanOutTarget[]>;
+  /** Pending rows of the messages for one subscription, whose filters the caller has evaluated. */
+  fanOutTo(subscriptionId: bigint, messageIds: readonly bigint[], nowMs: number): Promise<number>;
+  listByMessage(messageId: bigint): Promise<QueueRow[]>;
+}
