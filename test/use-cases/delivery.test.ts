@@ -55,7 +55,10 @@ describe("delivery use case", () => {
     const swept = await new QueueSweep(w.store, w.clock).run();
     expect(swept.expiredLeases).toBe(1);
     const row = await queueRow(w, subscription, messageId as bigint);
-    expect({ status: row.status, attemptCount: row.attemptCount }).toEqual({ status: "failed", attemptCount: 1 });
+    expect({ status: row.status, attemptCount: row.attemptCount }).toEqual({
+      status: "failed",
+      attemptCount: 1,
+    });
 
     // The sweep's jitter is random: past the largest first backoff (+20 %) the message is due.
     w.clock.advanceMs(backoff.minBackoffMs * 1.2 + 1);
@@ -143,9 +146,9 @@ describe("delivery use case", () => {
 
     expect((await queueRow(w, subscription, messageId as bigint)).status).toBe("dead_lettered");
     const deadLetters = await w.store.repos.deadLetters.listBySubscription(subscription.id);
-    expect(deadLetters.map((d) => ({ messageId: d.messageId, reason: d.failureReason, attempts: d.attemptCount }))).toEqual([
-      { messageId, reason: "MAX_ATTEMPTS", attempts: 2 },
-    ]);
+    expect(
+      deadLetters.map((d) => ({ messageId: d.messageId, reason: d.failureReason, attempts: d.attemptCount })),
+    ).toEqual([{ messageId, reason: "MAX_ATTEMPTS", attempts: 2 }]);
     w.clock.advanceMs(backoff.maxBackoffMs);
     expect(await w.delivery.claim(subscription, pullClaim())).toEqual([]);
   });

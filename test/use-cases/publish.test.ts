@@ -59,7 +59,11 @@ describe("publish use case", () => {
       { code: "other-topic", name: "Other", description: "" },
       w.clock.nowMs(),
     );
-    await createSubscription(w.store, { topicId: otherTopic.id, subscriberId: w.subscriber.id }, w.clock.nowMs());
+    await createSubscription(
+      w.store,
+      { topicId: otherTopic.id, subscriberId: w.subscriber.id },
+      w.clock.nowMs(),
+    );
 
     const [messageId] = await publish(w, outgoing("mine only"));
 

@@ -24,11 +24,19 @@ function settlement(w: UseCaseWorld, pauseAfterFailingMs = HOUR_MS): PushSettlem
 
 function outcome(delivery: Delivery | undefined, verdict: PushVerdict, httpStatus: number): PushOutcome {
   if (!delivery) throw new Error("nothing was claimed");
-  return { ref: delivery.ref, verdict, httpStatus, detail: httpStatus === 200 ? "" : "error", durationMs: 12 };
+  return {
+    ref: delivery.ref,
+    verdict,
+    httpStatus,
+    detail: httpStatus === 200 ? "" : "error",
+    durationMs: 12,
+  };
 }
 
 /** A push subscription with one published message, claimed as the pusher claims it. */
-async function pushed(w: UseCaseWorld): Promise<{ subscription: Subscription; messageId: bigint; delivery: Delivery }> {
+async function pushed(
+  w: UseCaseWorld,
+): Promise<{ subscription: Subscription; messageId: bigint; delivery: Delivery }> {
   const subscription = await subscribe(w, { ...backoff, deliveryType: "push", pushEndpoint: "" });
   const [messageId] = await publish(w, outgoing("event"));
   const [delivery] = await w.delivery.claim(subscription, pullClaim({ method: "webhook" }));
@@ -61,7 +69,10 @@ describe("push settlement use case", () => {
     await settlement(w).settle(subscription, [outcome(delivery, { kind: "retry", retryAfterMs: null }, 500)]);
 
     const row = await queueRow(w, subscription, messageId);
-    expect({ status: row.status, attemptCount: row.attemptCount }).toEqual({ status: "failed", attemptCount: 1 });
+    expect({ status: row.status, attemptCount: row.attemptCount }).toEqual({
+      status: "failed",
+      attemptCount: 1,
+    });
     // random fixed at 0.5: no jitter, the first retry waits exactly the minimum backoff.
     expect(await w.delivery.nextClaimableAtMs(subscription)).toBe(failedAtMs + backoff.minBackoffMs);
   });
@@ -71,7 +82,9 @@ describe("push settlement use case", () => {
     const { subscription, delivery } = await pushed(w);
     const failedAtMs = w.clock.nowMs();
 
-    await settlement(w).settle(subscription, [outcome(delivery, { kind: "retry", retryAfterMs: 42_000 }, 503)]);
+    await settlement(w).settle(subscription, [
+      outcome(delivery, { kind: "retry", retryAfterMs: 42_000 }, 503),
+    ]);
 
     expect(await w.delivery.nextClaimableAtMs(subscription)).toBe(failedAtMs + 42_000);
   });
@@ -84,9 +97,13 @@ describe("push settlement use case", () => {
 
     expect((await queueRow(w, subscription, messageId)).status).toBe("dead_lettered");
     const deadLetters = await w.store.repos.deadLetters.listBySubscription(subscription.id);
-    expect(deadLetters.map((d) => ({ reason: d.failureReason, status: d.lastHttpStatus, attempts: d.attemptCount }))).toEqual([
-      { reason: "GONE", status: 410, attempts: 1 },
-    ]);
+    expect(
+      deadLetters.map((d) => ({
+        reason: d.failureReason,
+        status: d.lastHttpStatus,
+        attempts: d.attemptCount,
+      })),
+    ).toEqual([{ reason: "GONE", status: 410, attempts: 1 }]);
   });
 
   it("pauses the subscription when its endpoint answers 410 Gone", async () => {
@@ -103,11 +120,15 @@ describe("push settlement use case", () => {
     const w = world();
     const { subscription, delivery } = await pushed(w);
     const settle = settlement(w, HOUR_MS);
-    expect(await settle.settle(subscription, [outcome(delivery, { kind: "retry", retryAfterMs: null }, 500)])).toBeNull();
+    expect(
+      await settle.settle(subscription, [outcome(delivery, { kind: "retry", retryAfterMs: null }, 500)]),
+    ).toBeNull();
 
     w.clock.advanceMs(HOUR_MS);
     const [retry] = await w.delivery.claim(subscription, pullClaim({ method: "webhook" }));
-    const paused = await settle.settle(subscription, [outcome(retry, { kind: "retry", retryAfterMs: null }, 500)]);
+    const paused = await settle.settle(subscription, [
+      outcome(retry, { kind: "retry", retryAfterMs: null }, 500),
+    ]);
 
     expect(paused).toMatch(/^every push failed since /);
   });
@@ -124,7 +145,10 @@ describe("push settlement use case", () => {
     await settlement(w).settle(subscription, [outcome(stale, { kind: "gone" }, 410)]);
 
     const row = await queueRow(w, subscription, messageId);
-    expect({ status: row.status, attemptCount: row.attemptCount }).toEqual({ status: "leased", attemptCount: 1 });
+    expect({ status: row.status, attemptCount: row.attemptCount }).toEqual({
+      status: "leased",
+      attemptCount: 1,
+    });
     expect(await w.store.repos.deadLetters.listBySubscription(subscription.id)).toEqual([]);
   });
 
@@ -153,6 +177,9 @@ describe("push settlement use case", () => {
     ]);
 
     const row = await queueRow(w, subscription, messageId);
-    expect({ status: row.status, attemptCount: row.attemptCount }).toEqual({ status: "pending", attemptCount: 0 });
+    expect({ status: row.status, attemptCount: row.attemptCount }).toEqual({
+      status: "pending",
+      attemptCount: 0,
+    });
   });
 });

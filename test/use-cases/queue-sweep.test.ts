@@ -1,7 +1,15 @@
 /** The queue sweep (QueueSweep) over in-memory SQLite: expired leases and expired items, by the fake clock. */
 import { describe, expect, it } from "vitest";
 import { QueueSweep } from "../../src/app/queue-sweep.js";
-import { outgoing, publish, pullClaim, queueRow, subscribe, type UseCaseWorld, useWorld } from "./use-case-world.js";
+import {
+  outgoing,
+  publish,
+  pullClaim,
+  queueRow,
+  subscribe,
+  type UseCaseWorld,
+  useWorld,
+} from "./use-case-world.js";
 
 const TTL_MS = 600_000;
 const backoff = { minBackoffMs: 10_000, maxBackoffMs: 60_000 };
@@ -37,9 +45,9 @@ describe("queue sweep use case", () => {
     expect([...result.subscriptionIds]).toEqual([subscription.id]);
     expect((await queueRow(w, subscription, messageId as bigint)).status).toBe("dead_lettered");
     const deadLetters = await w.store.repos.deadLetters.listBySubscription(subscription.id);
-    expect(deadLetters.map((d) => ({ messageId: d.messageId, reason: d.failureReason, attempts: d.attemptCount }))).toEqual([
-      { messageId, reason: "EXPIRED", attempts: 0 },
-    ]);
+    expect(
+      deadLetters.map((d) => ({ messageId: d.messageId, reason: d.failureReason, attempts: d.attemptCount })),
+    ).toEqual([{ messageId, reason: "EXPIRED", attempts: 0 }]);
   });
 
   it("logs an expired message as skipped with reason expired", async () => {
@@ -67,9 +75,9 @@ describe("queue sweep use case", () => {
     await sweep(w);
 
     const deadLetters = await w.store.repos.deadLetters.listBySubscription(subscription.id);
-    expect(deadLetters.map((d) => ({ reason: d.failureReason, lastError: d.lastError, attempts: d.attemptCount }))).toEqual([
-      { reason: "EXPIRED", lastError: "nack", attempts: 1 },
-    ]);
+    expect(
+      deadLetters.map((d) => ({ reason: d.failureReason, lastError: d.lastError, attempts: d.attemptCount })),
+    ).toEqual([{ reason: "EXPIRED", lastError: "nack", attempts: 1 }]);
   });
 
   it("does not expire a message past its retention while a consumer holds its lease", async () => {
@@ -110,7 +118,10 @@ describe("queue sweep use case", () => {
 
     expect(result.expiredLeases).toBe(1);
     const row = await queueRow(w, subscription, messageId as bigint);
-    expect({ status: row.status, attemptCount: row.attemptCount }).toEqual({ status: "failed", attemptCount: 1 });
+    expect({ status: row.status, attemptCount: row.attemptCount }).toEqual({
+      status: "failed",
+      attemptCount: 1,
+    });
     const logs = await w.store.repos.notificationLogs.listByMessage(messageId as bigint);
     expect(logs.map((l) => ({ status: l.status, error: l.error }))).toEqual([
       { status: "failed", error: "ack deadline exceeded" },

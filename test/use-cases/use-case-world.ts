@@ -113,7 +113,8 @@ export async function queueRow(
   const rows = (await world.store.repos.queue.listByMessage(messageId)).filter(
     (r) => r.subscriptionId === subscription.id,
   );
-  if (rows.length !== 1) throw new Error(`expected one queue row of message ${messageId}, got ${rows.length}`);
+  if (rows.length !== 1)
+    throw new Error(`expected one queue row of message ${messageId}, got ${rows.length}`);
   return rows[0] as QueueRow;
 }
 
