@@ -18,11 +18,12 @@ const runScale = process.env.CI === "true" || process.env.TEST_SCALE === "true";
 export default defineConfig({
   test: {
     projects: [
-      // Pure and in-process tests beside the code: no shared resources, so files run in parallel.
+      // Pure and in-process tests beside the code, and use-case tests over in-memory SQLite (one
+      // private database per test): no shared resources, so files run in parallel.
       {
         test: {
           name: "unit",
-          include: ["src/**/*.test.ts", "test/architecture.test.ts"],
+          include: ["src/**/*.test.ts", "test/architecture.test.ts", "test/use-cases/**/*.test.ts"],
           pool: "forks",
           ...timeouts,
         },
