@@ -37,7 +37,7 @@ export class DomainError extends Error {
   static notFound(what: string, key: string): DomainError {
     return new DomainError(
       "not_found",
-      `${what.toUpperCase()}_NOT_FOUND`,
+      `${what.toUpperCase().replaceAll(" ", "_")}_NOT_FOUND`,
       `${what} "${echo(key)}" not found`,
     );
   }

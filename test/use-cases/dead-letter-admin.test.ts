@@ -1,6 +1,6 @@
 /** Dead-letter administration (DeadLetterAdmin) over in-memory SQLite, driven by a fake clock. */
 import { describe, expect, it } from "vitest";
-import { DeadLetterAdmin } from "../../src/app/dead-letter-admin.js";
+import { DeadLetterAdmin } from "../../src/app/dead-letters/dead-letter-admin.js";
 import { DomainError } from "../../src/domain/domain-error.js";
 import type { Subscription } from "../../src/domain/subscription.js";
 import { expectDomainError } from "../storage/conformance-setup.js";
@@ -37,7 +37,7 @@ function admin(w: UseCaseWorld): DeadLetterAdmin {
   return new DeadLetterAdmin(w.store, w.clock);
 }
 
-/** Checks that `promise` rejected as not_found (the reason names the kind of thing; not pinned here). */
+/** Checks that `promise` rejected as not_found with the reason DEAD_LETTER_NOT_FOUND. */
 async function expectNotFound(promise: Promise<unknown>): Promise<void> {
   const error = await promise.then(
     () => undefined,
@@ -45,6 +45,7 @@ async function expectNotFound(promise: Promise<unknown>): Promise<void> {
   );
   expect(error).toBeInstanceOf(DomainError);
   expect((error as DomainError).kind).toBe("not_found");
+  expect((error as DomainError).reason).toBe("DEAD_LETTER_NOT_FOUND");
 }
 
 async function queueRowCount(w: UseCaseWorld, messageId: bigint | undefined): Promise<number> {

@@ -1,6 +1,6 @@
 /** The pull-delivery use case (DeliveryService) over in-memory SQLite, driven by a fake clock. */
 import { describe, expect, it } from "vitest";
-import { QueueSweep } from "../../src/app/queue-sweep.js";
+import { QueueSweep } from "../../src/app/consume/queue-sweep.js";
 import { computeBackoffMs } from "../../src/domain/backoff.js";
 import { outgoing, publish, pullClaim, queueRow, subscribe, text, useWorld } from "./use-case-world.js";
 

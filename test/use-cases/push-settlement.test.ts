@@ -1,8 +1,8 @@
 /** The push-settlement use case (PushSettlement) over in-memory SQLite, driven by a fake clock. */
 import { describe, expect, it } from "vitest";
-import type { Delivery } from "../../src/app/delivery-service.js";
-import { type PushOutcome, PushSettlement } from "../../src/app/push-settlement.js";
-import { QueueSweep } from "../../src/app/queue-sweep.js";
+import type { Delivery } from "../../src/app/consume/delivery-service.js";
+import { QueueSweep } from "../../src/app/consume/queue-sweep.js";
+import { type PushOutcome, PushSettlement } from "../../src/app/push/push-settlement.js";
 import type { PushVerdict } from "../../src/domain/push-outcome.js";
 import type { Subscription } from "../../src/domain/subscription.js";
 import {

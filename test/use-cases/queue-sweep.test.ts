@@ -1,6 +1,6 @@
 /** The queue sweep (QueueSweep) over in-memory SQLite: expired leases and expired items, by the fake clock. */
 import { describe, expect, it } from "vitest";
-import { QueueSweep } from "../../src/app/queue-sweep.js";
+import { QueueSweep } from "../../src/app/consume/queue-sweep.js";
 import {
   outgoing,
   publish,

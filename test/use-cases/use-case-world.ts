@@ -5,9 +5,11 @@
  * each test drives the use cases step by step and reads the rows back.
  */
 import { afterEach, beforeEach } from "vitest";
-import { type ClaimOptions, DeliveryService } from "../../src/app/delivery-service.js";
-import { PublishMessages } from "../../src/app/publish-messages.js";
-import type { NewSubscription, QueueRow, Store } from "../../src/app/store.js";
+import { type ClaimOptions, DeliveryService } from "../../src/app/consume/delivery-service.js";
+import type { QueueRow } from "../../src/app/ports/queue-repository.js";
+import type { Store } from "../../src/app/ports/store.js";
+import type { NewSubscription } from "../../src/app/ports/subscription-repository.js";
+import { PublishMessages } from "../../src/app/publish/publish-messages.js";
 import { FakeClock } from "../../src/domain/clock.js";
 import type { OutgoingMessage } from "../../src/domain/message.js";
 import type { Publisher } from "../../src/domain/publisher.js";
