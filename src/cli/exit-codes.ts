@@ -1,0 +1,67 @@
+/**
+ * What `herald` exits with, and the one line it prints on failure. Scripts branch on the exit code:
+ *
+ * | code    | meaning                                                                 |
+ * |---------|-------------------------------------------------------------------------|
+ * | 0       | success                                                                 |
+ * | 1       | a local failure: an unreadable TLS file, stdin, an unexpected error     |
+ * | 2       | usage: unknown command or option, a bad or missing argument             |
+ * | 3       | `herald health`: the server answered, but not SERVING                  |
+ * | 10 + n  | the server answered with gRPC code n (NOT_FOUND → 15, UNAVAILABLE → 24) |
+ */
+import { Code, ConnectError } from "@connectrpc/connect";
+import { CommanderError } from "commander";
+import { ErrorDetailSchema } from "../../gen/herald/v1/errors_pb.js";
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+export const EXIT_NOT_SERVING = 3;
+/** Added to the gRPC code of a server error. */
+export const EXIT_GRPC_BASE = 10;
+
+/** A mistake in how the command was called (exit 2), found after commander's own checks. */
+export class UsageError extends Error {
+  override readonly name = "UsageError";
+}
+
+/** A failure that already has its exit code and message (e.g. health NOT_SERVING). */
+export class ExitError extends Error {
+  override readonly name = "ExitError";
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+  }
+}
+
+/** "NotFound" → "NOT_FOUND": the gRPC spelling admins know from grpcurl and the server's logs. */
+export function grpcCodeName(code: Code): string {
+  return (Code[code] ?? String(code)).replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
+}
+
+/** The exit code and the single stderr line (without "herald: ") for `error`; undefined line = print nothing. */
+export function describeFailure(error: unknown): { exitCode: number; line: string | undefined } {
+  if (error instanceof CommanderError) {
+    // commander has already printed its message (or the help); help itself is not a failure.
+    const isHelp = error.code === "commander.helpDisplayed" || error.code === "commander.version";
+    return { exitCode: isHelp ? EXIT_OK : EXIT_USAGE, line: undefined };
+  }
+  if (error instanceof UsageError) return { exitCode: EXIT_USAGE, line: error.message };
+  if (error instanceof ExitError) return { exitCode: error.exitCode, line: error.message };
+  if (error instanceof ConnectError) {
+    const [detail] = error.findDetails(ErrorDetailSchema);
+    const extras: string[] = [];
+    if (detail?.reason && detail.reason !== grpcCodeName(error.code)) extras.push(`reason ${detail.reason}`);
+    if (detail?.field) extras.push(`field ${detail.field}`);
+    const suffix = extras.length > 0 ? ` (${extras.join(", ")})` : "";
+    const message = error.rawMessage.replace(/\s+/g, " ").trim();
+    return {
+      exitCode: EXIT_GRPC_BASE + error.code,
+      line: `${grpcCodeName(error.code)}: ${message}${suffix}`,
+    };
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return { exitCode: EXIT_FAILURE, line: message.replace(/\s+/g, " ").trim() };
+}
