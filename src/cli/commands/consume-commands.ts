@@ -8,6 +8,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { Command } from "commander";
 import {
   AcknowledgeResponseSchema,
+  ModifyAckDeadlineResponseSchema,
   type ReceivedMessage,
   ReceivedMessageSchema,
 } from "../../../gen/herald/v1/subscriber_service_pb.js";
@@ -126,6 +127,24 @@ export function registerConsumeCommands(program: Command): void {
         if (isJson) return printJson(messageJson(AcknowledgeResponseSchema, response));
         const acked = (args[1] as string[]).length - response.invalidAckIds.length;
         printLine(`acknowledged ${acked}`);
+        for (const id of response.invalidAckIds) printLine(`invalid (lease lost or unknown): ${id}`);
+      }),
+    );
+
+  program
+    .command("nack")
+    .description("release deliveries by ack id for redelivery (counts as a failed attempt)")
+    .argument("<subscription>", "subscription name")
+    .argument("<ack-ids...>", "ack ids")
+    .action(
+      withConnection(async ({ conn, isJson, args }) => {
+        const response = await conn.subscriber.modifyAckDeadline(
+          { subscription: args[0] as string, ackIds: args[1] as string[], ackDeadlineSeconds: 0 },
+          conn.unary,
+        );
+        if (isJson) return printJson(messageJson(ModifyAckDeadlineResponseSchema, response));
+        const released = (args[1] as string[]).length - response.invalidAckIds.length;
+        printLine(`released ${released}`);
         for (const id of response.invalidAckIds) printLine(`invalid (lease lost or unknown): ${id}`);
       }),
     );
