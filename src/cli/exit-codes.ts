@@ -41,6 +41,21 @@ export function grpcCodeName(code: Code): string {
   return (Code[code] ?? String(code)).replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
 }
 
+/** The TLS failure behind a client-side error (untrusted certificate, certificate required), if any. */
+function tlsProblem(error: ConnectError): string | undefined {
+  let cause: unknown = error.cause;
+  for (let depth = 0; cause instanceof Error && depth < 5; depth += 1) {
+    const code = (cause as NodeJS.ErrnoException).code ?? "";
+    if (/^ERR_SSL_|^ERR_TLS_|CERT|SELF_SIGNED/.test(code)) {
+      // OpenSSL's messages carry a reason between colons ("…:tlsv13 alert certificate required:…").
+      const reason = /SSL routines:[^:]*:([^:]+)/.exec(cause.message)?.[1];
+      return reason ?? cause.message;
+    }
+    cause = cause.cause;
+  }
+  return undefined;
+}
+
 /** The exit code and the single stderr line (without "herald: ") for `error`; undefined line = print nothing. */
 export function describeFailure(error: unknown): { exitCode: number; line: string | undefined } {
   if (error instanceof CommanderError) {
@@ -51,6 +66,14 @@ export function describeFailure(error: unknown): { exitCode: number; line: strin
   if (error instanceof UsageError) return { exitCode: EXIT_USAGE, line: error.message };
   if (error instanceof ExitError) return { exitCode: error.exitCode, line: error.message };
   if (error instanceof ConnectError) {
+    const tls = tlsProblem(error);
+    if (tls !== undefined) {
+      // connect reports a failed handshake as INTERNAL, but the server was never reached.
+      return {
+        exitCode: EXIT_GRPC_BASE + Code.Unavailable,
+        line: `UNAVAILABLE: TLS handshake failed: ${tls} (check --server, --ca, --cert and --key)`,
+      };
+    }
     const [detail] = error.findDetails(ErrorDetailSchema);
     const extras: string[] = [];
     if (detail?.reason && detail.reason !== grpcCodeName(error.code)) extras.push(`reason ${detail.reason}`);
