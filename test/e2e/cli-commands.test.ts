@@ -268,6 +268,12 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
       );
       expect(lines.code).toBe(0);
       expect(lines.stdout.trim().split("\n")).toHaveLength(3);
+      // Without --lines, all of stdin is one message.
+      const whole = await cli.json<{ messageIds: string[] }>(
+        ["publish", "--publisher", "orders-svc", "--topic", "orders.created", "--attr", "kind=order"],
+        { input: "multi\nline" },
+      );
+      expect(whole.messageIds).toHaveLength(1);
       // The filter (attributes.kind = "order") drops this one.
       await cli.json([
         "publish",
@@ -287,17 +293,23 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
         "--wait",
         "5",
       ]);
-      expect(pulled.map((r) => decode(r.message.data))).toEqual(["first order", "second", "third", "fourth"]);
+      expect(pulled.map((r) => decode(r.message.data))).toEqual([
+        "first order",
+        "second",
+        "third",
+        "fourth",
+        "multi\nline",
+      ]);
       expect(pulled[0]?.message).toMatchObject({
         attributes: { kind: "order", region: "eu" },
         identifier: "order-1",
         orderingKey: "customer-1",
       });
 
-      // Ack the first, nack the rest (one attempt allowed: they become dead letters for the next test).
-      const ack = await cli.run(["ack", "billing-orders", pulled[0]?.ackId ?? ""]);
-      expect([ack.code, ack.stdout.trim()]).toEqual([0, "acknowledged 1"]);
-      const nack = await cli.run(["nack", "billing-orders", ...pulled.slice(1).map((r) => r.ackId)]);
+      // Ack the first and last, nack the rest (one attempt allowed: dead letters for the next test).
+      const ack = await cli.run(["ack", "billing-orders", pulled[0]?.ackId ?? "", pulled[4]?.ackId ?? ""]);
+      expect([ack.code, ack.stdout.trim()]).toEqual([0, "acknowledged 2"]);
+      const nack = await cli.run(["nack", "billing-orders", ...pulled.slice(1, 4).map((r) => r.ackId)]);
       expect([nack.code, nack.stdout.trim()]).toEqual([0, "released 3"]);
 
       // A human table, then --ack takes the message off the subscription.
@@ -403,7 +415,7 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
         cli.run(["health"]),
       ]);
       expect(stats.subscription.name).toBe("billing-orders");
-      expect(stats.messageCount).toBe("4");
+      expect(stats.messageCount).toBe("5");
       expect(stats.stats).toMatchObject({ backlog: "0", inFlight: "0", deadLettersUnresolved: "0" });
       expect(human.stdout).toMatch(/^state:\s+active$/m);
       expect(human.stdout).toMatch(/^backlog:\s+0$/m);
