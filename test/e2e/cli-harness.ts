@@ -5,8 +5,33 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { join } from "node:path";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { AdminService } from "../../gen/herald/v1/admin_service_pb.js";
 
 const ROOT = join(import.meta.dirname, "../..");
+
+/** The admin token the CLI test servers accept (HERALD_ADMIN_TOKENS). */
+export const ADMIN_TOKEN = "cli-admin-token-0123456789";
+
+/** Each command is a process start (node + tsx, 1–3 s on a busy machine): tests group many. */
+export const CLI_TEST_TIMEOUT_MS = 120_000;
+
+/** An AdminService client with `token`, for setting up what a test's commands then work on. */
+export function adminClientFor(baseUrl: string, token: string) {
+  return createClient(
+    AdminService,
+    createGrpcTransport({
+      baseUrl,
+      interceptors: [
+        (next) => (request) => {
+          request.header.set("authorization", `Bearer ${token}`);
+          return next(request);
+        },
+      ],
+    }),
+  );
+}
 
 export interface CliResult {
   code: number | null;
