@@ -46,6 +46,8 @@ describe("exit codes and error lines", () => {
       line: undefined,
     });
     expect(describeFailure(new CommanderError(0, "commander.helpDisplayed", "x")).exitCode).toBe(0);
+    expect(describeFailure(new CommanderError(0, "commander.help", "(help dlq)")).exitCode).toBe(0);
+    expect(describeFailure(new CommanderError(1, "commander.help", "(herald dlq)")).exitCode).toBe(2);
     expect(describeFailure(new ExitError("server is NOT_SERVING", 3))).toEqual({
       exitCode: 3,
       line: "server is NOT_SERVING",

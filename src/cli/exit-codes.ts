@@ -59,9 +59,9 @@ function tlsProblem(error: ConnectError): string | undefined {
 /** The exit code and the single stderr line (without "herald: ") for `error`; undefined line = print nothing. */
 export function describeFailure(error: unknown): { exitCode: number; line: string | undefined } {
   if (error instanceof CommanderError) {
-    // commander has already printed its message (or the help); help itself is not a failure.
-    const isHelp = error.code === "commander.helpDisplayed" || error.code === "commander.version";
-    return { exitCode: isHelp ? EXIT_OK : EXIT_USAGE, line: undefined };
+    // commander has already printed its message or the help. Asked-for help and --version exit 0
+    // with it; help shown because a command is incomplete (`herald dlq`) is a usage error.
+    return { exitCode: error.exitCode === 0 ? EXIT_OK : EXIT_USAGE, line: undefined };
   }
   if (error instanceof UsageError) return { exitCode: EXIT_USAGE, line: error.message };
   if (error instanceof ExitError) return { exitCode: error.exitCode, line: error.message };

@@ -313,14 +313,20 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
 describe("herald CLI without a server", { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   it("prints help at every level and a completion script", async () => {
     const cli = cliRunner("http://127.0.0.1:1");
-    const [top, dlq, replay, bash, zsh] = await Promise.all([
+    const [top, dlq, replay, helpCommand, incomplete, bash, zsh] = await Promise.all([
       cli.run(["--help"]),
       cli.run(["dlq", "--help"]),
       cli.run(["dlq", "replay", "--help"]),
+      cli.run(["help", "subscriptions"]),
+      cli.run(["subscriptions"]),
       cli.run(["completion", "bash"]),
       cli.run(["completion", "zsh"]),
     ]);
     expect(top.code).toBe(0);
+    expect([helpCommand.code, helpCommand.stdout]).toEqual([0, expect.stringContaining("pause") as string]);
+    // A command group without its subcommand shows its help on stderr, as a usage error.
+    expect([incomplete.code, incomplete.stdout]).toEqual([2, ""]);
+    expect(incomplete.stderr).toMatch(/^Usage: herald subscriptions /);
     for (const command of [
       "publishers",
       "topics",
