@@ -7,6 +7,7 @@ import { HERALD_VERSION } from "../version.js";
 import { registerCompletionCommand } from "./commands/completion-command.js";
 import { registerConsumeCommands } from "./commands/consume-commands.js";
 import { registerDeadLetterCommands } from "./commands/dlq-commands.js";
+import { registerInspectionCommands } from "./commands/inspection-commands.js";
 import { registerPublishCommand } from "./commands/publish-command.js";
 import { registerPublisherCommands } from "./commands/publisher-commands.js";
 import { registerStatusCommands } from "./commands/status-commands.js";
@@ -65,6 +66,7 @@ export function buildProgram(runServer: (command: "serve" | "migrate") => Promis
   registerConsumeCommands(program);
   registerDeadLetterCommands(program);
   registerStatusCommands(program);
+  registerInspectionCommands(program);
   registerCompletionCommand(program);
   return program;
 }

@@ -228,15 +228,29 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
       expect(after.deadLetters).toEqual([]);
     });
 
-    it("shows a subscription's stats and the server's health", async () => {
-      const [stats, human, health] = await Promise.all([
+    it("shows a subscription's stats, queue and delivery log, and the server's health", async () => {
+      type QueueJson = { queueItems: Array<{ status: string; messageId: string }> };
+      type LogsJson = {
+        notificationLogs: Array<{ deliveryMethod: string; status: string; messageId: string }>;
+      };
+      const [stats, human, health, queue, queueTable, logs] = await Promise.all([
         cli.json<{ subscription: { name: string }; messageCount: string; stats: Record<string, string> }>([
           "stats",
           "billing-orders",
         ]),
         cli.run(["stats", "billing-orders"]),
         cli.run(["health"]),
+        cli.json<QueueJson>(["queue", "billing-orders", "--status", "sent"]),
+        cli.run(["queue", "billing-orders"]),
+        cli.json<LogsJson>(["logs", "--subscription", "billing-orders", "--method", "pull", "--since", "1h"]),
       ]);
+      // Five acked deliveries (two of them replays); the three nacked rows stay dead-lettered.
+      expect(queue.queueItems.map((q) => q.status)).toEqual(["sent", "sent", "sent", "sent", "sent"]);
+      expect(
+        queueTable.stdout.split("\n").filter((l) => /\bdead_lettered\s+1\s+.*\bnack$/.test(l)),
+      ).toHaveLength(3);
+      const outcomes = logs.notificationLogs.map((l) => l.status).sort();
+      expect(outcomes).toEqual(["failed", "failed", "failed", "sent", "sent", "sent", "sent", "sent"]);
       expect(stats.subscription.name).toBe("billing-orders");
       expect(stats.messageCount).toBe("5");
       expect(stats.stats).toMatchObject({ backlog: "0", inFlight: "0", deadLettersUnresolved: "0" });
