@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// `herald <serve|migrate>`. Runs the compiled JavaScript in dist/ (`npm run build`) when it is at
-// least as new as every source file: transpiling the TypeScript at start (tsx) costs about a
-// second and a half of each restart. Without a build, or with one older than the sources, it runs
-// the TypeScript through tsx, so a fresh clone and a changed checkout never run stale code.
+// `herald`: serve, migrate, and the admin client commands (docs/cli.md). Runs the compiled
+// JavaScript in dist/ (`npm run build`) when it is at least as new as every source file:
+// transpiling the TypeScript at start (tsx) costs about a second and a half of each restart.
+// Without a build, or with one older than the sources, it runs the TypeScript through tsx, so a
+// fresh clone and a changed checkout never run stale code.
 import { readdirSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 

@@ -1,70 +1,34 @@
 /**
- * `herald serve` starts the server (migrating first); `herald migrate` only migrates.
- * Configuration comes from the environment (see README); a bad variable stops the start.
+ * Entry point of `herald` (bin/herald.js). Errors end as one line on stderr and an exit code from
+ * exit-codes.ts; `serve` and `migrate` keep their own messages and exit 1 on a failed start.
  */
-import { ConfigError, loadConfig } from "../config/config.js";
-import { type HeraldServer, startHerald } from "../herald-server.js";
-import { createJsonLogger } from "../logger.js";
-import { openStore } from "../storage/open-store.js";
+import { describeFailure } from "./exit-codes.js";
+import { buildProgram } from "./program.js";
 
-const USAGE = "usage: herald <serve|migrate>";
-
-async function serve(): Promise<void> {
-  const config = loadConfig();
-  const logger = createJsonLogger(config.logLevel);
-  // Handlers are installed before the server starts: a SIGTERM right after "herald listening"
-  // (which is logged inside startHerald) must stop it gracefully, not kill it by default action.
-  let server: HeraldServer | undefined;
-  let isStopRequested = false;
-  const stopAndExit = (running: HeraldServer) => {
-    running.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error("shutdown failed", { error });
-        process.exit(1);
-      },
-    );
-  };
-  let signals = 0;
-  const onSignal = (signal: NodeJS.Signals) => {
-    signals += 1;
-    if (signals > 1) {
-      logger.warn("second signal: exiting at once", { signal });
-      process.exit(1);
-    }
-    logger.info("shutting down", { signal });
-    if (server) stopAndExit(server);
-    else isStopRequested = true;
-  };
-  process.on("SIGTERM", onSignal);
-  process.on("SIGINT", onSignal);
-  server = await startHerald(config, { logger });
-  if (isStopRequested) stopAndExit(server);
-}
-
-async function migrate(): Promise<void> {
-  const config = loadConfig();
-  const logger = createJsonLogger(config.logLevel);
-  const store = await openStore({ databaseUrl: config.databaseUrl, poolMax: 1, logger });
-  await store.close();
-  logger.info("database migrated", { store: store.kind });
-}
-
-async function main(argv: string[]): Promise<void> {
-  const command = argv[0] ?? "serve";
-  if (command === "serve") return serve();
-  if (command === "migrate") return migrate();
-  process.stderr.write(`${USAGE}\n`);
-  process.exit(2);
-}
-
-main(process.argv.slice(2)).catch((error: unknown) => {
-  if (error instanceof ConfigError) {
-    process.stderr.write(`herald: ${error.message}\n`);
-  } else {
+async function runServer(command: "serve" | "migrate"): Promise<void> {
+  const server = await import("./server-commands.js");
+  try {
+    await (command === "serve" ? server.serve() : server.migrate());
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(
-      `herald: failed to start: ${error instanceof Error ? error.message : String(error)}\n`,
+      error instanceof server.ConfigError ? `herald: ${message}\n` : `herald: failed to start: ${message}\n`,
     );
+    process.exit(1);
   }
-  process.exit(1);
+}
+
+// `herald tail | head`: a closed stdout ends the command quietly.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(0);
+  throw error;
 });
+
+const program = buildProgram(runServer);
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  const { exitCode, line } = describeFailure(error);
+  if (line !== undefined) process.stderr.write(`herald: ${line}\n`);
+  process.exit(exitCode);
+}
