@@ -1,121 +1,38 @@
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { isIP } from "node:net";
+import {
+  isLoopbackHost,
+  parseAddr,
+  parseAllowedPorts,
+  parseIntVar,
+  parseSecretKeys,
+  validateDatabaseUrl,
+} from "./config-values.js";
+
+import type {
+  AuthConfig,
+  HeraldConfig,
+  LogLevel,
+  MetricsConfig,
+  TransportConfig,
+  WebhookConfig,
+} from "./herald-config.js";
+
+export type {
+  AuthConfig,
+  HeraldConfig,
+  LogLevel,
+  MetricsConfig,
+  TransportConfig,
+  WebhookConfig,
+} from "./herald-config.js";
+export { isLoopbackHost };
 
 /**
  * The only reader of process.env. Every variable is validated once at start; an invalid value
  * stops the start with a message naming the variable.
  */
-
-export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
-
-export interface HeraldConfig {
-  /** Host to bind, e.g. "127.0.0.1" or "0.0.0.0". */
-  host: string;
-  /** Port to bind; 0 picks a free one. */
-  port: number;
-  /** `sqlite:<path>` or `mysql://user:pass@host:port/db`. */
-  databaseUrl: string;
-  /** Most connections in the MySQL pool. */
-  dbPoolMax: number;
-  /** Longest one MySQL query may take before its connection is dropped and the call answers UNAVAILABLE, ms. */
-  dbQueryTimeoutMs: number;
-  /** How long a dedup_id is remembered per publisher, ms. */
-  dedupWindowMs: number;
-  /** Most messages and payload bytes waiting for (or in) a publish group commit on this instance. */
-  publishQueue: { maxMessages: number; maxBytes: number };
-  logLevel: LogLevel;
-  /** How long SIGTERM waits for open calls before closing connections, ms. */
-  shutdownGraceMs: number;
-  /** First interval between polls of an idle consumer (doubling up to pollMaxMs), ms. */
-  pollMinMs: number;
-  /** Longest interval between polls of an idle consumer for work published on other instances, ms. */
-  pollMaxMs: number;
-  /** How often expired leases and expired items are swept, ms. */
-  sweepIntervalMs: number;
-  /** Most Subscribe streams open at once on this instance. */
-  maxOpenStreams: number;
-  /** Most Subscribe/StreamingPull streams one API key (or the admin tokens together) holds open on this instance. */
-  maxStreamsPerKey: number;
-  /** Most grpc.health.v1 Health.Watch streams open at once on this instance (they need no credentials). */
-  maxHealthWatches: number;
-  /** Most message bytes in one Pull response, stream batch or push claim (one larger message travels alone). */
-  maxResponseBytes: number;
-  /** How often an open stream re-checks its credentials and subscription (revoked, deactivated, deleted), ms. */
-  streamRecheckMs: number;
-  /** How long delivered queue rows, notification logs and unreferenced messages are kept, ms. */
-  retentionMs: number;
-  /** How often retention pruning runs, ms. */
-  retentionIntervalMs: number;
-  webhooks: WebhookConfig;
-  auth: AuthConfig;
-  transport: TransportConfig;
-  /** Where GET /metrics (Prometheus) is served; undefined when HERALD_METRICS_ADDR is empty (disabled). */
-  metricsAddr?: { host: string; port: number };
-  /**
-   * Publisher code the google.pubsub.v1 API publishes as when the caller is not a publisher (auth
-   * off, or an admin token); created on first use. Dead-letter forwards are published as it too.
-   */
-  pubsubPublisher: string;
-  /**
-   * AES-256 keys (HERALD_SECRET_KEYS) sealing webhook signing secrets at rest; the first seals,
-   * all open. Empty: secrets are stored as issued (Herald warns at start).
-   */
-  secretKeys: readonly Buffer[];
-  metrics: MetricsConfig;
-}
-
-export interface MetricsConfig {
-  /** Bearer token GET /metrics requires (HERALD_METRICS_TOKEN); undefined: none. */
-  token?: string;
-  /** Label series by subscription and topic name (HERALD_METRICS_NAME_LABELS, default true). */
-  nameLabels: boolean;
-}
-
-export interface TransportConfig {
-  /** TLS for the port (HTTP/2 and HTTP/1.1 through ALPN); absent for cleartext HTTP/2. */
-  tls?: { certFile: string; keyFile: string; clientCaFile?: string };
-  /** Most concurrent streams one HTTP/2 connection may open. */
-  maxStreamsPerConnection: number;
-  /** Largest header list a request may send, bytes. */
-  maxHeaderBytes: number;
-  /** Connections with no open stream for this long are closed, ms. */
-  idleTimeoutMs: number;
-  /** Most client connections open at once; further ones are closed on accept. */
-  maxConnections: number;
-  /** Most request body bytes held across the server before calls are refused with RESOURCE_EXHAUSTED, bytes. */
-  maxBufferedRequestBytes: number;
-  /** Longest a request body (or one message of a request stream) may take to arrive before the call is cut, ms. */
-  bodyTimeoutMs: number;
-}
-
-export interface AuthConfig {
-  /**
-   * tokens: every call to Herald's services needs a bearer token. open-loopback: no admin token is
-   * configured and Herald binds a loopback address, so authentication is off (development).
-   * open-insecure: HERALD_INSECURE=1 turned it off on a non-loopback address.
-   */
-  mode: "tokens" | "open-loopback" | "open-insecure";
-  /** SHA-256 hex of each HERALD_ADMIN_TOKENS entry; the tokens themselves are not kept. */
-  adminTokenHashes: string[];
-}
-
-export interface WebhookConfig {
-  /** Plain http:// endpoints allowed (default: only when Herald itself binds a loopback address). */
-  allowHttp: boolean;
-  /** "all" allows private/loopback destinations; otherwise the CIDRs allowed despite the SSRF block. */
-  allowPrivate: "all" | string[];
-  /** Ports pushes may use (inclusive ranges), or "any" (the default). */
-  allowedPorts: "any" | [number, number][];
-  /** Longest a push request may take (capped further by the subscription's ack deadline), ms. */
-  timeoutMs: number;
-  /** Largest concurrency window of one push subscription. */
-  windowMax: number;
-  /** Most push requests in flight on this instance, across subscriptions. */
-  maxInflight: number;
-  /** A subscription failing with no success for this long is paused, ms. */
-  pauseAfterFailingMs: number;
-}
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
@@ -159,50 +76,6 @@ type Env = Record<string, string | undefined>;
 function read(env: Env, name: keyof typeof CONFIG_DEFAULTS): string {
   const value = env[name];
   return value === undefined || value === "" ? CONFIG_DEFAULTS[name] : value;
-}
-
-function parseIntVar(problems: string[], name: string, raw: string, min: number, max: number): number {
-  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-    problems.push(`${name} must be an integer between ${min} and ${max} (got "${raw}")`);
-    return min;
-  }
-  return Number(raw);
-}
-
-/** Splits "host:port" or "[v6]:port"; reports a problem naming `name` when malformed. */
-function parseAddr(problems: string[], raw: string, name = "HERALD_ADDR"): { host: string; port: number } {
-  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+)):(\d{1,5})$/.exec(raw);
-  const port = match ? Number(match[3]) : Number.NaN;
-  if (!match || port > 65535) {
-    problems.push(`${name} must be host:port, e.g. 127.0.0.1:8085 (got "${raw}")`);
-    return { host: "127.0.0.1", port: 0 };
-  }
-  return { host: (match[1] ?? match[2]) as string, port };
-}
-
-function validateDatabaseUrl(problems: string[], raw: string): void {
-  if (raw.startsWith("sqlite:")) {
-    if (raw.length === "sqlite:".length)
-      problems.push("DATABASE_URL sqlite: needs a file path, e.g. sqlite:./data/herald.db");
-    return;
-  }
-  if (raw.startsWith("mysql://") || raw.startsWith("mariadb://")) {
-    try {
-      const url = new URL(raw);
-      if (url.pathname.length <= 1)
-        problems.push("DATABASE_URL must name a database, e.g. mysql://root@127.0.0.1:3306/herald");
-    } catch {
-      problems.push("DATABASE_URL is not a valid mysql:// URL");
-    }
-    return;
-  }
-  // Do not echo the value: it may contain a password.
-  problems.push("DATABASE_URL must start with sqlite: or mysql://");
-}
-
-/** Whether `host` is a loopback address (only this machine can reach a port bound to it). */
-export function isLoopbackHost(host: string): boolean {
-  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 function parseTransportConfig(problems: string[], env: Env): TransportConfig {
@@ -293,25 +166,6 @@ function parseAuthConfig(problems: string[], env: Env, host: string): AuthConfig
   return { mode, adminTokenHashes: tokens.map((t) => createHash("sha256").update(t, "utf8").digest("hex")) };
 }
 
-/** "443,8443,9000-9100" → inclusive ranges; empty → any port. */
-function parseAllowedPorts(problems: string[], raw: string): "any" | [number, number][] {
-  if (raw.trim() === "") return "any";
-  const ranges: [number, number][] = [];
-  for (const part of raw.split(",").map((p) => p.trim())) {
-    const match = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(part);
-    const from = Number(match?.[1]);
-    const to = match?.[2] === undefined ? from : Number(match[2]);
-    if (!match || from < 1 || to > 65535 || from > to) {
-      problems.push(
-        `HERALD_PUSH_ALLOWED_PORTS has an invalid entry "${part}" (use e.g. 443,8443 or 8000-8999)`,
-      );
-      continue;
-    }
-    ranges.push([from, to]);
-  }
-  return ranges;
-}
-
 function parseWebhookConfig(problems: string[], env: Env, host: string): WebhookConfig {
   const allowHttpRaw = read(env, "HERALD_WEBHOOK_ALLOW_HTTP");
   let allowHttp = isLoopbackHost(host);
@@ -368,22 +222,6 @@ function parseWebhookConfig(problems: string[], env: Env, host: string): Webhook
         365 * 86400,
       ) * 1000,
   };
-}
-
-/** HERALD_SECRET_KEYS: comma-separated base64 (or base64url) encodings of 32 random bytes each. */
-function parseSecretKeys(problems: string[], raw: string): Buffer[] {
-  const entries = raw.trim() === "" ? [] : raw.split(",").map((e) => e.trim());
-  const keys: Buffer[] = [];
-  for (const [i, entry] of entries.entries()) {
-    const key = /^[A-Za-z0-9+/_-]{43}=?$/.test(entry) ? Buffer.from(entry, "base64") : Buffer.alloc(0);
-    // Never echo a key: say which entry is wrong, not what it is.
-    if (key.length !== 32) {
-      problems.push(
-        `HERALD_SECRET_KEYS entry ${i + 1} must be the base64 of 32 random bytes (e.g. openssl rand -base64 32)`,
-      );
-    } else keys.push(key);
-  }
-  return keys;
 }
 
 function parseMetricsConfig(problems: string[], env: Env): MetricsConfig {
