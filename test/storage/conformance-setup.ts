@@ -183,3 +183,37 @@ export async function ackItems(store: Store, ids: readonly bigint[], nowMs: numb
   const leases = await leaseItems(store, ids, nowMs);
   expect(await store.repos.deliveries.markSentIfLeased(leases, nowMs)).toHaveLength(ids.length);
 }
+
+/**
+ * Leases the queue items and dead-letters them at `nowMs` (reason MAX_ATTEMPTS), as the delivery
+ * path does after the last failed attempt.
+ */
+export async function deadLetterItems(
+  store: Store,
+  ids: readonly bigint[],
+  nowMs: number,
+  attempt: {
+    attemptCount: number;
+    lastError: string;
+    firstAttemptAtMs: number | null;
+    lastAttemptAtMs: number | null;
+  },
+): Promise<void> {
+  const leases = await leaseItems(store, ids, nowMs);
+  await store.transaction(async (repos) => {
+    const won = await repos.deliveries.markDeadLetteredIfLeased(
+      leases.map((lease) => ({ lease, nextRetryAtMs: null, ...attempt })),
+      nowMs,
+    );
+    expect(won).toHaveLength(ids.length);
+    await repos.deadLetters.insertFromQueue(
+      ids.map((queueId) => ({
+        queueId,
+        failureReason: "MAX_ATTEMPTS" as const,
+        lastError: attempt.lastError,
+        lastHttpStatus: null,
+      })),
+      nowMs,
+    );
+  });
+}

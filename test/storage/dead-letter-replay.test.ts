@@ -14,7 +14,7 @@ import {
   createSubscriber,
   createSubscription,
   createTopic,
-  leaseItems,
+  deadLetterItems,
   messageToStore,
   NOW_MS,
   useConformanceStore,
@@ -39,33 +39,12 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
         );
         await s.repos.queue.fanOut(messageIds, NOW_MS);
         const rows = (await Promise.all(messageIds.map((id) => s.repos.queue.listByMessage(id)))).flat();
-        const leases = await leaseItems(
+        await deadLetterItems(
           s,
           rows.map((r) => r.id),
           NOW_MS,
+          { attemptCount: 5, lastError: "boom", firstAttemptAtMs: NOW_MS, lastAttemptAtMs: NOW_MS },
         );
-        await s.transaction(async (repos) => {
-          await repos.deliveries.markDeadLetteredIfLeased(
-            leases.map((lease) => ({
-              lease,
-              nextRetryAtMs: null,
-              attemptCount: 5,
-              lastError: "boom",
-              firstAttemptAtMs: NOW_MS,
-              lastAttemptAtMs: NOW_MS,
-            })),
-            NOW_MS,
-          );
-          await repos.deadLetters.insertFromQueue(
-            rows.map((r) => ({
-              queueId: r.id,
-              failureReason: "MAX_ATTEMPTS" as const,
-              lastError: "boom",
-              lastHttpStatus: null,
-            })),
-            NOW_MS,
-          );
-        });
       };
       await more(count);
       return { sub, more };

@@ -10,7 +10,7 @@ import {
   createSubscriber,
   createSubscription,
   createTopic,
-  leaseItems,
+  deadLetterItems,
   messageToStore,
   NOW_MS,
   useConformanceStore,
@@ -38,33 +38,12 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
       ]);
       await s.repos.queue.fanOut(messageIds, NOW_MS);
       const rows = (await Promise.all(messageIds.map((id) => s.repos.queue.listByMessage(id)))).flat();
-      const leases = await leaseItems(
+      await deadLetterItems(
         s,
         rows.map((r) => r.id),
         NOW_MS,
+        { attemptCount: 5, lastError: "x", firstAttemptAtMs: null, lastAttemptAtMs: null },
       );
-      await s.transaction(async (repos) => {
-        await repos.deliveries.markDeadLetteredIfLeased(
-          leases.map((lease) => ({
-            lease,
-            nextRetryAtMs: null,
-            attemptCount: 5,
-            lastError: "x",
-            firstAttemptAtMs: null,
-            lastAttemptAtMs: null,
-          })),
-          NOW_MS,
-        );
-        await repos.deadLetters.insertFromQueue(
-          rows.map((r) => ({
-            queueId: r.id,
-            failureReason: "MAX_ATTEMPTS" as const,
-            lastError: "x",
-            lastHttpStatus: null,
-          })),
-          NOW_MS,
-        );
-      });
       expect(await s.repos.deadLetters.listBySubscription(sub.id)).toHaveLength(2);
 
       const config = { migrationSource: createMigrationSource(s.dialect) };

@@ -12,6 +12,7 @@ import {
   createSubscriber,
   createSubscription,
   createTopic,
+  deadLetterItems,
   leaseItems,
   messageToStore,
   NOW_MS,
@@ -60,31 +61,13 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))("retention
     return { publisherId: publisher.id, subscriptionId: subscription.id, messageIds, queueIds };
   }
 
-  const deadLetter = async (ids: readonly bigint[], atMs: number) => {
-    const leases = await leaseItems(store(), ids, atMs);
-    return store().transaction(async (repos) => {
-      await repos.deliveries.markDeadLetteredIfLeased(
-        leases.map((lease) => ({
-          lease,
-          nextRetryAtMs: null,
-          attemptCount: 1,
-          lastError: "boom",
-          firstAttemptAtMs: atMs,
-          lastAttemptAtMs: atMs,
-        })),
-        atMs,
-      );
-      await repos.deadLetters.insertFromQueue(
-        ids.map((queueId) => ({
-          queueId,
-          failureReason: "MAX_ATTEMPTS",
-          lastError: "boom",
-          lastHttpStatus: null,
-        })),
-        atMs,
-      );
+  const deadLetter = (ids: readonly bigint[], atMs: number) =>
+    deadLetterItems(store(), ids, atMs, {
+      attemptCount: 1,
+      lastError: "boom",
+      firstAttemptAtMs: atMs,
+      lastAttemptAtMs: atMs,
     });
-  };
 
   const statuses = async (queueIds: readonly bigint[]) => {
     const rows = (await store()
