@@ -8,22 +8,40 @@ import type { Peer } from "../peers/peer.js";
 import { publishConcurrently } from "../publish-loop.js";
 import type { RunResult, Workload, WorkloadContext } from "./workload.js";
 
-async function publishFixedCount(peer: Peer, ctx: WorkloadContext, total: number, isMeasured: boolean) {
-  const { clients, batchSize } = ctx.settings.publishThroughput;
-  const tag = ctx.uniqueTag("w1");
-  const channel = await peer.openChannel(tag);
-  const publishers = await Promise.all(Array.from({ length: clients }, () => channel.openPublisher()));
+export interface PublishRunShape {
+  tag: string;
+  clients: number;
+  /** Closed loops per client connection, each awaiting one call at a time. */
+  loopsPerClient: number;
+  batchSize: number;
+}
+
+/**
+ * Publishes `total` messages through `clients` connections and reports the rate from the first
+ * send to the last acknowledgement (metered when `isMeasured`). Shared by workloads 1 and 1s.
+ */
+export async function publishMeasured(
+  peer: Peer,
+  ctx: WorkloadContext,
+  total: number,
+  isMeasured: boolean,
+  shape: PublishRunShape,
+): Promise<RunResult> {
+  const channel = await peer.openChannel(shape.tag);
+  const publishers = await Promise.all(Array.from({ length: shape.clients }, () => channel.openPublisher()));
   try {
+    // A publisher listed k times has k calls in flight on its connection.
+    const loops = publishers.flatMap((p) => Array.from({ length: shape.loopsPerClient }, () => p));
     const meter = isMeasured ? await ctx.startMeter(peer) : undefined;
-    const result = await publishConcurrently(publishers, {
+    const result = await publishConcurrently(loops, {
       total,
-      batchSize,
-      idPrefix: tag,
+      batchSize: shape.batchSize,
+      idPrefix: shape.tag,
       deadlineMs: performance.now() + ctx.settings.runTimeoutMs,
     });
     const cost = await meter?.finish();
     const seconds = (result.lastAckAtMs - result.firstSendAtMs) / 1000;
-    const run: RunResult = {
+    return {
       count: result.published,
       expected: total,
       seconds,
@@ -32,11 +50,20 @@ async function publishFixedCount(peer: Peer, ctx: WorkloadContext, total: number
       ...(cost ? { cost } : {}),
       ...(result.complete ? {} : { problem: `run timeout: ${result.published}/${total} published` }),
     };
-    return run;
   } finally {
     await Promise.all(publishers.map((p) => p.close()));
     await channel.close();
   }
+}
+
+function publishFixedCount(peer: Peer, ctx: WorkloadContext, total: number, isMeasured: boolean) {
+  const { clients, batchSize } = ctx.settings.publishThroughput;
+  return publishMeasured(peer, ctx, total, isMeasured, {
+    tag: ctx.uniqueTag("w1"),
+    clients,
+    loopsPerClient: 1,
+    batchSize,
+  });
 }
 
 export const publishThroughput: Workload = {
