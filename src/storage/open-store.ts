@@ -11,6 +11,7 @@ import { type Dialect, mysqlDialect, sqliteDialect } from "./dialect.js";
 import { KnexStore } from "./knex-store.js";
 import { createMigrationSource, migrationNames } from "./migrations/migration-source.js";
 import { boundQueries } from "./query-timeout.js";
+import { cachePreparedStatements, type PreparingConnection } from "./sqlite-statement-cache.js";
 
 export interface OpenStoreOptions {
   databaseUrl: string;
@@ -97,10 +98,11 @@ function sqliteKnex(filename: string, logger?: Logger): Knex {
       min: 1,
       max: 1,
       afterCreate: (
-        conn: { pragma: (s: string) => unknown },
+        conn: PreparingConnection & { pragma: (s: string) => unknown },
         done: (err: unknown, conn: unknown) => void,
       ) => {
         try {
+          cachePreparedStatements(conn);
           // WAL lets readers run beside the writer; synchronous=FULL keeps every commit durable.
           conn.pragma("journal_mode = WAL");
           conn.pragma("synchronous = FULL");

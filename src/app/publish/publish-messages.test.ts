@@ -65,8 +65,8 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
   return { promise, resolve };
 }
 
-/** Lets queued microtasks and immediate callbacks run (lookups, queueing), without a timer. */
-const settle = () => new Promise((resolve) => setImmediate(resolve));
+/** Lets queued microtasks and immediate callbacks run (lookups, queueing), without a timer. Two event-loop turns: the group commit waits one turn before taking a batch, so queued calls can join it. */
+const settle = () => new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
 
 function messages(count: number, bytesEach = 10, label = "m"): OutgoingMessage[] {
   return Array.from({ length: count }, (_, i) => ({
