@@ -18,6 +18,7 @@ import { SubscriptionAdmin } from "../app/admin/subscription-admin.js";
 import { Authenticator } from "../app/auth/authenticator.js";
 import { SecretBox } from "../app/auth/secret-box.js";
 import { DeliveryService } from "../app/consume/delivery-service.js";
+import { DirectTakers } from "../app/consume/direct-takers.js";
 import { QueueSweep } from "../app/consume/queue-sweep.js";
 import { DeadLetterAdmin } from "../app/dead-letters/dead-letter-admin.js";
 import { DeadLetterForwarding } from "../app/dead-letters/dead-letter-forwarding.js";
@@ -110,7 +111,16 @@ interface Foundation {
 function buildOnStore({ config, clock, logger, secrets, store }: Foundation): HeraldGraph {
   // Counts from the use cases and engines; served only when HERALD_METRICS_ADDR is set.
   const metrics = new HeraldMetrics(logger, { nameLabels: config.metrics.nameLabels });
-  const publishing = new PublishMessages(store, clock, config.dedupWindowMs, metrics, config.publishQueue);
+  // Subscribe streams waiting for work take a local publish's deliveries straight from its commit.
+  const takers = new DirectTakers();
+  const publishing = new PublishMessages(
+    store,
+    clock,
+    config.dedupWindowMs,
+    metrics,
+    config.publishQueue,
+    takers,
+  );
   const publishers = new CodedEntityAdmin(store, clock, publisherRules);
   const admin = {
     publishers,
@@ -136,9 +146,10 @@ function buildOnStore({ config, clock, logger, secrets, store }: Foundation): He
     maxOpenStreams: config.maxOpenStreams,
     maxStreamsPerPrincipal: config.maxStreamsPerKey,
     onStreamError: (error) => logger.warn("stream waiting for the database", { error }),
+    takers,
   });
   // A local publish wakes this instance's waiting consumers at once; other instances poll.
-  publishing.onPublished((result) => wakeups.notifyTopic(result.topicId));
+  publishing.onPublished((result) => wakeups.notifyTopic(result.topicId, result.servedSubscriptionIds));
   publishing.onPublished((result, command) =>
     metrics.messagesPublished(command.topic, result.messageIds.length),
   );

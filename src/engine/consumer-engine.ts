@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { AckCoalescer } from "../app/consume/ack-coalescer.js";
 import type { AckOutcome, Delivery, DeliveryService } from "../app/consume/delivery-service.js";
+import type { DirectTakers } from "../app/consume/direct-takers.js";
 import type { Subscription } from "../domain/subscription.js";
 import type { BackgroundService } from "./background-service.js";
 import { IdlePoller } from "./idle-poller.js";
@@ -24,6 +25,8 @@ export interface ConsumerEngineOptions {
   maxStreamsPerPrincipal: number;
   /** Told about database errors a stream rides out. */
   onStreamError?: (error: unknown) => void;
+  /** Where waiting streams offer their room to local publishes (deliveries from the commit). */
+  takers?: DirectTakers;
 }
 
 /**
@@ -90,6 +93,7 @@ export class ConsumerEngine implements BackgroundService {
         tuning: this.options.tuning,
         stopSignal: this.stopController.signal,
         ...(this.options.onStreamError ? { onError: this.options.onStreamError } : {}),
+        ...(this.options.takers ? { takers: this.options.takers } : {}),
       });
     } finally {
       release();

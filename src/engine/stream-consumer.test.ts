@@ -8,6 +8,7 @@ import type {
   Delivery,
   DeliveryService,
 } from "../app/consume/delivery-service.js";
+import { type DirectTaker, DirectTakers } from "../app/consume/direct-takers.js";
 import type { Subscription } from "../domain/subscription.js";
 import { IdlePoller } from "./idle-poller.js";
 import { LeaseRegistry } from "./lease-registry.js";
@@ -63,7 +64,7 @@ describe("streamDeliveries", () => {
     for (const c of cleanups.splice(0)) await c();
   });
 
-  function open(sizes: number[], maxOutstandingBytes: number) {
+  function open(sizes: number[], maxOutstandingBytes: number, takers?: DirectTakers) {
     const fake = fakeDeliveries(sizes);
     const wakeups = new Wakeups();
     const registry = new LeaseRegistry();
@@ -90,6 +91,7 @@ describe("streamDeliveries", () => {
         // Lease checks never come due here: only an ack can free room.
         tuning: { claimBatchMax: 500, claimMaxBytes: 1 << 20, leaseCheckMs: 3_600_000 },
         stopSignal: stop.signal,
+        ...(takers ? { takers } : {}),
       },
     );
     cleanups.push(async () => {
@@ -97,7 +99,7 @@ describe("streamDeliveries", () => {
       idle.stop();
       await stream.return(undefined);
     });
-    return { stream, fake, registry, wakeups };
+    return { stream, fake, registry, wakeups, client };
   }
 
   it("waits for an ack when the next message does not fit the bytes left, claiming nothing meanwhile", async () => {
@@ -143,5 +145,97 @@ describe("streamDeliveries", () => {
     await turns(20);
     expect(got?.value).toHaveLength(1);
     expect(fake.calls.claims).toBe(2);
+  });
+
+  describe("with deliveries handed over from a local publish's commit", () => {
+    const handed = (id: number, sizeBytes = 10): Delivery => ({
+      ref: { queueId: BigInt(id), leaseToken: 1n },
+      ackId: `handed-${id}`,
+      deliveryAttempt: 1,
+      message: {} as Delivery["message"],
+      sizeBytes,
+    });
+
+    async function waitingTaker(takers: DirectTakers): Promise<DirectTaker> {
+      for (let i = 0; i < 100; i++) {
+        const [taker] = takers.roomiestPerSubscription(subscription.topicId);
+        if (taker) return taker;
+        await nextTurn();
+      }
+      throw new Error("the stream never offered its room");
+    }
+
+    it("yields what a publish handed over without claiming, and goes back to waiting", async () => {
+      const takers = new DirectTakers();
+      const { stream, fake } = open([], 1000, takers);
+      let got: IteratorResult<Delivery[]> | undefined;
+      void stream.next().then((r) => {
+        got = r;
+      });
+      const taker = await waitingTaker(takers);
+      expect(fake.calls.claims).toBe(1);
+      expect(taker.room()).toEqual({ messages: 500, bytes: 1000 });
+
+      const promised = { messages: 2, bytes: 20 };
+      taker.promise(promised);
+      expect(taker.room()).toEqual({ messages: 500, bytes: 980 });
+      expect(taker.settle(promised, [handed(1), handed(2)])).toBe(true);
+      await turns(20);
+      expect((got?.value as Delivery[] | undefined)?.map((d) => d.ref.queueId)).toEqual([1n, 2n]);
+
+      void stream.next();
+      await turns(200);
+      // Still one claim: the hand-off did not send the stream to the database.
+      expect(fake.calls.claims).toBe(1);
+      expect(takers.roomiestPerSubscription(subscription.topicId)).toEqual([taker]);
+      // What it holds counts against its room.
+      expect(taker.room()).toEqual({ messages: 500, bytes: 980 });
+    });
+
+    it("counts promised room as outstanding, so a claim meanwhile cannot overfill the stream", async () => {
+      const takers = new DirectTakers();
+      const { stream, fake, wakeups } = open([], 100, takers);
+      let got: IteratorResult<Delivery[]> | undefined;
+      void stream.next().then((r) => {
+        got = r;
+      });
+      const taker = await waitingTaker(takers);
+      const promised = { messages: 1, bytes: 90 };
+      taker.promise(promised);
+      fake.publish(50);
+      wakeups.notifyTopic(subscription.topicId);
+      await turns(200);
+      // 10 bytes left: the 50-byte message waits while the promise is open.
+      expect(got).toBeUndefined();
+      taker.settle(promised, []);
+      await turns(50);
+      expect((got?.value as Delivery[] | undefined)?.map((d) => d.sizeBytes)).toEqual([50]);
+    });
+
+    it("refuses a hand-off once the stream has ended, so the publisher gives the leases back", async () => {
+      const takers = new DirectTakers();
+      const { stream, client } = open([], 1000, takers);
+      const pending = stream.next();
+      const taker = await waitingTaker(takers);
+      const promised = { messages: 1, bytes: 10 };
+      taker.promise(promised);
+      client.abort();
+      expect((await pending).done).toBe(true);
+      expect(taker.settle(promised, [handed(9)])).toBe(false);
+      expect(takers.roomiestPerSubscription(subscription.topicId)).toEqual([]);
+    });
+
+    it("leaves the other subscriptions' waits alone when a publish served this one", async () => {
+      const takers = new DirectTakers();
+      const { stream, fake, wakeups } = open([], 1000, takers);
+      void stream.next();
+      await waitingTaker(takers);
+      wakeups.notifyTopic(subscription.topicId, new Set([subscription.id]));
+      await turns(100);
+      expect(fake.calls.claims).toBe(1);
+      wakeups.notifyTopic(subscription.topicId, new Set([subscription.id + 1n]));
+      await turns(100);
+      expect(fake.calls.claims).toBe(2);
+    });
   });
 });

@@ -25,8 +25,12 @@ export class Wakeups {
   private readonly topicCounts = new Map<bigint, number>();
   private readonly subscriptionCounts = new Map<bigint, number>();
 
+  /** Subscriptions seen (marked or waited on) per topic: who a topic notification with exceptions reaches. */
+  private readonly topicSubscriptions = new Map<bigint, Set<bigint>>();
+
   /** The notifications seen so far for the subscription and its topic. */
   mark(subscriptionId: bigint, topicId: bigint): WakeupMark {
+    this.remember(subscriptionId, topicId);
     return {
       topicCount: this.topicCounts.get(topicId) ?? 0,
       subscriptionCount: this.subscriptionCounts.get(subscriptionId) ?? 0,
@@ -54,6 +58,7 @@ export class Wakeups {
   ): Promise<void> {
     if (signal?.aborted) return Promise.resolve();
     if (since !== undefined && this.hasNewerThan(since, subscriptionId, topicId)) return Promise.resolve();
+    this.remember(subscriptionId, topicId);
     return new Promise((resolve) => {
       const set = this.waiters.get(subscriptionId) ?? new Set<Waiter>();
       this.waiters.set(subscriptionId, set);
@@ -76,10 +81,27 @@ export class Wakeups {
     for (const waiter of [...(this.waiters.get(subscriptionId) ?? [])]) waiter.wake();
   }
 
-  notifyTopic(topicId: bigint): void {
+  /**
+   * A publish to the topic committed. Subscriptions in `except` are left asleep: the publish handed
+   * all their new rows to a waiting consumer already (direct-handoff.ts), so a claim would find
+   * none of them. The others are notified one by one then, so their marks still see it.
+   */
+  notifyTopic(topicId: bigint, except?: ReadonlySet<bigint>): void {
+    if (except !== undefined && except.size > 0) {
+      for (const subscriptionId of [...(this.topicSubscriptions.get(topicId) ?? [])]) {
+        if (!except.has(subscriptionId)) this.notifySubscription(subscriptionId);
+      }
+      return;
+    }
     this.topicCounts.set(topicId, (this.topicCounts.get(topicId) ?? 0) + 1);
     for (const set of [...this.waiters.values()]) {
       for (const waiter of [...set]) if (waiter.topicId === topicId) waiter.wake();
     }
+  }
+
+  private remember(subscriptionId: bigint, topicId: bigint): void {
+    const known = this.topicSubscriptions.get(topicId);
+    if (known) known.add(subscriptionId);
+    else this.topicSubscriptions.set(topicId, new Set([subscriptionId]));
   }
 }

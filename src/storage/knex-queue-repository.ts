@@ -1,6 +1,12 @@
 import type { Knex } from "knex";
-import type { FilteredFanOutTarget, QueueRepository, QueueRow } from "../app/ports/queue-repository.js";
-import { chunked } from "./bound-parameters.js";
+import type {
+  FannedOutLease,
+  FilteredFanOutTarget,
+  QueueRepository,
+  QueueRow,
+} from "../app/ports/queue-repository.js";
+import type { LeaseGrant } from "../domain/queue-item.js";
+import { chunked, MAX_IDS_PER_STATEMENT } from "./bound-parameters.js";
 import type { Dialect } from "./dialect.js";
 import { idParam, toBigInt, toNumber } from "./row-values.js";
 
@@ -118,6 +124,52 @@ export class KnexQueueRepository implements QueueRepository {
       ORDER BY m.id`;
     const result = await this.db.raw(sql, [nowMs, nowMs, nowMs, idParam(subscriptionId), ...ids]);
     return affectedRows(result);
+  }
+
+  async leaseFannedOut(
+    subscriptionId: bigint,
+    messageIds: readonly bigint[],
+    grant: LeaseGrant,
+    nowMs: number,
+  ): Promise<FannedOutLease[]> {
+    const leases: FannedOutLease[] = [];
+    for (const chunk of chunked(messageIds, MAX_IDS_PER_STATEMENT)) {
+      const ids = chunk.map(idParam);
+      // The same write as a claim's markLeased, on rows no one else can see yet.
+      await this.db("queue_items")
+        .where("subscription_id", idParam(subscriptionId))
+        .whereIn("message_id", ids)
+        .where("status", "pending")
+        .update({
+          status: "leased",
+          lease_owner: grant.owner,
+          lease_token: this.db.raw("lease_token + 1"),
+          lease_expires_at_ms: grant.leaseExpiresAtMs,
+          available_at_ms: grant.leaseExpiresAtMs,
+          delivery_method: grant.method,
+          last_attempt_at_ms: nowMs,
+          first_attempt_at_ms: nowMs,
+          updated_at_ms: nowMs,
+        });
+      const rows = (await this.db("queue_items")
+        .where("subscription_id", idParam(subscriptionId))
+        .whereIn("message_id", ids)
+        .where("status", "leased")
+        .orderBy("message_id")
+        .select("id", "message_id", "lease_token")) as {
+        id: unknown;
+        message_id: unknown;
+        lease_token: unknown;
+      }[];
+      for (const r of rows) {
+        leases.push({
+          queueId: toBigInt(r.id),
+          messageId: toBigInt(r.message_id),
+          leaseToken: toBigInt(r.lease_token),
+        });
+      }
+    }
+    return leases;
   }
 
   async listByMessage(messageId: bigint): Promise<QueueRow[]> {

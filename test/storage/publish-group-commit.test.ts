@@ -47,7 +47,9 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
         ),
       }));
 
-      const ids = await s.transaction((repos) => storePublishBatch(repos, requests, NOW_MS, 60_000));
+      const { messageIds: ids } = await s.transaction((repos) =>
+        storePublishBatch(repos, requests, NOW_MS, 60_000),
+      );
 
       const flat = ids.flat();
       expect(ids.map((r) => r.length)).toEqual([1000, 1000, 1000, 1000, 1000]);
@@ -65,7 +67,7 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
       ]);
       // The dedup ids were recorded: a repeat finds the original ids.
       const again = await s.transaction((repos) => storePublishBatch(repos, requests, NOW_MS + 1, 60_000));
-      expect(again).toEqual(ids);
+      expect(again.messageIds).toEqual(ids);
     }, 60_000);
   },
 );

@@ -82,7 +82,9 @@ describe.skipIf(mysqlTarget === undefined)(
         hold?: { inserted: () => void; mayCommit: Promise<void> },
       ) =>
         store.transaction(async (repos: Repositories) => {
-          const [ids] = await storePublishBatch(
+          const {
+            messageIds: [ids],
+          } = await storePublishBatch(
             repos,
             [{ publisherId: publisher.id, topicId: topic.id, messages: [message(data, key)] }],
             NOW_MS,

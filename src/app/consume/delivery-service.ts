@@ -22,6 +22,11 @@ export interface Delivery {
   sizeBytes: number;
 }
 
+/** The delivery of `message` under the lease `ref`, with its ack id. */
+export function deliveryOf(ref: AckRef, attempt: number, message: Message, sizeBytes: number): Delivery {
+  return { ref, ackId: encodeAckId(ref), deliveryAttempt: attempt, message, sizeBytes };
+}
+
 export interface ClaimOptions {
   /** Lease holder, for diagnostics (instance and stream). */
   owner: string;
@@ -123,15 +128,8 @@ export class DeliveryService {
     const deliveries = claimed.map(({ item, sizeBytes, attempt }) => {
       const message = messages.get(item.messageId);
       if (!message) throw new Error(`queue item ${item.id} names missing message ${item.messageId}`);
-      const ref = { queueId: item.id, leaseToken: item.leaseToken };
-      return {
-        ref,
-        ackId: encodeAckId(ref),
-        deliveryAttempt: attempt,
-        message,
-        // The size the claim budgeted with, so a stream's accounting matches what it claimed.
-        sizeBytes,
-      };
+      // The size the claim budgeted with, so a stream's accounting matches what it claimed.
+      return deliveryOf({ queueId: item.id, leaseToken: item.leaseToken }, attempt, message, sizeBytes);
     });
     return { deliveries, heldBackSizeBytes };
   }

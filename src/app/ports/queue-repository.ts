@@ -1,3 +1,5 @@
+import type { LeaseGrant } from "../../domain/queue-item.js";
+
 /** One row of the delivery queue, as stored. */
 export interface QueueRow {
   id: bigint;
@@ -29,4 +31,23 @@ export interface QueueRepository {
   /** Pending rows of the messages for one subscription, whose filters the caller has evaluated. */
   fanOutTo(subscriptionId: bigint, messageIds: readonly bigint[], nowMs: number): Promise<number>;
   listByMessage(messageId: bigint): Promise<QueueRow[]>;
+  /**
+   * Claim (domain `claim`) of rows this transaction just created by fan-out, for a consumer of this
+   * instance waiting for them: the subscription's still-pending rows of `messageIds` become leased
+   * under lease token 1. Nothing else can hold them (they are not yet committed), so no lock or
+   * fence is needed. Returns the rows leased, in message order.
+   */
+  leaseFannedOut(
+    subscriptionId: bigint,
+    messageIds: readonly bigint[],
+    grant: LeaseGrant,
+    nowMs: number,
+  ): Promise<FannedOutLease[]>;
+}
+
+/** A queue row leased straight from its publish's transaction. */
+export interface FannedOutLease {
+  queueId: bigint;
+  messageId: bigint;
+  leaseToken: bigint;
 }

@@ -2,7 +2,9 @@ import { type AttributeFilter, parseAttributeFilter } from "../../domain/attribu
 import { matchesIdentifier } from "../../domain/identifier-filter.js";
 import type { OutgoingMessage } from "../../domain/message.js";
 import type { MessageToStore } from "../ports/message-repository.js";
+import type { FannedOutLease } from "../ports/queue-repository.js";
 import type { Repositories } from "../ports/store.js";
+import type { HandoffLease } from "./direct-handoff.js";
 
 /** One validated Publish request, its publisher and topic resolved. */
 export interface PublishRequest {
@@ -11,18 +13,28 @@ export interface PublishRequest {
   messages: readonly OutgoingMessage[];
 }
 
+/** What a group commit stored. */
+export interface StoredBatch {
+  /** Each request's message ids in request order. */
+  messageIds: bigint[][];
+  /** Per hand-off (same order), the rows leased for its taker. */
+  leases: FannedOutLease[][];
+}
+
 /**
  * Stores several Publish requests in the caller's transaction with one multi-row insert and one
  * set-based fan-out for all of them. Dedup ids are per publisher: one seen within the window
  * returns the original id; a repeat inside the batch (same request or another) shares the first
- * one's id. Returns each request's message ids in request order.
+ * one's id. Then leases, for each hand-off, the rows just fanned out to its subscription (see
+ * direct-handoff.ts): deliveries that start at the commit, with no claim of their own.
  */
 export async function storePublishBatch(
   repos: Repositories,
   requests: readonly PublishRequest[],
   nowMs: number,
   dedupWindowMs: number,
-): Promise<bigint[][]> {
+  handoffs: readonly HandoffLease[] = [],
+): Promise<StoredBatch> {
   // Live dedup entries, per publisher.
   const known = new Map<bigint, Map<string, bigint>>();
   for (const r of requests) {
@@ -36,7 +48,7 @@ export async function storePublishBatch(
 
   // Plan: which (request, position) become new rows; dedup repeats point at their first occurrence.
   const toInsert: MessageToStore[] = [];
-  const slots: { request: number; position: number }[] = [];
+  const slotIsNew = new Set<string>(); // `${request}:${position}` of messages that get a new row
   const firstOf = new Map<string, number>(); // `${publisherId}:${dedupId}` → index into toInsert
   const aliasOf = new Map<string, number>(); // `${request}:${position}` → index into toInsert
   requests.forEach((r, request) => {
@@ -52,7 +64,7 @@ export async function storePublishBatch(
         firstOf.set(key, toInsert.length);
       }
       aliasOf.set(`${request}:${position}`, toInsert.length);
-      slots.push({ request, position });
+      slotIsNew.add(`${request}:${position}`);
       toInsert.push({
         topicId: r.topicId,
         publisherId: r.publisherId,
@@ -80,7 +92,27 @@ export async function storePublishBatch(
   await repos.queue.fanOut(newIds, nowMs);
   await fanOutFiltered(repos, toInsert, newIds, nowMs);
 
-  return requests.map((r, request) =>
+  const leases: FannedOutLease[][] = [];
+  for (const handoff of handoffs) {
+    // Only rows this batch created: a duplicate's original was fanned out (and maybe acked) before.
+    const ids = new Set<bigint>();
+    for (const { request, position } of handoff.slots) {
+      if (!slotIsNew.has(`${request}:${position}`)) continue;
+      const index = aliasOf.get(`${request}:${position}`);
+      const id = index === undefined ? undefined : newIds[index];
+      if (id !== undefined) ids.add(id);
+    }
+    const grant = {
+      owner: handoff.owner,
+      method: "grpc" as const,
+      leaseExpiresAtMs: nowMs + handoff.leaseMs,
+    };
+    leases.push(
+      ids.size > 0 ? await repos.queue.leaseFannedOut(handoff.subscriptionId, [...ids], grant, nowMs) : [],
+    );
+  }
+
+  const messageIds = requests.map((r, request) =>
     r.messages.map((m, position) => {
       const index = aliasOf.get(`${request}:${position}`);
       const id =
@@ -91,6 +123,7 @@ export async function storePublishBatch(
       return id;
     }),
   );
+  return { messageIds, leases };
 }
 
 /** Parsed filters by source: a subscription's filter is parsed once, not per publish. */

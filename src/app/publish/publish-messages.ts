@@ -3,9 +3,11 @@ import { DomainError } from "../../domain/domain-error.js";
 import { type OutgoingMessage, validateOutgoingMessages } from "../../domain/message.js";
 import { assertPublisherCanPublish, type Publisher, validatePublisherCode } from "../../domain/publisher.js";
 import { assertTopicAcceptsMessages, type Topic, validateTopicCode } from "../../domain/topic.js";
+import type { DirectTakers } from "../consume/direct-takers.js";
 import { ignoreQueueEvents, type QueueObserver } from "../ports/queue-observer.js";
 import { isCommitOutcomeUnknown, type Store } from "../ports/store.js";
-import { type PublishRequest, storePublishBatch } from "./publish-batch.js";
+import { cancelHandoffs, completeHandoffs, type Handoff, planHandoffs } from "./direct-handoff.js";
+import { type PublishRequest, type StoredBatch, storePublishBatch } from "./publish-batch.js";
 import {
   DEFAULT_PUBLISH_QUEUE_LIMITS,
   PublishQueue,
@@ -25,10 +27,18 @@ export interface PublishResult {
   /** Message ids in request order; deduplicated messages return the original id. */
   messageIds: bigint[];
   topicId: bigint;
+  /**
+   * Subscriptions of the topic whose new rows all went straight to a waiting consumer of this
+   * instance (direct-handoff.ts): nothing is left for their other consumers to claim.
+   */
+  servedSubscriptionIds: ReadonlySet<bigint>;
 }
 
 /** Called after a publish commits, so in-process dispatchers can wake at once instead of polling. */
 export type PublishedListener = (result: PublishResult, command: PublishCommand) => void;
+
+/** A group commit's outcome and the instant its rows were written with. */
+type StoredRun = StoredBatch & { nowMs: number };
 
 /** How long a resolved publisher or topic is trusted; a deactivation reaches Publish within this. */
 const LOOKUP_TTL_MS = 1_000;
@@ -59,6 +69,8 @@ export class PublishMessages {
     private readonly dedupWindowMs: number,
     private readonly observer: QueueObserver = ignoreQueueEvents,
     limits: PublishQueueLimits = DEFAULT_PUBLISH_QUEUE_LIMITS,
+    /** Consumers of this instance waiting for work, handed deliveries straight from the commit. */
+    private readonly takers?: DirectTakers,
   ) {
     this.queue = new PublishQueue(limits);
   }
@@ -102,8 +114,8 @@ export class PublishMessages {
       signal,
     );
     if (!this.draining) void this.drain();
-    const messageIds = await queued;
-    const result = { messageIds, topicId: topic.id };
+    const { messageIds, servedSubscriptionIds } = await queued;
+    const result = { messageIds, topicId: topic.id, servedSubscriptionIds };
     for (const listener of this.listeners) listener(result, command);
     return result;
   }
@@ -119,10 +131,16 @@ export class PublishMessages {
         await new Promise<void>((resolve) => setImmediate(resolve));
         const batch = this.queue.take(BATCH_MAX_MESSAGES);
         if (batch.length === 0) continue;
+        const requests = batch.map((w) => w.request);
+        const handoffs = this.takers ? planHandoffs(this.takers, requests) : [];
         try {
-          const ids = await this.storeWithRetry(batch.map((w) => w.request));
-          for (const [i, w] of batch.entries()) w.resolve(ids[i] as bigint[]);
+          const stored = await this.storeWithRetry(requests, handoffs);
+          const served = this.handOver(handoffs, requests, stored);
+          for (const [i, w] of batch.entries()) {
+            w.resolve({ messageIds: stored.messageIds[i] as bigint[], servedSubscriptionIds: served });
+          }
         } catch (error) {
+          cancelHandoffs(handoffs);
           if (batch.length === 1 || !this.canRetryOneByOne(error)) {
             for (const w of batch) w.reject(error);
             continue;
@@ -133,6 +151,31 @@ export class PublishMessages {
     } finally {
       this.draining = false;
     }
+  }
+
+  /**
+   * Gives the takers the rows leased for them; leases of takers that ended meanwhile go back for
+   * redelivery at once (were that to fail, they expire like any lost lease). Returns the
+   * subscriptions fully served: every message of their topic in the batch went to the taker.
+   */
+  private handOver(
+    handoffs: readonly Handoff[],
+    requests: readonly PublishRequest[],
+    stored: StoredRun,
+  ): Set<bigint> {
+    const served = new Set<bigint>();
+    if (handoffs.length === 0) return served;
+    const orphaned = completeHandoffs(handoffs, stored.leases, requests, stored.messageIds, stored.nowMs);
+    if (orphaned.length > 0) {
+      this.store.repos.deliveries.releaseIfLeased(orphaned, this.clock.nowMs()).catch(() => {});
+    }
+    handoffs.forEach((handoff, i) => {
+      const onTopic = requests
+        .filter((r) => r.topicId === handoff.taker.topicId)
+        .reduce((n, r) => n + r.messages.length, 0);
+      if ((stored.leases[i]?.length ?? 0) === onTopic) served.add(handoff.subscriptionId);
+    });
+    return served;
   }
 
   /**
@@ -147,29 +190,32 @@ export class PublishMessages {
 
   private async storeOneByOne(batch: readonly QueuedPublish[]): Promise<void> {
     for (const w of batch) {
-      await this.storeWithRetry([w.request]).then(
-        (ids) => w.resolve(ids[0] as bigint[]),
+      await this.storeWithRetry([w.request], []).then(
+        (stored) =>
+          w.resolve({ messageIds: stored.messageIds[0] as bigint[], servedSubscriptionIds: new Set() }),
         (e: unknown) => w.reject(e),
       );
     }
   }
 
   /** One transaction; a concurrent publish of the same dedup_id committing first makes a second run find its row. */
-  private async storeWithRetry(requests: PublishRequest[]): Promise<bigint[][]> {
+  private async storeWithRetry(requests: PublishRequest[], handoffs: readonly Handoff[]): Promise<StoredRun> {
     try {
-      return await this.timedStore(requests);
+      return await this.timedStore(requests, handoffs);
     } catch (err) {
       if (!(err instanceof DomainError && err.reason === "DEDUP_RACE")) throw err;
-      return this.timedStore(requests);
+      return this.timedStore(requests, handoffs);
     }
   }
 
-  private async timedStore(requests: PublishRequest[]): Promise<bigint[][]> {
+  private async timedStore(requests: PublishRequest[], handoffs: readonly Handoff[]): Promise<StoredRun> {
     const startedMs = performance.now();
     try {
-      return await this.store.transaction((repos) =>
-        storePublishBatch(repos, requests, this.clock.nowMs(), this.dedupWindowMs),
-      );
+      return await this.store.transaction(async (repos) => {
+        const nowMs = this.clock.nowMs();
+        const stored = await storePublishBatch(repos, requests, nowMs, this.dedupWindowMs, handoffs);
+        return { ...stored, nowMs };
+      });
     } finally {
       this.observer.publishTransactionFinished(performance.now() - startedMs);
     }

@@ -14,11 +14,19 @@ export const DEFAULT_PUBLISH_QUEUE_LIMITS: PublishQueueLimits = Object.freeze({
   maxBytes: 128 * 1024 * 1024,
 });
 
+/** What a committed Publish call gets back. */
+export interface CommittedPublish {
+  /** Its message ids in request order. */
+  messageIds: bigint[];
+  /** Subscriptions whose every new row of this group commit went straight to a local taker. */
+  servedSubscriptionIds: ReadonlySet<bigint>;
+}
+
 /** One Publish call waiting for its group commit. */
 export interface QueuedPublish {
   readonly request: PublishRequest;
   readonly bytes: number;
-  resolve(ids: bigint[]): void;
+  resolve(committed: CommittedPublish): void;
   reject(error: unknown): void;
 }
 
@@ -58,7 +66,7 @@ export class PublishQueue {
    * RESOURCE_EXHAUSTED when the queue is full, and rejects with the signal's reason when it aborts
    * while waiting.
    */
-  add(request: PublishRequest, bytes: number, signal?: AbortSignal): Promise<bigint[]> {
+  add(request: PublishRequest, bytes: number, signal?: AbortSignal): Promise<CommittedPublish> {
     if (signal?.aborted) return Promise.reject(abortReason(signal));
     const count = request.messages.length;
     const isAlone = this.messages === 0 && this.bytes === 0;
@@ -72,14 +80,14 @@ export class PublishQueue {
         `too many publishes are waiting for the database (${this.messages} messages, ${this.bytes} bytes queued; limits ${this.limits.maxMessages} messages, ${this.limits.maxBytes} bytes): retry later`,
       );
     }
-    return new Promise<bigint[]>((resolve, reject) => {
+    return new Promise<CommittedPublish>((resolve, reject) => {
       const entry: Entry = {
         request,
         bytes,
         signal,
         onAbort: undefined,
         settled: false,
-        resolve: (ids) => this.settle(entry, () => resolve(ids)),
+        resolve: (committed) => this.settle(entry, () => resolve(committed)),
         reject: (error) => this.settle(entry, () => reject(error)),
       };
       if (signal) {
