@@ -140,6 +140,8 @@ export class KnexQueueRepository implements QueueRepository {
         .where("subscription_id", idParam(subscriptionId))
         .whereIn("message_id", ids)
         .where("status", "pending")
+        // A row not yet due (a scheduled message) waits for its time like any other.
+        .where("available_at_ms", "<=", nowMs)
         .update({
           status: "leased",
           lease_owner: grant.owner,

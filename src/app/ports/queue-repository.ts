@@ -33,7 +33,7 @@ export interface QueueRepository {
   listByMessage(messageId: bigint): Promise<QueueRow[]>;
   /**
    * Claim (domain `claim`) of rows this transaction just created by fan-out, for a consumer of this
-   * instance waiting for them: the subscription's still-pending rows of `messageIds` become leased
+   * instance waiting for them: the subscription's pending rows of `messageIds` that are due become leased
    * under lease token 1. Nothing else can hold them (they are not yet committed), so no lock or
    * fence is needed. Returns the rows leased, in message order.
    */
