@@ -1,5 +1,5 @@
 import type { Subscription } from "../domain/subscription.js";
-import type { WakeupMark, Wakeups } from "./wakeups.js";
+import type { WaitHandle, WakeupMark, Wakeups } from "./wakeups.js";
 
 /** When a subscription's next message becomes claimable (epoch ms, past = now); undefined = none. */
 export type NextClaimableProbe = (subscription: Subscription) => Promise<number | undefined>;
@@ -57,6 +57,7 @@ export class IdlePoller {
     signal: AbortSignal,
     since?: WakeupMark,
     timeoutMs?: number,
+    handle?: WaitHandle,
   ): Promise<void> {
     const { wakeups } = this.options;
     if (signal.aborted) return;
@@ -70,6 +71,7 @@ export class IdlePoller {
         timeoutMs ?? this.options.safetyMs ?? DEFAULT_SAFETY_MS,
         signal,
         since,
+        handle,
       );
     } finally {
       watch.waiters -= 1;

@@ -6,7 +6,7 @@ import type { Subscription } from "../domain/subscription.js";
 import type { IdlePoller } from "./idle-poller.js";
 import type { LeaseRegistry } from "./lease-registry.js";
 import { serverShuttingDown } from "./shutting-down.js";
-import type { WakeupMark, Wakeups } from "./wakeups.js";
+import type { WaitHandle, WakeupMark, Wakeups } from "./wakeups.js";
 
 export interface StreamLimits {
   maxOutstandingMessages: number;
@@ -146,11 +146,12 @@ export async function* streamDeliveries(
       await deps.idle.waitForWork(subscription, signal, since);
       return;
     }
-    const handedOver = new AbortController();
-    wakeForInbox = () => handedOver.abort();
+    // A handle, not a combined AbortSignal: one of those per wait piles listeners on `signal`.
+    const handle: WaitHandle = {};
+    wakeForInbox = () => handle.wake?.();
     const unregister = deps.takers.register(taker);
     try {
-      await deps.idle.waitForWork(subscription, AbortSignal.any([signal, handedOver.signal]), since);
+      await deps.idle.waitForWork(subscription, signal, since, undefined, handle);
     } finally {
       unregister();
       wakeForInbox = undefined;

@@ -13,6 +13,11 @@ interface Waiter {
   wake: () => void;
 }
 
+/** Lets its holder end a wait early (`wake` is set while the wait is on). */
+export interface WaitHandle {
+  wake?: () => void;
+}
+
 /** Notifications seen so far for one subscription and its topic; compare with `hasNewerThan`. */
 export interface WakeupMark {
   readonly topicCount: number;
@@ -47,7 +52,7 @@ export class Wakeups {
 
   /**
    * Resolves on a wakeup for the subscription or its topic, after `timeoutMs`, or on abort; at
-   * once when `since` is given and a notification came after it.
+   * once when `since` is given and a notification came after it. `handle.wake` ends this wait alone.
    */
   wait(
     subscriptionId: bigint,
@@ -55,6 +60,7 @@ export class Wakeups {
     timeoutMs: number,
     signal?: AbortSignal,
     since?: WakeupMark,
+    handle?: WaitHandle,
   ): Promise<void> {
     if (signal?.aborted) return Promise.resolve();
     if (since !== undefined && this.hasNewerThan(since, subscriptionId, topicId)) return Promise.resolve();
@@ -66,6 +72,7 @@ export class Wakeups {
         clearTimeout(timer);
         signal?.removeEventListener("abort", done);
         set.delete(waiter);
+        if (handle?.wake === done) handle.wake = undefined;
         if (set.size === 0 && this.waiters.get(subscriptionId) === set) this.waiters.delete(subscriptionId);
         resolve();
       };
@@ -73,6 +80,7 @@ export class Wakeups {
       const timer = setTimeout(done, timeoutMs);
       signal?.addEventListener("abort", done, { once: true });
       set.add(waiter);
+      if (handle) handle.wake = done;
     });
   }
 
