@@ -16,6 +16,7 @@ import {
 } from "../domain/queue-item.js";
 import { chunked, MAX_IDS_PER_STATEMENT } from "./bound-parameters.js";
 import type { Dialect } from "./dialect.js";
+import { leaseColumns } from "./lease-columns.js";
 import { idParam, toBigInt, toNumber, toNumberOrNull } from "./row-values.js";
 
 interface QueueItemRow {
@@ -163,17 +164,7 @@ export class KnexDeliveryRepository implements DeliveryRepository {
     for (const chunk of chunked(ids, MAX_IDS_PER_STATEMENT)) {
       await this.db("queue_items")
         .whereIn("id", chunk.map(idParam))
-        .update({
-          status: "leased",
-          lease_owner: grant.owner,
-          lease_token: this.db.raw("lease_token + 1"),
-          lease_expires_at_ms: grant.leaseExpiresAtMs,
-          available_at_ms: grant.leaseExpiresAtMs,
-          delivery_method: grant.method,
-          last_attempt_at_ms: nowMs,
-          first_attempt_at_ms: this.db.raw("COALESCE(first_attempt_at_ms, ?)", [nowMs]),
-          updated_at_ms: nowMs,
-        });
+        .update(leaseColumns(this.db, grant, nowMs));
     }
   }
 

@@ -8,6 +8,7 @@ import type {
 import type { LeaseGrant } from "../domain/queue-item.js";
 import { chunked, MAX_IDS_PER_STATEMENT } from "./bound-parameters.js";
 import type { Dialect } from "./dialect.js";
+import { leaseColumns } from "./lease-columns.js";
 import { idParam, toBigInt, toNumber } from "./row-values.js";
 
 interface QueueItemRow {
@@ -142,17 +143,7 @@ export class KnexQueueRepository implements QueueRepository {
         .where("status", "pending")
         // A row not yet due (a scheduled message) waits for its time like any other.
         .where("available_at_ms", "<=", nowMs)
-        .update({
-          status: "leased",
-          lease_owner: grant.owner,
-          lease_token: this.db.raw("lease_token + 1"),
-          lease_expires_at_ms: grant.leaseExpiresAtMs,
-          available_at_ms: grant.leaseExpiresAtMs,
-          delivery_method: grant.method,
-          last_attempt_at_ms: nowMs,
-          first_attempt_at_ms: nowMs,
-          updated_at_ms: nowMs,
-        });
+        .update(leaseColumns(this.db, grant, nowMs));
       const rows = (await this.db("queue_items")
         .where("subscription_id", idParam(subscriptionId))
         .whereIn("message_id", ids)
