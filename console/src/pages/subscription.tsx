@@ -168,17 +168,17 @@ export function SubscriptionPage(props: { name: string }) {
             ? `Paused since ${when(s.pauseTime)}${s.pauseReason ? `: ${s.pauseReason}` : ""}`
             : s.pushFailingSince
               ? `Endpoint failing since ${when(s.pushFailingSince)}`
-              : "Delivering"}{" "}
-          {s.pauseTime ? (
+              : s.deliveryType === DeliveryType.PUSH
+                ? "Delivering"
+                : "Pull subscription: consumers fetch messages"}{" "}
+          {s.deliveryType !== DeliveryType.PUSH ? null : s.pauseTime ? (
             <button type="button" onClick={() => act(() => api.admin.resumeSubscription({ name }))}>
               Resume
             </button>
           ) : (
             <button
               type="button"
-              onClick={() =>
-                act(() => api.admin.pauseSubscription({ name, reason: "paused from the console" }))
-              }
+              onClick={() => act(() => api.admin.pauseSubscription({ name, reason: "paused from the console" }))}
             >
               Pause
             </button>
