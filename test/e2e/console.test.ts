@@ -34,7 +34,12 @@ const bearer =
   };
 
 /** Waits (polling the live page, which refreshes itself every few seconds) until `text` shows in `selector`. */
-async function expectText(page: Page, selector: string, text: string | RegExp, timeoutMs = 30_000): Promise<void> {
+async function expectText(
+  page: Page,
+  selector: string,
+  text: string | RegExp,
+  timeoutMs = 30_000,
+): Promise<void> {
   await page.locator(selector).filter({ hasText: text }).first().waitFor({ timeout: timeoutMs });
 }
 
@@ -48,7 +53,11 @@ describe.skipIf(!hasChromium).each(testDatabaseTargets().map((t) => [t.kind, t] 
     let problems: string[];
     let subscriberKey = "";
     let sink: Awaited<ReturnType<typeof startWebhookSink>>;
-    const admin = () => createClient(AdminService, createGrpcTransport({ baseUrl: t.server.url, interceptors: [bearer(ADMIN)] }));
+    const admin = () =>
+      createClient(
+        AdminService,
+        createGrpcTransport({ baseUrl: t.server.url, interceptors: [bearer(ADMIN)] }),
+      );
 
     beforeAll(async () => {
       db = await target.create();
@@ -187,7 +196,9 @@ describe.skipIf(!hasChromium).each(testDatabaseTargets().map((t) => [t.kind, t] 
         20_000,
         "the replayed message",
       );
-      expect(new TextDecoder().decode(again.receivedMessages[0]?.message?.data)).toBe('{"order":42,"item":"tea"}');
+      expect(new TextDecoder().decode(again.receivedMessages[0]?.message?.data)).toBe(
+        '{"order":42,"item":"tea"}',
+      );
       await consumer.acknowledge({
         subscription: "console-orders",
         ackIds: again.receivedMessages.map((m) => m.ackId),
@@ -214,13 +225,17 @@ describe.skipIf(!hasChromium).each(testDatabaseTargets().map((t) => [t.kind, t] 
       await page.goto(`${t.server.url}/console/#/subscriptions/console-hooks`);
       await page.getByRole("button", { name: "Pause" }).click();
       await expectText(page, ".banner", "Paused since");
-      expect((await admin().getSubscription({ name: "console-hooks" })).subscription?.pauseTime).toBeDefined();
+      expect(
+        (await admin().getSubscription({ name: "console-hooks" })).subscription?.pauseTime,
+      ).toBeDefined();
       await page.goto(`${t.server.url}/console/#/`);
       await page.locator("tr.paused[data-testid=subscription-row-console-hooks]").waitFor();
       await page.goto(`${t.server.url}/console/#/subscriptions/console-hooks`);
       await page.getByRole("button", { name: "Resume" }).click();
       await expectText(page, ".banner", "Delivering");
-      expect((await admin().getSubscription({ name: "console-hooks" })).subscription?.pauseTime).toBeUndefined();
+      expect(
+        (await admin().getSubscription({ name: "console-hooks" })).subscription?.pauseTime,
+      ).toBeUndefined();
     });
 
     it("raised no script error and no CSP violation on any page", () => {

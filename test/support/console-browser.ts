@@ -15,8 +15,11 @@ const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 export const hasChromium = existsSync(chromiumPath);
 
 if (!hasChromium) {
-  if (process.env.CI === "true") throw new Error(`Chromium is required when CI=true (looked for ${chromiumPath})`);
-  console.warn(`console browser tests skipped: no Chromium at ${chromiumPath} (apt-get install chromium, or set CHROMIUM_PATH)`);
+  if (process.env.CI === "true")
+    throw new Error(`Chromium is required when CI=true (looked for ${chromiumPath})`);
+  console.warn(
+    `console browser tests skipped: no Chromium at ${chromiumPath} (apt-get install chromium, or set CHROMIUM_PATH)`,
+  );
 }
 
 export const ARTIFACTS_DIR = fileURLToPath(new URL("../../test-artifacts/console/", import.meta.url));
@@ -52,7 +55,11 @@ export async function expectNoSeriousA11yViolations(page: Page): Promise<void> {
   const violations = await page.evaluate(async () => {
     const axe = (globalThis as unknown as { axe: { run(): Promise<{ violations: AxeViolation[] }> } }).axe;
     const result = await axe.run();
-    return result.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(" ")) }));
+    return result.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      nodes: v.nodes.map((n) => n.target.join(" ")),
+    }));
   });
   const serious = violations.filter((v) => v.impact === "serious" || v.impact === "critical");
   expect(serious, JSON.stringify(serious, null, 2)).toEqual([]);

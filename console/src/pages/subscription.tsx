@@ -178,7 +178,9 @@ export function SubscriptionPage(props: { name: string }) {
           ) : (
             <button
               type="button"
-              onClick={() => act(() => api.admin.pauseSubscription({ name, reason: "paused from the console" }))}
+              onClick={() =>
+                act(() => api.admin.pauseSubscription({ name, reason: "paused from the console" }))
+              }
             >
               Pause
             </button>
