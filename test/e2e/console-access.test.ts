@@ -6,7 +6,6 @@
  */
 import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AdminService } from "../../gen/herald/v1/admin_service_pb.js";
 import { ConsoleService } from "../../gen/herald/v1/console_service_pb.js";
@@ -175,51 +174,48 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
       expect(new TextDecoder().decode(mine.deadLetter?.messageData)).toBe("hello portal");
     });
 
-    describe.skipIf(!hasChromium)("in the browser", () => {
-      let browser: Browser;
-      beforeAll(async () => {
-        browser = await launchChromium();
-      });
-      afterAll(async () => {
-        await browser?.close();
-      });
+    it.skipIf(!hasChromium)(
+      "gives a subscriber key a read-only browser portal of its own subscriptions, and signs out",
+      async () => {
+        const browser = await launchChromium();
+        try {
+          const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+          const problems = watchPage(page);
+          await page.goto(`${t.server.url}/console/`);
+          await page.getByLabel("Admin token or subscriber API key").fill(keys.alice);
+          await page.getByRole("button", { name: "Sign in" }).click();
+          await page.locator("[data-testid=who]", { hasText: "subscriber alice" }).waitFor();
+          await page.locator("[data-testid=subscription-row-alice-events]").waitFor();
+          expect(await page.locator("[data-testid=subscription-row-bob-events]").count()).toBe(0);
+          // No admin pages in the navigation.
+          expect(await page.getByRole("link", { name: "Manage" }).count()).toBe(0);
+          await expectNoSeriousA11yViolations(page);
+          await screenshot(page, `${kind}-portal`);
 
-      it("gives a subscriber key a read-only portal of its own subscriptions, and signs out", async () => {
-        const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-        const problems = watchPage(page);
-        await page.goto(`${t.server.url}/console/`);
-        await page.getByLabel("Admin token or subscriber API key").fill(keys.alice);
-        await page.getByRole("button", { name: "Sign in" }).click();
-        await page.locator("[data-testid=who]", { hasText: "subscriber alice" }).waitFor();
-        await page.locator("[data-testid=subscription-row-alice-events]").waitFor();
-        expect(await page.locator("[data-testid=subscription-row-bob-events]").count()).toBe(0);
-        // No admin pages in the navigation.
-        expect(await page.getByRole("link", { name: "Manage" }).count()).toBe(0);
-        await expectNoSeriousA11yViolations(page);
-        await screenshot(page, `${kind}-portal`);
+          await page.getByRole("link", { name: "alice-events" }).click();
+          await page.locator("h2", { hasText: "Unresolved dead letters" }).waitFor();
+          const deadLetterLink = page
+            .locator("section")
+            .filter({ hasText: "Unresolved dead letters" })
+            .getByRole("link");
+          await deadLetterLink.first().click();
+          await page.locator("[data-testid=payload]", { hasText: "hello portal" }).waitFor();
+          expect(await page.getByRole("button", { name: "Replay" }).count()).toBe(0);
+          await expectNoSeriousA11yViolations(page);
+          await screenshot(page, `${kind}-portal-dead-letter`);
 
-        await page.getByRole("link", { name: "alice-events" }).click();
-        await page.locator("h2", { hasText: "Unresolved dead letters" }).waitFor();
-        const deadLetterLink = page
-          .locator("section")
-          .filter({ hasText: "Unresolved dead letters" })
-          .getByRole("link");
-        await deadLetterLink.first().click();
-        await page.locator("[data-testid=payload]", { hasText: "hello portal" }).waitFor();
-        expect(await page.getByRole("button", { name: "Replay" }).count()).toBe(0);
-        await expectNoSeriousA11yViolations(page);
-        await screenshot(page, `${kind}-portal-dead-letter`);
+          await page.goto(`${t.server.url}/console/#/mine/bob-events`);
+          await page.locator(".error", { hasText: "NotFound" }).first().waitFor();
 
-        await page.goto(`${t.server.url}/console/#/mine/bob-events`);
-        await page.locator(".error", { hasText: "NotFound" }).first().waitFor();
-
-        await page.getByRole("button", { name: "Sign out" }).click();
-        await page.getByLabel("Admin token or subscriber API key").waitFor();
-        expect(await page.evaluate('sessionStorage.getItem("herald.console.token")')).toBeNull();
-        expect(problems).toEqual([]);
-        await page.close();
-      });
-    });
+          await page.getByRole("button", { name: "Sign out" }).click();
+          await page.getByLabel("Admin token or subscriber API key").waitFor();
+          expect(await page.evaluate('sessionStorage.getItem("herald.console.token")')).toBeNull();
+          expect(problems).toEqual([]);
+        } finally {
+          await browser.close();
+        }
+      },
+    );
   },
 );
 
