@@ -115,3 +115,26 @@ export function Progress(props: { label: string; done: number; total: number }) 
     </div>
   );
 }
+
+/** A table with a caption for screen readers and one header row naming the columns. */
+export function DataTable(props: {
+  caption: string;
+  columns: readonly string[];
+  children: ComponentChildren;
+}) {
+  return (
+    <table>
+      <caption class="visually-hidden">{props.caption}</caption>
+      <thead>
+        <tr>
+          {props.columns.map((c) => (
+            <th key={c} scope="col">
+              {c}
+            </th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>{props.children}</tbody>
+    </table>
+  );
+}

@@ -4,7 +4,7 @@
  * valid credential; a subscriber key sees only its own subscriptions, deliveries and dead letters,
  * in the API and in the browser (read-only); HERALD_CONSOLE_ENABLED=false serves no console.
  */
-import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AdminService } from "../../gen/herald/v1/admin_service_pb.js";
@@ -19,18 +19,12 @@ import {
   screenshot,
   watchPage,
 } from "../support/console-browser.js";
+import { withBearer } from "../support/herald-clients.js";
 import { eventually } from "../support/stream-reader.js";
 import { type TestDatabase, testDatabaseTargets } from "../support/test-databases.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
 
 const ADMIN = "console-access-admin-token-0123";
-const bearer =
-  (token: string): Interceptor =>
-  (next) =>
-  (req) => {
-    req.header.set("authorization", `Bearer ${token}`);
-    return next(req);
-  };
 
 /** A Connect JSON call exactly as the browser makes it (HTTP/1.1 POST), with an optional token. */
 async function connectCall(url: string, path: string, token?: string) {
@@ -58,7 +52,11 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
     >(
       service: S,
       token: string,
-    ) => createClient(service, createGrpcTransport({ baseUrl: t.server.url, interceptors: [bearer(token)] }));
+    ) =>
+      createClient(
+        service,
+        createGrpcTransport({ baseUrl: t.server.url, interceptors: [withBearer(token)] }),
+      );
 
     beforeAll(async () => {
       db = await target.create();

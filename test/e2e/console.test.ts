@@ -5,7 +5,7 @@
  * delivered; every page passes axe-core and raises no CSP violation. Screenshots of each page are
  * saved under test-artifacts/console/.
  */
-import { createClient, type Interceptor } from "@connectrpc/connect";
+import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -19,19 +19,13 @@ import {
   screenshot,
   watchPage,
 } from "../support/console-browser.js";
+import { withBearer } from "../support/herald-clients.js";
 import { eventually } from "../support/stream-reader.js";
 import { type TestDatabase, testDatabaseTargets } from "../support/test-databases.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
 import { startWebhookSink } from "../support/webhook-sink.js";
 
 const ADMIN = "console-admin-token-0123456789";
-const bearer =
-  (token: string): Interceptor =>
-  (next) =>
-  (req) => {
-    req.header.set("authorization", `Bearer ${token}`);
-    return next(req);
-  };
 
 /** Waits (polling the live page, which refreshes itself every few seconds) until `text` shows in `selector`. */
 async function expectText(
@@ -56,7 +50,7 @@ describe.skipIf(!hasChromium).each(testDatabaseTargets().map((t) => [t.kind, t] 
     const admin = () =>
       createClient(
         AdminService,
-        createGrpcTransport({ baseUrl: t.server.url, interceptors: [bearer(ADMIN)] }),
+        createGrpcTransport({ baseUrl: t.server.url, interceptors: [withBearer(ADMIN)] }),
       );
 
     beforeAll(async () => {
@@ -158,7 +152,7 @@ describe.skipIf(!hasChromium).each(testDatabaseTargets().map((t) => [t.kind, t] 
     it("finds a message a nacking consumer sent to the dead-letter queue, replays it and sees it delivered", async () => {
       const consumer = createClient(
         SubscriberService,
-        createGrpcTransport({ baseUrl: t.server.url, interceptors: [bearer(subscriberKey)] }),
+        createGrpcTransport({ baseUrl: t.server.url, interceptors: [withBearer(subscriberKey)] }),
       );
       const pulled = await consumer.pull({ subscription: "console-orders", maxMessages: 10 });
       expect(pulled.receivedMessages).toHaveLength(1);

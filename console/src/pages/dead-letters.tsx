@@ -2,7 +2,7 @@ import { useState } from "preact/hooks";
 import { type DeadLetterFilter, ResolutionFilter } from "../../../gen/herald/v1/dead_letter_service_pb.js";
 import { api, errorText } from "../api.js";
 import { count, when } from "../format.js";
-import { ConfirmDialog, ErrorLine, Progress, usePoll } from "../ui.js";
+import { ConfirmDialog, DataTable, ErrorLine, Progress, usePoll } from "../ui.js";
 
 const PAGE_SIZE = 50;
 /** Dead letters replayed or resolved per call of a long operation (each call is one short transaction). */
@@ -228,46 +228,32 @@ export function DeadLettersPage(props: { subscription: string }) {
           </p>
         </ConfirmDialog>
       )}
-      <table>
-        <caption class="visually-hidden">Dead letters</caption>
-        <thead>
-          <tr>
-            <th scope="col">
-              <span class="visually-hidden">Select</span>
-            </th>
-            <th scope="col">Id</th>
-            <th scope="col">Subscription</th>
-            <th scope="col">Reason</th>
-            <th scope="col">Attempts</th>
-            <th scope="col">Last error</th>
-            <th scope="col">Moved</th>
-            <th scope="col">State</th>
+      <DataTable
+        caption="Dead letters"
+        columns={["Select", "Id", "Subscription", "Reason", "Attempts", "Last error", "Moved", "State"]}
+      >
+        {items.map((d) => (
+          <tr key={String(d.id)} data-testid={`dead-letter-${d.id}`}>
+            <td>
+              <input
+                type="checkbox"
+                aria-label={`Select dead letter ${d.id}`}
+                checked={selected.has(d.id)}
+                onChange={() => toggle(d.id)}
+              />
+            </td>
+            <td>
+              <a href={`#/dead-letters/${d.id}`}>{String(d.id)}</a>
+            </td>
+            <td>{d.subscription}</td>
+            <td>{d.failureReason}</td>
+            <td>{d.attemptCount}</td>
+            <td class="wrap">{d.lastError}</td>
+            <td>{when(d.movedTime)}</td>
+            <td>{d.resolved ? `resolved (${d.resolvedBy})` : "unresolved"}</td>
           </tr>
-        </thead>
-        <tbody>
-          {items.map((d) => (
-            <tr key={String(d.id)} data-testid={`dead-letter-${d.id}`}>
-              <td>
-                <input
-                  type="checkbox"
-                  aria-label={`Select dead letter ${d.id}`}
-                  checked={selected.has(d.id)}
-                  onChange={() => toggle(d.id)}
-                />
-              </td>
-              <td>
-                <a href={`#/dead-letters/${d.id}`}>{String(d.id)}</a>
-              </td>
-              <td>{d.subscription}</td>
-              <td>{d.failureReason}</td>
-              <td>{d.attemptCount}</td>
-              <td class="wrap">{d.lastError}</td>
-              <td>{when(d.movedTime)}</td>
-              <td>{d.resolved ? `resolved (${d.resolvedBy})` : "unresolved"}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        ))}
+      </DataTable>
       {items.length === 0 && !list.error && <p>No dead letters match.</p>}
       <div class="pager">
         <button

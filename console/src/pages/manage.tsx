@@ -1,10 +1,12 @@
+import type { ComponentChildren } from "preact";
 import { useState } from "preact/hooks";
 import { DeliveryType } from "../../../gen/herald/v1/resources_pb.js";
 import { api, errorText } from "../api.js";
-import { ConfirmDialog, ErrorLine, SecretDialog, usePoll } from "../ui.js";
+import { ConfirmDialog, DataTable, ErrorLine, SecretDialog, usePoll } from "../ui.js";
 
 const TABS = ["topics", "publishers", "subscribers", "subscriptions"] as const;
 
+/** What every resource tab gets from the page: running a call, confirming a delete, showing a secret once. */
 interface Shared {
   run: (call: () => Promise<unknown>, after?: () => void) => void;
   confirmDelete: (what: string, call: () => Promise<unknown>, after: () => void) => void;
@@ -87,6 +89,69 @@ function Field(props: {
   );
 }
 
+/** A create form: the fields, one submit button; `create` runs on submit, `done` after it succeeded. */
+function CreateForm(props: {
+  p: Shared;
+  label: string;
+  create: () => Promise<unknown>;
+  done: () => void;
+  children: ComponentChildren;
+}) {
+  return (
+    <form
+      class="create"
+      onSubmit={(e) => {
+        e.preventDefault();
+        props.p.run(props.create, props.done);
+      }}
+    >
+      {props.children}
+      <button type="submit">{props.label}</button>
+    </form>
+  );
+}
+
+/** Issues a new key or secret and shows it once. */
+function SecretButton(props: { p: Shared; label: string; title: string; issue: () => Promise<string> }) {
+  const { p } = props;
+  return (
+    <button
+      type="button"
+      onClick={() => p.run(() => props.issue().then((s) => p.showSecret(props.title, s)))}
+    >
+      {props.label}
+    </button>
+  );
+}
+
+function RowButtons(props: {
+  p: Shared;
+  what: string;
+  remove: () => Promise<unknown>;
+  reload: () => void;
+  toggle?: { isActive: boolean; call: () => Promise<unknown> };
+  children?: ComponentChildren;
+}) {
+  const { p, toggle } = props;
+  return (
+    <td class="row-actions">
+      {props.children}
+      {toggle && (
+        <button type="button" onClick={() => p.run(toggle.call, props.reload)}>
+          {toggle.isActive ? "Deactivate" : "Activate"}
+        </button>
+      )}
+      <button
+        type="button"
+        class="danger"
+        onClick={() => p.confirmDelete(props.what, props.remove, props.reload)}
+      >
+        Delete
+      </button>
+    </td>
+  );
+}
+
 function Topics(p: Shared) {
   const list = usePoll(() => api.admin.listTopics({ pageSize: 1000 }), 0, []);
   const [code, setCode] = useState("");
@@ -94,67 +159,39 @@ function Topics(p: Shared) {
   return (
     <section aria-labelledby="topics-title">
       <h2 id="topics-title">Topics</h2>
-      <form
-        class="create"
-        onSubmit={(e) => {
-          e.preventDefault();
-          p.run(
-            () => api.admin.createTopic({ code, name: name || code }),
-            () => {
-              setCode("");
-              setName("");
-              list.reload();
-            },
-          );
+      <CreateForm
+        p={p}
+        label="Create topic"
+        create={() => api.admin.createTopic({ code, name: name || code })}
+        done={() => {
+          setCode("");
+          setName("");
+          list.reload();
         }}
       >
         <Field id="topic-code" label="Code" value={code} onInput={setCode} required />
         <Field id="topic-name" label="Name" value={name} onInput={setName} />
-        <button type="submit">Create topic</button>
-      </form>
+      </CreateForm>
       <ErrorLine error={list.error} />
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Code</th>
-            <th scope="col">Name</th>
-            <th scope="col">Active</th>
-            <th scope="col">Actions</th>
+      <DataTable caption="Topics" columns={["Code", "Name", "Active", "Actions"]}>
+        {(list.data?.topics ?? []).map((t) => (
+          <tr key={t.code}>
+            <td>{t.code}</td>
+            <td>{t.name}</td>
+            <td>{t.isActive ? "yes" : "no"}</td>
+            <RowButtons
+              p={p}
+              what={`topic ${t.code}`}
+              remove={() => api.admin.deleteTopic({ code: t.code })}
+              reload={list.reload}
+              toggle={{
+                isActive: t.isActive,
+                call: () => api.admin.updateTopic({ code: t.code, isActive: !t.isActive }),
+              }}
+            />
           </tr>
-        </thead>
-        <tbody>
-          {(list.data?.topics ?? []).map((t) => (
-            <tr key={t.code}>
-              <td>{t.code}</td>
-              <td>{t.name}</td>
-              <td>{t.isActive ? "yes" : "no"}</td>
-              <td>
-                <button
-                  type="button"
-                  onClick={() =>
-                    p.run(() => api.admin.updateTopic({ code: t.code, isActive: !t.isActive }), list.reload)
-                  }
-                >
-                  {t.isActive ? "Deactivate" : "Activate"}
-                </button>{" "}
-                <button
-                  type="button"
-                  class="danger"
-                  onClick={() =>
-                    p.confirmDelete(
-                      `topic ${t.code}`,
-                      () => api.admin.deleteTopic({ code: t.code }),
-                      list.reload,
-                    )
-                  }
-                >
-                  Delete
-                </button>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        ))}
+      </DataTable>
     </section>
   );
 }
@@ -163,27 +200,24 @@ function Publishers(p: Shared) {
   const list = usePoll(() => api.admin.listPublishers({ pageSize: 1000 }), 0, []);
   const [code, setCode] = useState("");
   const [topics, setTopics] = useState("*");
+  const allowedTopics = topics
+    .split(",")
+    .map((t) => t.trim())
+    .filter((t) => t !== "");
   return (
     <section aria-labelledby="publishers-title">
       <h2 id="publishers-title">Publishers</h2>
-      <form
-        class="create"
-        onSubmit={(e) => {
-          e.preventDefault();
-          const allowedTopics = topics
-            .split(",")
-            .map((t) => t.trim())
-            .filter((t) => t !== "");
-          p.run(
-            () =>
-              api.admin.createPublisher({ code, name: code, allowedTopics }).then((r) => {
-                p.showSecret(`API key of publisher ${code}`, r.apiKey);
-              }),
-            () => {
-              setCode("");
-              list.reload();
-            },
-          );
+      <CreateForm
+        p={p}
+        label="Create publisher"
+        create={() =>
+          api.admin
+            .createPublisher({ code, name: code, allowedTopics })
+            .then((r) => p.showSecret(`API key of publisher ${code}`, r.apiKey))
+        }
+        done={() => {
+          setCode("");
+          list.reload();
         }}
       >
         <Field id="publisher-code" label="Code" value={code} onInput={setCode} required />
@@ -193,66 +227,34 @@ function Publishers(p: Shared) {
           value={topics}
           onInput={setTopics}
         />
-        <button type="submit">Create publisher</button>
-      </form>
+      </CreateForm>
       <ErrorLine error={list.error} />
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Code</th>
-            <th scope="col">Allowed topics</th>
-            <th scope="col">Active</th>
-            <th scope="col">Actions</th>
+      <DataTable caption="Publishers" columns={["Code", "Allowed topics", "Active", "Actions"]}>
+        {(list.data?.publishers ?? []).map((pub) => (
+          <tr key={pub.code}>
+            <td>{pub.code}</td>
+            <td>{pub.allowedTopics.join(", ")}</td>
+            <td>{pub.isActive ? "yes" : "no"}</td>
+            <RowButtons
+              p={p}
+              what={`publisher ${pub.code}`}
+              remove={() => api.admin.deletePublisher({ code: pub.code })}
+              reload={list.reload}
+              toggle={{
+                isActive: pub.isActive,
+                call: () => api.admin.updatePublisher({ code: pub.code, isActive: !pub.isActive }),
+              }}
+            >
+              <SecretButton
+                p={p}
+                label="Rotate key"
+                title={`New API key of publisher ${pub.code}`}
+                issue={() => api.admin.rotatePublisherKey({ code: pub.code }).then((r) => r.apiKey)}
+              />
+            </RowButtons>
           </tr>
-        </thead>
-        <tbody>
-          {(list.data?.publishers ?? []).map((pub) => (
-            <tr key={pub.code}>
-              <td>{pub.code}</td>
-              <td>{pub.allowedTopics.join(", ")}</td>
-              <td>{pub.isActive ? "yes" : "no"}</td>
-              <td>
-                <button
-                  type="button"
-                  onClick={() =>
-                    p.run(() =>
-                      api.admin
-                        .rotatePublisherKey({ code: pub.code })
-                        .then((r) => p.showSecret(`New API key of publisher ${pub.code}`, r.apiKey)),
-                    )
-                  }
-                >
-                  Rotate key
-                </button>{" "}
-                <button
-                  type="button"
-                  onClick={() =>
-                    p.run(
-                      () => api.admin.updatePublisher({ code: pub.code, isActive: !pub.isActive }),
-                      list.reload,
-                    )
-                  }
-                >
-                  {pub.isActive ? "Deactivate" : "Activate"}
-                </button>{" "}
-                <button
-                  type="button"
-                  class="danger"
-                  onClick={() =>
-                    p.confirmDelete(
-                      `publisher ${pub.code}`,
-                      () => api.admin.deletePublisher({ code: pub.code }),
-                      list.reload,
-                    )
-                  }
-                >
-                  Delete
-                </button>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        ))}
+      </DataTable>
     </section>
   );
 }
@@ -265,25 +267,22 @@ function Subscribers(p: Shared) {
   return (
     <section aria-labelledby="subscribers-title">
       <h2 id="subscribers-title">Subscribers</h2>
-      <form
-        class="create"
-        onSubmit={(e) => {
-          e.preventDefault();
-          p.run(
-            () =>
-              api.admin
-                .createSubscriber({ name, clientId: BigInt(clientId || "0"), webhookUrl })
-                .then((r) =>
-                  p.showSecret(
-                    `Credentials of subscriber ${name}`,
-                    `API key: ${r.apiKey}\nSigning secret: ${r.signingSecret}`,
-                  ),
-                ),
-            () => {
-              setName("");
-              list.reload();
-            },
-          );
+      <CreateForm
+        p={p}
+        label="Create subscriber"
+        create={() =>
+          api.admin
+            .createSubscriber({ name, clientId: BigInt(/^\d+$/.test(clientId) ? clientId : "0"), webhookUrl })
+            .then((r) =>
+              p.showSecret(
+                `Credentials of subscriber ${name}`,
+                `API key: ${r.apiKey}\nSigning secret: ${r.signingSecret}`,
+              ),
+            )
+        }
+        done={() => {
+          setName("");
+          list.reload();
         }}
       >
         <Field id="subscriber-name" label="Name" value={name} onInput={setName} required />
@@ -294,71 +293,41 @@ function Subscribers(p: Shared) {
           value={webhookUrl}
           onInput={setWebhookUrl}
         />
-        <button type="submit">Create subscriber</button>
-      </form>
+      </CreateForm>
       <ErrorLine error={list.error} />
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Id</th>
-            <th scope="col">Name</th>
-            <th scope="col">Client</th>
-            <th scope="col">Webhook</th>
-            <th scope="col">Actions</th>
+      <DataTable caption="Subscribers" columns={["Id", "Name", "Client", "Webhook", "Actions"]}>
+        {(list.data?.subscribers ?? []).map((s) => (
+          <tr key={String(s.id)}>
+            <td>{String(s.id)}</td>
+            <td>{s.name}</td>
+            <td>{String(s.clientId)}</td>
+            <td class="wrap">{s.webhookUrl}</td>
+            <RowButtons
+              p={p}
+              what={`subscriber ${s.name}`}
+              remove={() => api.admin.deleteSubscriber({ id: s.id })}
+              reload={list.reload}
+              toggle={{
+                isActive: s.isActive,
+                call: () => api.admin.updateSubscriber({ id: s.id, isActive: !s.isActive }),
+              }}
+            >
+              <SecretButton
+                p={p}
+                label="Rotate key"
+                title={`New API key of subscriber ${s.name}`}
+                issue={() => api.admin.rotateSubscriberKey({ id: s.id }).then((r) => r.apiKey)}
+              />
+              <SecretButton
+                p={p}
+                label="Rotate signing secret"
+                title={`New signing secret of subscriber ${s.name}`}
+                issue={() => api.admin.rotateSubscriberSecret({ id: s.id }).then((r) => r.signingSecret)}
+              />
+            </RowButtons>
           </tr>
-        </thead>
-        <tbody>
-          {(list.data?.subscribers ?? []).map((s) => (
-            <tr key={String(s.id)}>
-              <td>{String(s.id)}</td>
-              <td>{s.name}</td>
-              <td>{String(s.clientId)}</td>
-              <td class="wrap">{s.webhookUrl}</td>
-              <td>
-                <button
-                  type="button"
-                  onClick={() =>
-                    p.run(() =>
-                      api.admin
-                        .rotateSubscriberKey({ id: s.id })
-                        .then((r) => p.showSecret(`New API key of subscriber ${s.name}`, r.apiKey)),
-                    )
-                  }
-                >
-                  Rotate key
-                </button>{" "}
-                <button
-                  type="button"
-                  onClick={() =>
-                    p.run(() =>
-                      api.admin
-                        .rotateSubscriberSecret({ id: s.id })
-                        .then((r) =>
-                          p.showSecret(`New signing secret of subscriber ${s.name}`, r.signingSecret),
-                        ),
-                    )
-                  }
-                >
-                  Rotate signing secret
-                </button>{" "}
-                <button
-                  type="button"
-                  class="danger"
-                  onClick={() =>
-                    p.confirmDelete(
-                      `subscriber ${s.name}`,
-                      () => api.admin.deleteSubscriber({ id: s.id }),
-                      list.reload,
-                    )
-                  }
-                >
-                  Delete
-                </button>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        ))}
+      </DataTable>
     </section>
   );
 }
@@ -374,26 +343,23 @@ function Subscriptions(p: Shared) {
   return (
     <section aria-labelledby="subscriptions-title">
       <h2 id="subscriptions-title">Subscriptions</h2>
-      <form
-        class="create"
-        onSubmit={(e) => {
-          e.preventDefault();
-          p.run(
-            () =>
-              api.admin.createSubscription({
-                name,
-                subscriberId: BigInt(subscriberId || "0"),
-                topic,
-                identifier,
-                deliveryType: pushEndpoint ? DeliveryType.PUSH : DeliveryType.PULL,
-                pushEndpoint,
-                ...(maxAttempts ? { maxDeliveryAttempts: Number(maxAttempts) } : {}),
-              }),
-            () => {
-              setName("");
-              list.reload();
-            },
-          );
+      <CreateForm
+        p={p}
+        label="Create subscription"
+        create={() =>
+          api.admin.createSubscription({
+            name,
+            subscriberId: BigInt(/^\d+$/.test(subscriberId) ? subscriberId : "0"),
+            topic,
+            identifier,
+            deliveryType: pushEndpoint ? DeliveryType.PUSH : DeliveryType.PULL,
+            pushEndpoint,
+            ...(maxAttempts ? { maxDeliveryAttempts: Number(maxAttempts) } : {}),
+          })
+        }
+        done={() => {
+          setName("");
+          list.reload();
         }}
       >
         <Field id="subscription-name" label="Name" value={name} onInput={setName} required />
@@ -423,47 +389,26 @@ function Subscriptions(p: Shared) {
           value={maxAttempts}
           onInput={setMaxAttempts}
         />
-        <button type="submit">Create subscription</button>
-      </form>
+      </CreateForm>
       <ErrorLine error={list.error} />
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Topic</th>
-            <th scope="col">Subscriber</th>
-            <th scope="col">Delivery</th>
-            <th scope="col">Actions</th>
+      <DataTable caption="Subscriptions" columns={["Name", "Topic", "Subscriber", "Delivery", "Actions"]}>
+        {(list.data?.subscriptions ?? []).map((s) => (
+          <tr key={s.name}>
+            <td>
+              <a href={`#/subscriptions/${encodeURIComponent(s.name)}`}>{s.name}</a>
+            </td>
+            <td>{s.topic}</td>
+            <td>{String(s.subscriberId)}</td>
+            <td class="wrap">{s.deliveryType === DeliveryType.PUSH ? `push ${s.pushEndpoint}` : "pull"}</td>
+            <RowButtons
+              p={p}
+              what={`subscription ${s.name}`}
+              remove={() => api.admin.deleteSubscription({ name: s.name })}
+              reload={list.reload}
+            />
           </tr>
-        </thead>
-        <tbody>
-          {(list.data?.subscriptions ?? []).map((s) => (
-            <tr key={s.name}>
-              <td>
-                <a href={`#/subscriptions/${encodeURIComponent(s.name)}`}>{s.name}</a>
-              </td>
-              <td>{s.topic}</td>
-              <td>{String(s.subscriberId)}</td>
-              <td class="wrap">{s.deliveryType === DeliveryType.PUSH ? `push ${s.pushEndpoint}` : "pull"}</td>
-              <td>
-                <button
-                  type="button"
-                  class="danger"
-                  onClick={() =>
-                    p.confirmDelete(
-                      `subscription ${s.name}`,
-                      () => api.admin.deleteSubscription({ name: s.name }),
-                      list.reload,
-                    )
-                  }
-                >
-                  Delete
-                </button>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        ))}
+      </DataTable>
     </section>
   );
 }

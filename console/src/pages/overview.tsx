@@ -3,7 +3,7 @@ import { DeliveryType } from "../../../gen/herald/v1/resources_pb.js";
 import { api } from "../api.js";
 import { DeliveryChart } from "../chart.js";
 import { age, count } from "../format.js";
-import { ErrorLine, usePoll } from "../ui.js";
+import { DataTable, ErrorLine, usePoll } from "../ui.js";
 
 const REFRESH_MS = 5_000;
 
@@ -20,48 +20,45 @@ export function subscriptionState(s: SubscriptionSummary): { label: string; clas
 
 export function SubscriptionTable(props: { summaries: readonly SubscriptionSummary[]; linkPrefix: string }) {
   return (
-    <table>
-      <caption class="visually-hidden">Subscriptions and their queues</caption>
-      <thead>
-        <tr>
-          <th scope="col">Subscription</th>
-          <th scope="col">Topic</th>
-          <th scope="col">Type</th>
-          <th scope="col">Backlog</th>
-          <th scope="col">In flight</th>
-          <th scope="col">Retrying</th>
-          <th scope="col">Oldest unacked</th>
-          <th scope="col">Sent / failed (1 h)</th>
-          <th scope="col">Dead letters</th>
-          <th scope="col">State</th>
-        </tr>
-      </thead>
-      <tbody>
-        {props.summaries.map((s) => {
-          const sub = s.subscription;
-          const st = s.stats;
-          const state = subscriptionState(s);
-          return (
-            <tr key={String(sub?.id)} class={state.className} data-testid={`subscription-row-${sub?.name}`}>
-              <th scope="row">
-                <a href={`${props.linkPrefix}${encodeURIComponent(sub?.name ?? "")}`}>{sub?.name}</a>
-              </th>
-              <td>{sub?.topic}</td>
-              <td>{sub?.deliveryType === DeliveryType.PUSH ? "push" : "pull"}</td>
-              <td data-testid="backlog">{count(st?.backlog ?? 0n)}</td>
-              <td>{count(st?.inFlight ?? 0n)}</td>
-              <td>{count(st?.waitingForRetry ?? 0n)}</td>
-              <td>{age(st?.oldestUnackedAgeSeconds ?? 0n)}</td>
-              <td>
-                {count(st?.sentLastHour ?? 0n)} / {count(st?.failedLastHour ?? 0n)}
-              </td>
-              <td data-testid="dead-letters">{count(st?.deadLettersUnresolved ?? 0n)}</td>
-              <td>{state.label}</td>
-            </tr>
-          );
-        })}
-      </tbody>
-    </table>
+    <DataTable
+      caption="Subscriptions and their queues"
+      columns={[
+        "Subscription",
+        "Topic",
+        "Type",
+        "Backlog",
+        "In flight",
+        "Retrying",
+        "Oldest unacked",
+        "Sent / failed (1 h)",
+        "Dead letters",
+        "State",
+      ]}
+    >
+      {props.summaries.map((s) => {
+        const sub = s.subscription;
+        const st = s.stats;
+        const state = subscriptionState(s);
+        return (
+          <tr key={String(sub?.id)} class={state.className} data-testid={`subscription-row-${sub?.name}`}>
+            <th scope="row">
+              <a href={`${props.linkPrefix}${encodeURIComponent(sub?.name ?? "")}`}>{sub?.name}</a>
+            </th>
+            <td>{sub?.topic}</td>
+            <td>{sub?.deliveryType === DeliveryType.PUSH ? "push" : "pull"}</td>
+            <td data-testid="backlog">{count(st?.backlog ?? 0n)}</td>
+            <td>{count(st?.inFlight ?? 0n)}</td>
+            <td>{count(st?.waitingForRetry ?? 0n)}</td>
+            <td>{age(st?.oldestUnackedAgeSeconds ?? 0n)}</td>
+            <td>
+              {count(st?.sentLastHour ?? 0n)} / {count(st?.failedLastHour ?? 0n)}
+            </td>
+            <td data-testid="dead-letters">{count(st?.deadLettersUnresolved ?? 0n)}</td>
+            <td>{state.label}</td>
+          </tr>
+        );
+      })}
+    </DataTable>
   );
 }
 

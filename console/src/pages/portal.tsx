@@ -3,7 +3,7 @@ import { ResolutionFilter } from "../../../gen/herald/v1/dead_letter_service_pb.
 import { api } from "../api.js";
 import { DeliveryChart } from "../chart.js";
 import { when } from "../format.js";
-import { ErrorLine, usePoll } from "../ui.js";
+import { DataTable, ErrorLine, usePoll } from "../ui.js";
 import { DeadLetterPage } from "./dead-letter.js";
 import { SubscriptionTable } from "./overview.js";
 import { DeliveryLog, StatusSelect } from "./subscription.js";
@@ -76,31 +76,22 @@ function MySubscription(props: { name: string }) {
       </section>
       <section aria-labelledby="my-dead-title">
         <h2 id="my-dead-title">Unresolved dead letters</h2>
-        <table>
-          <caption class="visually-hidden">Unresolved dead letters</caption>
-          <thead>
-            <tr>
-              <th scope="col">Id</th>
-              <th scope="col">Reason</th>
-              <th scope="col">Attempts</th>
-              <th scope="col">Last error</th>
-              <th scope="col">Moved</th>
+        <DataTable
+          caption="Unresolved dead letters"
+          columns={["Id", "Reason", "Attempts", "Last error", "Moved"]}
+        >
+          {(dead.data?.deadLetters ?? []).map((d) => (
+            <tr key={String(d.id)}>
+              <td>
+                <a href={`#/dead-letters/${d.id}`}>{String(d.id)}</a>
+              </td>
+              <td>{d.failureReason}</td>
+              <td>{d.attemptCount}</td>
+              <td class="wrap">{d.lastError}</td>
+              <td>{when(d.movedTime)}</td>
             </tr>
-          </thead>
-          <tbody>
-            {(dead.data?.deadLetters ?? []).map((d) => (
-              <tr key={String(d.id)}>
-                <td>
-                  <a href={`#/dead-letters/${d.id}`}>{String(d.id)}</a>
-                </td>
-                <td>{d.failureReason}</td>
-                <td>{d.attemptCount}</td>
-                <td class="wrap">{d.lastError}</td>
-                <td>{when(d.movedTime)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </DataTable>
       </section>
     </>
   );

@@ -5,7 +5,7 @@ import { DeliveryType, type Subscription } from "../../../gen/herald/v1/resource
 import { api, errorText } from "../api.js";
 import { DeliveryChart } from "../chart.js";
 import { age, count, when } from "../format.js";
-import { ErrorLine, usePoll } from "../ui.js";
+import { DataTable, ErrorLine, usePoll } from "../ui.js";
 
 const REFRESH_MS = 5_000;
 const seconds = (d: Duration | undefined) => (d ? `${Number(d.seconds)} s` : "–");
@@ -46,65 +46,43 @@ function ConfigTable(props: { sub: Subscription }) {
 
 export function DeliveryLog(props: { logs: readonly NotificationLog[] }) {
   return (
-    <table>
-      <caption class="visually-hidden">Delivery attempts</caption>
-      <thead>
-        <tr>
-          <th scope="col">Time</th>
-          <th scope="col">Message</th>
-          <th scope="col">Method</th>
-          <th scope="col">Status</th>
-          <th scope="col">HTTP</th>
-          <th scope="col">Duration</th>
-          <th scope="col">Error</th>
+    <DataTable
+      caption="Delivery attempts"
+      columns={["Time", "Message", "Method", "Status", "HTTP", "Duration", "Error"]}
+    >
+      {props.logs.map((l) => (
+        <tr key={String(l.id)} class={l.status === "failed" ? "failing" : ""}>
+          <td>{when(l.createTime)}</td>
+          <td>{l.messageId}</td>
+          <td>{l.deliveryMethod}</td>
+          <td>{l.status}</td>
+          <td>{l.httpStatus || "–"}</td>
+          <td>{l.durationMs} ms</td>
+          <td class="wrap">{l.error || l.skippedReason}</td>
         </tr>
-      </thead>
-      <tbody>
-        {props.logs.map((l) => (
-          <tr key={String(l.id)} class={l.status === "failed" ? "failing" : ""}>
-            <td>{when(l.createTime)}</td>
-            <td>{l.messageId}</td>
-            <td>{l.deliveryMethod}</td>
-            <td>{l.status}</td>
-            <td>{l.httpStatus || "–"}</td>
-            <td>{l.durationMs} ms</td>
-            <td class="wrap">{l.error || l.skippedReason}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+      ))}
+    </DataTable>
   );
 }
 
 function QueueTable(props: { items: readonly QueueItem[] }) {
   return (
-    <table>
-      <caption class="visually-hidden">Queue items</caption>
-      <thead>
-        <tr>
-          <th scope="col">Queue id</th>
-          <th scope="col">Message</th>
-          <th scope="col">Status</th>
-          <th scope="col">Attempts</th>
-          <th scope="col">Next retry</th>
-          <th scope="col">Created</th>
-          <th scope="col">Last error</th>
+    <DataTable
+      caption="Queue items"
+      columns={["Queue id", "Message", "Status", "Attempts", "Next retry", "Created", "Last error"]}
+    >
+      {props.items.map((q) => (
+        <tr key={String(q.id)}>
+          <td>{String(q.id)}</td>
+          <td>{q.messageId}</td>
+          <td>{q.status}</td>
+          <td>{q.attemptCount}</td>
+          <td>{when(q.nextRetryTime)}</td>
+          <td>{when(q.createTime)}</td>
+          <td class="wrap">{q.lastError}</td>
         </tr>
-      </thead>
-      <tbody>
-        {props.items.map((q) => (
-          <tr key={String(q.id)}>
-            <td>{String(q.id)}</td>
-            <td>{q.messageId}</td>
-            <td>{q.status}</td>
-            <td>{q.attemptCount}</td>
-            <td>{when(q.nextRetryTime)}</td>
-            <td>{when(q.createTime)}</td>
-            <td class="wrap">{q.lastError}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+      ))}
+    </DataTable>
   );
 }
 
