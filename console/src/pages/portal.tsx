@@ -6,7 +6,7 @@ import { when } from "../format.js";
 import { DataTable, ErrorLine, usePoll } from "../ui.js";
 import { DeadLetterPage } from "./dead-letter.js";
 import { SubscriptionTable } from "./overview.js";
-import { DeliveryLog, StatusSelect } from "./subscription.js";
+import { DeliveryLog, FilteredSection, LOG_STATUSES } from "./subscription.js";
 
 const REFRESH_MS = 5_000;
 
@@ -63,17 +63,16 @@ function MySubscription(props: { name: string }) {
       <h1>Subscription {name}</h1>
       <ErrorLine error={history.error || logs.error || dead.error} />
       {history.data && <DeliveryChart minutes={history.data.minutes} label={name} />}
-      <section aria-labelledby="my-log-title">
-        <h2 id="my-log-title">Recent deliveries</h2>
-        <StatusSelect
-          id="my-log-status"
-          label="Status"
-          value={status}
-          options={["sent", "failed", "pending", "skipped"]}
-          onChange={setStatus}
-        />
+      <FilteredSection
+        id="my-log"
+        title="Recent deliveries"
+        status={status}
+        options={LOG_STATUSES}
+        onStatus={setStatus}
+        error=""
+      >
         <DeliveryLog logs={logs.data?.notificationLogs ?? []} />
-      </section>
+      </FilteredSection>
       <section aria-labelledby="my-dead-title">
         <h2 id="my-dead-title">Unresolved dead letters</h2>
         <DataTable

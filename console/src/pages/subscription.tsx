@@ -1,4 +1,5 @@
 import type { Duration } from "@bufbuild/protobuf/wkt";
+import type { ComponentChildren } from "preact";
 import { useState } from "preact/hooks";
 import type { NotificationLog, QueueItem } from "../../../gen/herald/v1/admin_service_pb.js";
 import { DeliveryType, type Subscription } from "../../../gen/herald/v1/resources_pb.js";
@@ -108,6 +109,34 @@ export function StatusSelect(props: {
   );
 }
 
+/** A titled section with a status filter above its table. */
+export function FilteredSection(props: {
+  id: string;
+  title: string;
+  status: string;
+  options: string[];
+  onStatus: (v: string) => void;
+  error: string;
+  children: ComponentChildren;
+}) {
+  return (
+    <section aria-labelledby={`${props.id}-title`}>
+      <h2 id={`${props.id}-title`}>{props.title}</h2>
+      <StatusSelect
+        id={`${props.id}-status`}
+        label="Status"
+        value={props.status}
+        options={props.options}
+        onChange={props.onStatus}
+      />
+      <ErrorLine error={props.error} />
+      {props.children}
+    </section>
+  );
+}
+
+export const LOG_STATUSES = ["sent", "failed", "pending", "skipped"];
+
 export function SubscriptionPage(props: { name: string }) {
   const { name } = props;
   const [logStatus, setLogStatus] = useState("");
@@ -198,30 +227,26 @@ export function SubscriptionPage(props: { name: string }) {
           <ConfigTable sub={s} />
         </section>
       )}
-      <section aria-labelledby="log-title">
-        <h2 id="log-title">Recent delivery attempts</h2>
-        <StatusSelect
-          id="log-status"
-          label="Status"
-          value={logStatus}
-          options={["sent", "failed", "pending", "skipped"]}
-          onChange={setLogStatus}
-        />
-        <ErrorLine error={logs.error} />
+      <FilteredSection
+        id="log"
+        title="Recent delivery attempts"
+        status={logStatus}
+        options={LOG_STATUSES}
+        onStatus={setLogStatus}
+        error={logs.error}
+      >
         <DeliveryLog logs={logs.data?.notificationLogs ?? []} />
-      </section>
-      <section aria-labelledby="queue-title">
-        <h2 id="queue-title">Queue items</h2>
-        <StatusSelect
-          id="queue-status"
-          label="Status"
-          value={queueStatus}
-          options={["pending", "leased", "failed", "sent", "dead_lettered"]}
-          onChange={setQueueStatus}
-        />
-        <ErrorLine error={queue.error} />
+      </FilteredSection>
+      <FilteredSection
+        id="queue"
+        title="Queue items"
+        status={queueStatus}
+        options={["pending", "leased", "failed", "sent", "dead_lettered"]}
+        onStatus={setQueueStatus}
+        error={queue.error}
+      >
         <QueueTable items={queue.data?.queueItems ?? []} />
-      </section>
+      </FilteredSection>
     </>
   );
 }
