@@ -105,12 +105,19 @@ export function SecretDialog(props: { title: string; secret: string; onClose: ()
   );
 }
 
-export function Progress(props: { label: string; done: number; total: number }) {
+/** How far a long operation got; without `done` (one call the server batches) it is indeterminate. */
+export function Progress(props: { label: string; done?: number; total: number }) {
   return (
     <div class="progress" role="status">
       <label>
-        {props.label}: {props.done} of {props.total}
-        <progress max={Math.max(1, props.total)} value={props.done} />
+        {props.done === undefined
+          ? `${props.label} ${props.total}…`
+          : `${props.label}: ${props.done} of ${props.total}`}
+        {props.done === undefined ? (
+          <progress />
+        ) : (
+          <progress max={Math.max(1, props.total)} value={props.done} />
+        )}
       </label>
     </div>
   );

@@ -10,6 +10,8 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AdminService } from "../../gen/herald/v1/admin_service_pb.js";
+import { DeadLetterService } from "../../gen/herald/v1/dead_letter_service_pb.js";
+import { PublisherService } from "../../gen/herald/v1/publisher_service_pb.js";
 import { DeliveryType } from "../../gen/herald/v1/resources_pb.js";
 import { SubscriberService } from "../../gen/herald/v1/subscriber_service_pb.js";
 import {
@@ -230,6 +232,75 @@ describe.skipIf(!hasChromium).each(testDatabaseTargets().map((t) => [t.kind, t] 
       expect(
         (await admin().getSubscription({ name: "console-hooks" })).subscription?.pauseTime,
       ).toBeUndefined();
+    });
+
+    it("replays every unresolved dead letter and purges the resolved ones, stating how many first", async () => {
+      const consumer = createClient(
+        SubscriberService,
+        createGrpcTransport({ baseUrl: t.server.url, interceptors: [withBearer(subscriberKey)] }),
+      );
+      const publisher = createClient(
+        PublisherService,
+        createGrpcTransport({ baseUrl: t.server.url, interceptors: [withBearer(ADMIN)] }),
+      );
+      await publisher.publish({
+        publisher: "console-shop",
+        topic: "console.orders",
+        messages: ["a", "b", "c"].map((x) => ({ data: new TextEncoder().encode(x), identifier: x })),
+      });
+      const pulled = await eventually(
+        () => consumer.pull({ subscription: "console-orders", maxMessages: 10 }),
+        (r) => r.receivedMessages.length === 3,
+        20_000,
+        "three messages",
+      );
+      await consumer.modifyAckDeadline({
+        subscription: "console-orders",
+        ackIds: pulled.receivedMessages.map((m) => m.ackId),
+        ackDeadlineSeconds: 0,
+      });
+      const dlq = createClient(
+        DeadLetterService,
+        createGrpcTransport({ baseUrl: t.server.url, interceptors: [withBearer(ADMIN)] }),
+      );
+      await eventually(
+        () => dlq.getDeadLetterStats({ subscription: "console-orders" }),
+        (r) => r.stats?.unresolvedItems === 3n,
+        20_000,
+        "three unresolved dead letters",
+      );
+
+      await page.goto(`${t.server.url}/console/#/dead-letters?subscription=console-orders`);
+      await page.getByRole("button", { name: "Replay all unresolved of console-orders" }).click();
+      await expectText(
+        page,
+        "[data-testid=confirm-text]",
+        "Replay all 3 unresolved dead letter(s) of console-orders?",
+      );
+      await page.getByRole("dialog").getByRole("button", { name: "Replay" }).click();
+      await expectText(page, ".notice", "Replayed 3 dead letter(s).");
+      const again = await eventually(
+        () => consumer.pull({ subscription: "console-orders", maxMessages: 10 }),
+        (r) => r.receivedMessages.length === 3,
+        20_000,
+        "the three replayed messages",
+      );
+      await consumer.acknowledge({
+        subscription: "console-orders",
+        ackIds: again.receivedMessages.map((m) => m.ackId),
+      });
+
+      await page.getByRole("button", { name: "Purge resolved" }).click();
+      await expectText(
+        page,
+        "[data-testid=confirm-text]",
+        "Delete 4 resolved dead letter(s) of console-orders for good?",
+      );
+      await page.getByRole("dialog").getByRole("button", { name: "Purge" }).click();
+      await expectText(page, ".notice", "Purged 4 dead letter(s).");
+      expect((await dlq.listDeadLetters({ filter: { subscription: "console-orders" } })).deadLetters).toEqual(
+        [],
+      );
     });
 
     it("raised no script error and no CSP violation on any page", () => {

@@ -57,7 +57,7 @@ export function DeadLettersPage(props: { subscription: string }) {
   const [pageTokens, setPageTokens] = useState<string[]>([""]);
   const [selected, setSelected] = useState<Set<bigint>>(new Set());
   const [pending, setPending] = useState<Pending | undefined>(undefined);
-  const [progress, setProgress] = useState<{ label: string; done: number; total: number } | undefined>();
+  const [progress, setProgress] = useState<{ label: string; done?: number; total: number } | undefined>();
   const [message, setMessage] = useState("");
   const [actionError, setActionError] = useState("");
   const filter: DeadLetterFilter = {
@@ -91,7 +91,7 @@ export function DeadLettersPage(props: { subscription: string }) {
     setMessage("");
     const label = p.kind.startsWith("resolve") ? "Resolving" : p.kind === "purge" ? "Purging" : "Replaying";
     const total = "ids" in p ? p.ids.length : p.total;
-    setProgress({ label, done: 0, total });
+    setProgress(p.kind === "purge" ? { label, total } : { label, done: 0, total });
     const work =
       p.kind === "purge"
         ? api.deadLetters
