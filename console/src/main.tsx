@@ -91,8 +91,10 @@ function AdminRoutes(props: { route: string }) {
   const [path, query = ""] = props.route.split("?", 2) as [string, string?];
   const params = new URLSearchParams(query);
   const parts = path.split("/").filter((p) => p !== "");
-  if (parts[0] === "subscriptions" && parts[1]) return <SubscriptionPage name={parts[1]} />;
-  if (parts[0] === "dead-letters" && parts[1]) return <DeadLetterPage id={parts[1]} canAct={true} />;
+  // Keyed by name and id: another subscription or dead letter is a fresh page, with no state left over.
+  if (parts[0] === "subscriptions" && parts[1]) return <SubscriptionPage key={parts[1]} name={parts[1]} />;
+  if (parts[0] === "dead-letters" && parts[1])
+    return <DeadLetterPage key={parts[1]} id={parts[1]} canAct={true} />;
   if (parts[0] === "dead-letters") return <DeadLettersPage subscription={params.get("subscription") ?? ""} />;
   if (parts[0] === "manage") return <ManagePage tab={parts[1] ?? "topics"} />;
   if (parts[0] === "publish") return <PublishPage />;

@@ -109,16 +109,16 @@ export function SecretDialog(props: { title: string; secret: string; onClose: ()
 export function Progress(props: { label: string; done?: number; total: number }) {
   return (
     <div class="progress" role="status">
-      <label>
+      <span id="progress-label">
         {props.done === undefined
           ? `${props.label} ${props.total}…`
           : `${props.label}: ${props.done} of ${props.total}`}
-        {props.done === undefined ? (
-          <progress />
-        ) : (
-          <progress max={Math.max(1, props.total)} value={props.done} />
-        )}
-      </label>
+      </span>{" "}
+      {props.done === undefined ? (
+        <progress aria-labelledby="progress-label" />
+      ) : (
+        <progress aria-labelledby="progress-label" max={Math.max(1, props.total)} value={props.done} />
+      )}
     </div>
   );
 }

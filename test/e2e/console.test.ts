@@ -209,7 +209,7 @@ describe.skipIf(!hasChromium).each(testDatabaseTargets().map((t) => [t.kind, t] 
       await screenshot(page, `${kind}-subscription`);
     });
 
-    it("pauses a push subscription from its page, highlights it on the overview, and resumes it", async () => {
+    it("pauses a push subscription from its page, edits it, highlights it on the overview, and resumes it", async () => {
       const { subscribers } = await admin().listSubscribers({});
       await admin().createSubscription({
         name: "console-hooks",
@@ -224,6 +224,16 @@ describe.skipIf(!hasChromium).each(testDatabaseTargets().map((t) => [t.kind, t] 
       expect(
         (await admin().getSubscription({ name: "console-hooks" })).subscription?.pauseTime,
       ).toBeDefined();
+      // Settings are edited in place; only the changed field is sent.
+      await page.getByText("Edit settings").click();
+      await page.getByLabel("Max delivery attempts").fill("7");
+      await page.getByRole("button", { name: "Save" }).click();
+      const outcome = page.locator("details .notice, details .error").first();
+      await outcome.waitFor();
+      expect(await outcome.textContent()).toBe("Saved.");
+      expect(
+        (await admin().getSubscription({ name: "console-hooks" })).subscription?.maxDeliveryAttempts,
+      ).toBe(7);
       await page.goto(`${t.server.url}/console/#/`);
       await page.locator("tr.paused[data-testid=subscription-row-console-hooks]").waitFor();
       await page.goto(`${t.server.url}/console/#/subscriptions/console-hooks`);

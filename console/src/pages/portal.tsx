@@ -17,8 +17,9 @@ export function PortalPage(props: { route: string }) {
       .split("?", 1)[0]
       ?.split("/")
       .filter((p) => p !== "") ?? [];
-  if (parts[0] === "mine" && parts[1]) return <MySubscription name={parts[1]} />;
-  if (parts[0] === "dead-letters" && parts[1]) return <DeadLetterPage id={parts[1]} canAct={false} />;
+  if (parts[0] === "mine" && parts[1]) return <MySubscription key={parts[1]} name={parts[1]} />;
+  if (parts[0] === "dead-letters" && parts[1])
+    return <DeadLetterPage key={parts[1]} id={parts[1]} canAct={false} />;
   return <MySubscriptions />;
 }
 

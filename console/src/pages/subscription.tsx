@@ -7,6 +7,7 @@ import { api, errorText } from "../api.js";
 import { DeliveryChart } from "../chart.js";
 import { age, count, when } from "../format.js";
 import { DataTable, ErrorLine, usePoll } from "../ui.js";
+import { EditSubscription } from "./subscription-edit.js";
 
 const REFRESH_MS = 5_000;
 const seconds = (d: Duration | undefined) => (d ? `${Number(d.seconds)} s` : "–");
@@ -225,6 +226,7 @@ export function SubscriptionPage(props: { name: string }) {
         <section aria-labelledby="config-title">
           <h2 id="config-title">Configuration</h2>
           <ConfigTable sub={s} />
+          <EditSubscription sub={s} onSaved={sub.reload} />
         </section>
       )}
       <FilteredSection
