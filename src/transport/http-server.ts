@@ -101,7 +101,9 @@ export async function startHttpServer(
     async close(graceMs) {
       const closed = new Promise<void>((resolve) => listener.close(() => resolve()));
       for (const session of sessions) session.close();
-      http1?.closeIdleConnections();
+      // Stops the connection tracking and closes idle keep-alive connections (it reports, harmlessly,
+      // that this server was not listening: the socket server above is the one that listens).
+      http1?.close(() => {});
       // Clients may hold sessions open; after the grace period they are cut.
       const grace = setTimeout(() => {
         for (const session of sessions) session.destroy();
@@ -129,5 +131,9 @@ function createHttp1Server(config: TransportConfig, handler: Handler): http.Serv
     handler as unknown as http.RequestListener,
   );
   http1.maxHeadersCount = 128;
+  // Node starts tracking HTTP/1.1 connections (the headersTimeout checks, closeIdleConnections) on
+  // 'listening'. This server never listens itself — the socket server hands it its connections —
+  // so it is told it does; http1.close() stops the tracking again.
+  http1.emit("listening");
   return http1;
 }

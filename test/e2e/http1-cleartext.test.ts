@@ -45,8 +45,10 @@ describe.each(sqlite.map((t) => [t.kind, t] as const))(
       await createHeraldClients(t.server.url).admin.createTopic({ code: "h1.topic", name: "h1" });
     });
     afterAll(async () => {
-      agent.destroy();
+      // Stopped while the keep-alive agent still holds an idle HTTP/1.1 connection: stop closes it
+      // at once (without connection tracking it would wait out the 5 s keep-alive timeout).
       await t?.stop();
+      agent.destroy();
       await db?.drop();
     });
 
