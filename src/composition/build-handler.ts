@@ -7,6 +7,7 @@ import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { type ConnectRouter, createContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { AdminService, file_herald_v1_admin_service } from "../../gen/herald/v1/admin_service_pb.js";
+import { ConsoleService, file_herald_v1_console_service } from "../../gen/herald/v1/console_service_pb.js";
 import {
   DeadLetterService,
   file_herald_v1_dead_letter_service,
@@ -21,6 +22,7 @@ import {
   file_herald_v1_subscriber_service,
   SubscriberService,
 } from "../../gen/herald/v1/subscriber_service_pb.js";
+import { ConsoleViews } from "../app/admin/console-views.js";
 import { Inspection } from "../app/admin/inspection.js";
 import type { Authenticator } from "../app/auth/authenticator.js";
 import { SubscriptionLookup } from "../app/consume/subscription-lookup.js";
@@ -40,6 +42,8 @@ import {
   authorizeRoute,
   withAuthorizedPrincipal,
 } from "../transport/authentication.js";
+import { loadConsoleAssets, withConsole } from "../transport/console-assets.js";
+import { createConsoleHandlers } from "../transport/console-handlers.js";
 import { createDeadLetterHandlers } from "../transport/dead-letter-handlers.js";
 import { errorMappingInterceptor, toConnectError } from "../transport/error-mapping.js";
 import { withGrpcUnaryFastPath } from "../transport/grpc-unary-fast-path.js";
@@ -94,8 +98,13 @@ export function buildRequestHandler(p: HandlerParams): RequestHandling {
     for (const h of router.handlers) gatedRoutes.set(h.requestPath, gatedRouteOf(h.service, h.method));
   };
   const registerRoutes = (router: ConnectRouter) => {
-    router.service(AdminService, createAdminHandlers(admin, new Inspection(store, clock)));
+    const inspection = new Inspection(store, clock);
+    router.service(AdminService, createAdminHandlers(admin, inspection));
     router.service(DeadLetterService, createDeadLetterHandlers(p.deadLetters));
+    router.service(
+      ConsoleService,
+      createConsoleHandlers(new ConsoleViews(store, clock, inspection, admin.subscriptions, p.deadLetters)),
+    );
     router.service(PublisherService, publisherHandlers);
     router.service(SubscriberService, subscriberHandlers);
     createPubsubRoutes({
@@ -117,6 +126,7 @@ export function buildRequestHandler(p: HandlerParams): RequestHandling {
       file_herald_v1_resources,
       file_herald_v1_errors,
       file_herald_v1_dead_letter_service,
+      file_herald_v1_console_service,
       ...PUBSUB_FILES,
     ])(router);
   };
@@ -174,7 +184,7 @@ export function buildRequestHandler(p: HandlerParams): RequestHandling {
   });
   // The per-message calls (Publish, Acknowledge) skip connect's generic pipeline in their usual
   // form (gRPC, binary, uncompressed); see grpc-unary-fast-path.ts for why and what stays equal.
-  const handler = gate.wrap(
+  const rpcHandler = gate.wrap(
     withGrpcUnaryFastPath(
       {
         methods: [
@@ -190,5 +200,7 @@ export function buildRequestHandler(p: HandlerParams): RequestHandling {
       connectHandler,
     ),
   );
+  // The web console's files (HERALD_CONSOLE_ENABLED); its calls are RPCs like any other client's.
+  const handler = config.isConsoleEnabled ? withConsole(loadConsoleAssets(), rpcHandler) : rpcHandler;
   return { handler, gate, gatedRoutes };
 }

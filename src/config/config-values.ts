@@ -85,3 +85,16 @@ export function parseSecretKeys(problems: string[], raw: string): Buffer[] {
   }
   return keys;
 }
+
+/** A true/false setting (also 1/0); empty means `fallback`. Anything else is a problem naming `name`. */
+export function parseBoolVar(
+  problems: string[],
+  name: string,
+  raw: string | undefined,
+  fallback: boolean,
+): boolean {
+  const value = (raw ?? "").trim();
+  if (value === "") return fallback;
+  if (!["true", "false", "1", "0"].includes(value)) problems.push(`${name} must be true or false`);
+  return value === "true" || value === "1";
+}

@@ -13,6 +13,15 @@ describe("loadConfig", () => {
     });
   });
 
+  it("serves the web console unless HERALD_CONSOLE_ENABLED is false, and names the variable when it is neither", () => {
+    expect(loadConfig({}).isConsoleEnabled).toBe(true);
+    expect(loadConfig({ HERALD_CONSOLE_ENABLED: "false" }).isConsoleEnabled).toBe(false);
+    expect(loadConfig({ HERALD_CONSOLE_ENABLED: "0" }).isConsoleEnabled).toBe(false);
+    expect(() => loadConfig({ HERALD_CONSOLE_ENABLED: "off" })).toThrow(
+      /HERALD_CONSOLE_ENABLED must be true or false/,
+    );
+  });
+
   it("has documented defaults for the consumer limits and names each one when it is invalid", () => {
     expect(loadConfig({})).toMatchObject({
       maxStreamsPerKey: 1000,

@@ -5,6 +5,7 @@ import {
   isLoopbackHost,
   parseAddr,
   parseAllowedPorts,
+  parseBoolVar,
   parseIntVar,
   parseSecretKeys,
   validateDatabaseUrl,
@@ -229,11 +230,13 @@ function parseMetricsConfig(problems: string[], env: Env): MetricsConfig {
   if (token !== "" && !/^[\x21-\x7e]{16,512}$/.test(token)) {
     problems.push("HERALD_METRICS_TOKEN must be 16..512 printable characters without spaces");
   }
-  const labelsRaw = (env.HERALD_METRICS_NAME_LABELS ?? "").trim() || "true";
-  if (!["true", "false", "1", "0"].includes(labelsRaw)) {
-    problems.push("HERALD_METRICS_NAME_LABELS must be true or false");
-  }
-  return { ...(token !== "" ? { token } : {}), nameLabels: labelsRaw === "true" || labelsRaw === "1" };
+  const nameLabels = parseBoolVar(
+    problems,
+    "HERALD_METRICS_NAME_LABELS",
+    env.HERALD_METRICS_NAME_LABELS,
+    true,
+  );
+  return { ...(token !== "" ? { token } : {}), nameLabels };
 }
 
 /** Reads and validates the configuration; throws ConfigError listing every problem. */
@@ -350,6 +353,7 @@ export function loadConfig(env: Env = process.env): HeraldConfig {
   }
   const secretKeys = parseSecretKeys(problems, env.HERALD_SECRET_KEYS ?? "");
   const metrics = parseMetricsConfig(problems, env);
+  const isConsoleEnabled = parseBoolVar(problems, "HERALD_CONSOLE_ENABLED", env.HERALD_CONSOLE_ENABLED, true);
   const logLevel = read(env, "HERALD_LOG_LEVEL") as LogLevel;
   if (!LOG_LEVELS.includes(logLevel))
     problems.push(`HERALD_LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}`);
@@ -380,6 +384,7 @@ export function loadConfig(env: Env = process.env): HeraldConfig {
     pubsubPublisher,
     secretKeys: Object.freeze(secretKeys),
     metrics: Object.freeze(metrics),
+    isConsoleEnabled,
     ...(metricsAddr ? { metricsAddr: Object.freeze(metricsAddr) } : {}),
   });
 }

@@ -56,6 +56,8 @@ export interface HeraldConfig {
    */
   secretKeys: readonly Buffer[];
   metrics: MetricsConfig;
+  /** Serve the web console at /console/ on the main port (HERALD_CONSOLE_ENABLED, default true). */
+  isConsoleEnabled: boolean;
 }
 
 export interface MetricsConfig {

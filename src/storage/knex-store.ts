@@ -7,6 +7,7 @@ import { KnexDeadLetterAdminRepository } from "./knex-dead-letter-admin-reposito
 import { KnexDeadLetterForwardRepository } from "./knex-dead-letter-forward-repository.js";
 import { KnexDeadLetterRepository } from "./knex-dead-letter-repository.js";
 import { KnexDedupRepository } from "./knex-dedup-repository.js";
+import { KnexDeliveryHistoryRepository } from "./knex-delivery-history-repository.js";
 import { KnexDeliveryRepository } from "./knex-delivery-repository.js";
 import { KnexInspectionRepository } from "./knex-inspection-repository.js";
 import { KnexInstanceKeyRepository } from "./knex-instance-key-repository.js";
@@ -42,6 +43,7 @@ function repositoriesOn(db: Knex | Knex.Transaction, dialect: Dialect, secrets: 
     deadLetterAdmin: new KnexDeadLetterAdminRepository(db, dialect),
     apiKeys: new KnexApiKeyRepository(db),
     inspection: new KnexInspectionRepository(db),
+    deliveryHistory: new KnexDeliveryHistoryRepository(db),
     notificationLogs: new KnexNotificationLogRepository(db),
   };
 }

@@ -26,6 +26,8 @@ const SERVICE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   "herald.v1.DeadLetterService": "admin",
   "herald.v1.PublisherService": "publish",
   "herald.v1.SubscriberService": "consume",
+  // The console's reads: subscriber keys see their own (console-views.ts scopes every method).
+  "herald.v1.ConsoleService": "consume",
   // The google.pubsub.v1 API mixes surfaces in one service: resource management is admin.
   "google.pubsub.v1.Publisher": "admin",
   "google.pubsub.v1.Subscriber": "admin",

@@ -34,3 +34,11 @@ export function createHeraldClients(baseUrl: string) {
 }
 
 export type HeraldTestClients = ReturnType<typeof createHeraldClients>;
+
+/** Sends `authorization: Bearer <token>` on every call (for servers started with HERALD_ADMIN_TOKENS). */
+export function withBearer(token: string): Interceptor {
+  return (next) => (request) => {
+    request.header.set("authorization", `Bearer ${token}`);
+    return next(request);
+  };
+}

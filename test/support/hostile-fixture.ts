@@ -192,6 +192,23 @@ export function methodTargets(methods: readonly DescMethod[], fx: HostileFixture
       keyFields: ["subscription"],
     },
     Check: { base: { service: "" }, keyFields: ["service"] },
+    GetCaller: { base: {} },
+    GetDeliveryHistory: { base: { subscription: "hostile-dlq", minutes: 60 }, keyFields: ["subscription"] },
+    ListCallerSubscriptions: { base: { pageSize: 2, pageToken: "" }, keyFields: ["pageToken"] },
+    ListCallerDeliveries: {
+      base: { subscription: "hostile-dlq", status: "failed", pageSize: 2, pageToken: "" },
+      keyFields: ["subscription", "status", "pageToken"],
+    },
+    ListCallerDeadLetters: {
+      base: {
+        subscription: "hostile-dlq",
+        resolution: "RESOLUTION_FILTER_UNRESOLVED",
+        pageSize: 2,
+        pageToken: "",
+      },
+      keyFields: ["subscription", "pageToken"],
+    },
+    GetCallerDeadLetter: { base: { id: D } },
   };
   return methods.flatMap((method) => {
     // An RPC added later still gets every framing and field case, from an empty request.

@@ -9,6 +9,7 @@ import type { DeadLetterAdminRepository } from "./dead-letter-admin-repository.j
 import type { DeadLetterForwardRepository } from "./dead-letter-forward-repository.js";
 import type { DeadLetterRepository } from "./dead-letter-repository.js";
 import type { DedupRepository } from "./dedup-repository.js";
+import type { DeliveryHistoryRepository } from "./delivery-history-repository.js";
 import type { DeliveryRepository } from "./delivery-repository.js";
 import type { InspectionRepository } from "./inspection-repository.js";
 import type { InstanceKeyRepository } from "./instance-key-repository.js";
@@ -28,6 +29,7 @@ export interface Repositories {
   deadLetterAdmin: DeadLetterAdminRepository;
   inspection: InspectionRepository;
   deliveries: DeliveryRepository;
+  deliveryHistory: DeliveryHistoryRepository;
   deadLetters: DeadLetterRepository;
   deadLetterForwards: DeadLetterForwardRepository;
   notificationLogs: NotificationLogRepository;
