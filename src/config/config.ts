@@ -18,6 +18,7 @@ import type {
   TransportConfig,
   WebhookConfig,
 } from "./herald-config.js";
+import { parseTracingConfig } from "./tracing-config.js";
 
 export type {
   AuthConfig,
@@ -27,6 +28,7 @@ export type {
   TransportConfig,
   WebhookConfig,
 } from "./herald-config.js";
+export type { OtlpProtocol, TraceSampler, TracingConfig } from "./tracing-config.js";
 export { isLoopbackHost };
 
 /**
@@ -350,6 +352,7 @@ export function loadConfig(env: Env = process.env): HeraldConfig {
   }
   const secretKeys = parseSecretKeys(problems, env.HERALD_SECRET_KEYS ?? "");
   const metrics = parseMetricsConfig(problems, env);
+  const tracing = parseTracingConfig(problems, env);
   const logLevel = read(env, "HERALD_LOG_LEVEL") as LogLevel;
   if (!LOG_LEVELS.includes(logLevel))
     problems.push(`HERALD_LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}`);
@@ -381,5 +384,6 @@ export function loadConfig(env: Env = process.env): HeraldConfig {
     secretKeys: Object.freeze(secretKeys),
     metrics: Object.freeze(metrics),
     ...(metricsAddr ? { metricsAddr: Object.freeze(metricsAddr) } : {}),
+    ...(tracing ? { tracing: Object.freeze(tracing) } : {}),
   });
 }

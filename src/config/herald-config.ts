@@ -1,5 +1,7 @@
 /** The validated configuration Herald runs with (built only by config.ts's loadConfig). */
 
+import type { TracingConfig } from "./tracing-config.js";
+
 export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
 
 export interface HeraldConfig {
@@ -56,6 +58,8 @@ export interface HeraldConfig {
    */
   secretKeys: readonly Buffer[];
   metrics: MetricsConfig;
+  /** OpenTelemetry tracing (the standard OTEL_* variables); undefined: off, nothing traced or stored. */
+  tracing?: TracingConfig;
 }
 
 export interface MetricsConfig {

@@ -3,12 +3,15 @@ import { matchesIdentifier } from "../../domain/identifier-filter.js";
 import type { OutgoingMessage } from "../../domain/message.js";
 import type { MessageToStore } from "../ports/message-repository.js";
 import type { Repositories } from "../ports/store.js";
+import type { TraceScope } from "../ports/tracing.js";
 
 /** One validated Publish request, its publisher and topic resolved. */
 export interface PublishRequest {
   publisherId: bigint;
   topicId: bigint;
   messages: readonly OutgoingMessage[];
+  /** The publishing call's span (tracing on): its group commit's database spans go under it. */
+  traceScope?: TraceScope;
 }
 
 /**
@@ -61,6 +64,7 @@ export async function storePublishBatch(
         orderingKey: m.orderingKey,
         identifier: m.identifier,
         createdAtMs: nowMs,
+        ...(m.traceContext !== undefined ? { traceContext: m.traceContext } : {}),
       });
     });
   });

@@ -5,6 +5,7 @@ import { assertPublisherCanPublish, type Publisher, validatePublisherCode } from
 import { assertTopicAcceptsMessages, type Topic, validateTopicCode } from "../../domain/topic.js";
 import { ignoreQueueEvents, type QueueObserver } from "../ports/queue-observer.js";
 import { isCommitOutcomeUnknown, type Store } from "../ports/store.js";
+import { noTracing, type Tracing } from "../ports/tracing.js";
 import { type PublishRequest, storePublishBatch } from "./publish-batch.js";
 import {
   DEFAULT_PUBLISH_QUEUE_LIMITS,
@@ -59,6 +60,7 @@ export class PublishMessages {
     private readonly dedupWindowMs: number,
     private readonly observer: QueueObserver = ignoreQueueEvents,
     limits: PublishQueueLimits = DEFAULT_PUBLISH_QUEUE_LIMITS,
+    private readonly tracing: Tracing = noTracing,
   ) {
     this.queue = new PublishQueue(limits);
   }
@@ -97,7 +99,9 @@ export class PublishMessages {
     assertTopicAcceptsMessages(topic);
 
     const queued = this.queue.add(
-      { publisherId: publisher.id, topicId: topic.id, messages: command.messages },
+      this.tracing.isEnabled
+        ? this.traced({ publisherId: publisher.id, topicId: topic.id, messages: command.messages })
+        : { publisherId: publisher.id, topicId: topic.id, messages: command.messages },
       bytes,
       signal,
     );
@@ -115,7 +119,12 @@ export class PublishMessages {
         const batch = this.queue.take(BATCH_MAX_MESSAGES);
         if (batch.length === 0) continue;
         try {
-          const ids = await this.storeWithRetry(batch.map((w) => w.request));
+          // A shared transaction's database spans go under its first traced call (and under none
+          // when no call is traced), never under whichever call happened to start this loop.
+          const scope = batch.find((w) => w.request.traceScope)?.request.traceScope;
+          const ids = await this.tracing.resume(scope, () =>
+            this.storeWithRetry(batch.map((w) => w.request)),
+          );
           for (const [i, w] of batch.entries()) w.resolve(ids[i] as bigint[]);
         } catch (error) {
           if (batch.length === 1 || !this.canRetryOneByOne(error)) {
@@ -130,6 +139,20 @@ export class PublishMessages {
     }
   }
 
+  /** With tracing on: each message's trace context to store, and the calling span for the commit's spans. */
+  private traced(request: PublishRequest): PublishRequest {
+    const contexts = this.tracing.publishContexts(request.messages);
+    const scope = this.tracing.capture();
+    return {
+      ...request,
+      messages: request.messages.map((m, i) => {
+        const traceContext = contexts[i];
+        return traceContext === undefined ? m : { ...m, traceContext };
+      }),
+      ...(scope ? { traceScope: scope } : {}),
+    };
+  }
+
   /**
    * A shared transaction that failed before its commit stored nothing, so its calls can be tried
    * alone. Not when the commit's outcome is unknown (the batch may be stored: a retry would
@@ -142,10 +165,12 @@ export class PublishMessages {
 
   private async storeOneByOne(batch: readonly QueuedPublish[]): Promise<void> {
     for (const w of batch) {
-      await this.storeWithRetry([w.request]).then(
-        (ids) => w.resolve(ids[0] as bigint[]),
-        (e: unknown) => w.reject(e),
-      );
+      await this.tracing
+        .resume(w.request.traceScope, () => this.storeWithRetry([w.request]))
+        .then(
+          (ids) => w.resolve(ids[0] as bigint[]),
+          (e: unknown) => w.reject(e),
+        );
     }
   }
 
