@@ -160,6 +160,7 @@ function buildOnStore({ config, clock, logger, secrets, store: untracedStore }: 
     maxOpenStreams: config.maxOpenStreams,
     maxStreamsPerPrincipal: config.maxStreamsPerKey,
     onStreamError: (error) => logger.warn("stream waiting for the database", { error }),
+    tracing,
   });
   // A local publish wakes this instance's waiting consumers at once; other instances poll.
   publishing.onPublished((result) => wakeups.notifyTopic(result.topicId));

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { AckCoalescer } from "../app/consume/ack-coalescer.js";
 import type { AckOutcome, Delivery, DeliveryService } from "../app/consume/delivery-service.js";
+import type { Tracing } from "../app/ports/tracing.js";
 import type { Subscription } from "../domain/subscription.js";
 import type { BackgroundService } from "./background-service.js";
 import { IdlePoller } from "./idle-poller.js";
@@ -24,6 +25,8 @@ export interface ConsumerEngineOptions {
   maxStreamsPerPrincipal: number;
   /** Told about database errors a stream rides out. */
   onStreamError?: (error: unknown) => void;
+  /** Coalesced acks' spans go under the call that is traced (tracing on). */
+  tracing?: Tracing;
 }
 
 /**
@@ -47,7 +50,11 @@ export class ConsumerEngine implements BackgroundService {
     readonly wakeups: Wakeups,
     private readonly options: ConsumerEngineOptions,
   ) {
-    this.acks = new AckCoalescer((subscription, ackIds) => deliveries.acknowledge(subscription, ackIds));
+    this.acks = new AckCoalescer(
+      (subscription, ackIds) => deliveries.acknowledge(subscription, ackIds),
+      undefined,
+      options.tracing,
+    );
     this.slots = new StreamSlots(options.maxOpenStreams, options.maxStreamsPerPrincipal);
     this.idle = new IdlePoller({
       probe: (subscription) => deliveries.nextClaimableAtMs(subscription),

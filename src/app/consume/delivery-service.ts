@@ -155,10 +155,13 @@ export class DeliveryService {
    * ready now), or undefined when it has none: what the idle poller waits for.
    */
   async nextClaimableAtMs(subscription: Subscription): Promise<number | undefined> {
-    return this.store.repos.deliveries.nextClaimableAtMs(
-      subscription.id,
-      subscription.enableOrdering,
-      this.clock.nowMs(),
+    // The idle probe serves every waiting consumer of the subscription: it belongs to no call's trace.
+    return this.tracing.resume(undefined, () =>
+      this.store.repos.deliveries.nextClaimableAtMs(
+        subscription.id,
+        subscription.enableOrdering,
+        this.clock.nowMs(),
+      ),
     );
   }
 
