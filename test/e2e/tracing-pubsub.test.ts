@@ -15,6 +15,18 @@ import { consume, pubsubClients } from "../support/pubsub-client.js";
 import { type TestDatabase, testDatabaseTargets } from "../support/test-databases.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
 
+// The client application's own tracing (the Pub/Sub client uses the global OpenTelemetry API, and
+// keeps the tracer it got first: one provider for the whole file).
+const clientSpans = new InMemorySpanExporter();
+const clientProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(clientSpans)] });
+beforeAll(() => {
+  trace.setGlobalTracerProvider(clientProvider);
+});
+afterAll(async () => {
+  trace.disable();
+  await clientProvider.shutdown();
+});
+
 describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
   "tracing of Pub/Sub client messages on %s",
   (_k, target) => {
@@ -22,12 +34,8 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
     let t: TestServer;
     let receiver: Awaited<ReturnType<typeof startOtlpReceiver>>;
     const clients = pubsubClients(() => t.server.url);
-    // The client application's own tracing (the Pub/Sub client uses the global OpenTelemetry API).
-    const clientSpans = new InMemorySpanExporter();
-    const clientProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(clientSpans)] });
 
     beforeAll(async () => {
-      trace.setGlobalTracerProvider(clientProvider);
       receiver = await startOtlpReceiver();
       db = await target.create();
       t = await startTestServer(db, {}, { env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url } });
@@ -37,8 +45,6 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
       await t?.stop();
       await receiver?.close();
       await db?.drop();
-      trace.disable();
-      await clientProvider.shutdown();
     });
 
     it("links the StreamingPull delivery to the span the client sent in googclient_traceparent", async () => {
@@ -60,7 +66,10 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
 
       await t.stop();
       const delivery = receiver.spans.find(
-        (s) => s.name.startsWith("deliver ") && s.attributes["herald.delivery.method"] === "stream",
+        (s) =>
+          s.name.startsWith("deliver ") &&
+          s.name.endsWith("traced-sub") &&
+          s.attributes["herald.delivery.method"] === "stream",
       );
       expect(delivery?.parentSpanId).not.toBe("");
       expect(delivery?.links).toContainEqual({ traceId, spanId });

@@ -48,9 +48,9 @@ export interface Tracing {
   /** Runs `work` with `scope` current (none: outside any trace), whatever was current before. */
   resume<T>(scope: TraceScope | undefined, work: () => T): T;
   /**
-   * Runs `claim` (a stream batch or a Pull) inside a delivery span under the current RPC span,
-   * linked to the trace context of every message it returns. With no current span (background
-   * loops) it only runs `claim`.
+   * Runs `claim` (a stream batch or a Pull); when it returns messages, records a delivery span
+   * under the current RPC span, linked to the trace context of each message. With no current span
+   * (background loops) it only runs `claim`.
    */
   deliver<T>(
     method: Exclude<TracedDeliveryMethod, "push">,
