@@ -1,7 +1,7 @@
 import type { DeliveryService } from "../app/consume/delivery-service.js";
 import type { Store } from "../app/ports/store.js";
-import type { Tracing } from "../app/ports/tracing.js";
 import type { SigningKeys } from "../app/ports/subscriber-repository.js";
+import type { Tracing } from "../app/ports/tracing.js";
 import type { PushSettlement } from "../app/push/push-settlement.js";
 import type { Clock } from "../domain/clock.js";
 import type { Logger } from "../logger.js";
