@@ -12,16 +12,7 @@ import { type ReceivedSpan, startOtlpReceiver } from "../support/otlp-receiver.j
 import { readStream, until } from "../support/stream-reader.js";
 import { type TestDatabase, testDatabaseTargets } from "../support/test-databases.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
-import { startWebhookSink } from "../support/webhook-sink.js";
-
-const PUSH_ENV = {
-  HERALD_WEBHOOK_ALLOW_PRIVATE: "127.0.0.1/32",
-  HERALD_WEBHOOK_ALLOW_HTTP: "true",
-  HERALD_PUSH_TIMEOUT_MS: "2000",
-  HERALD_POLL_MIN_MS: "5",
-  HERALD_POLL_MAX_MS: "50",
-  HERALD_SWEEP_INTERVAL_MS: "100",
-};
+import { LOOPBACK_WEBHOOK_ENV, startWebhookSink } from "../support/webhook-sink.js";
 
 const SERVER_KIND = 2;
 const CLIENT_KIND = 3;
@@ -41,18 +32,15 @@ describe.each(cases)("tracing on %s over OTLP %s", (_kind, protocol, target) => 
     sink = await startWebhookSink();
     db = await target.create();
     // The default 5 s export delay: spans the test sees right after stop were flushed by the stop.
-    t = await startTestServer(
-      db,
-      {},
-      {
-        env: {
-          ...PUSH_ENV,
-          OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-          OTEL_EXPORTER_OTLP_PROTOCOL: protocol,
-          OTEL_SERVICE_NAME: "herald-under-test",
-        },
-      },
-    );
+    const env = {
+      ...LOOPBACK_WEBHOOK_ENV,
+      // Often, to show that the sweeper makes no spans.
+      HERALD_SWEEP_INTERVAL_MS: "50",
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_EXPORTER_OTLP_PROTOCOL: protocol,
+      OTEL_SERVICE_NAME: "herald-under-test",
+    };
+    t = await startTestServer(db, {}, { env });
   });
   afterAll(async () => {
     await t?.stop();
@@ -131,7 +119,7 @@ describe.each(cases)("tracing on %s over OTLP %s", (_kind, protocol, target) => 
     expect(transaction, "the publish transaction's span").toBeDefined();
     const insert = spans.find((s) => s.name === "db messages.insertMany");
     expect(insert?.parentSpanId).toBe(transaction?.spanId);
-    // Background loops (the sweeper runs every 100 ms here) make no database spans of their own.
+    // Background loops (the sweeper runs every 50 ms here) make no database spans of their own.
     expect(spans.filter((s) => s.name.startsWith("db ") && s.parentSpanId === "")).toEqual([]);
 
     const linksToPublish = (s: ReceivedSpan) =>
