@@ -5,6 +5,12 @@ import type { RpcSpan, Tracing } from "../app/ports/tracing.js";
 const OK = 0;
 
 /**
+ * Services whose calls make no span: health probes (a load balancer's every few seconds) and
+ * reflection (tooling) would bury the message traffic.
+ */
+const UNTRACED_SERVICE = /^grpc\.(health|reflection)\./;
+
+/**
  * Server interceptor giving each call a server span (continuing the caller's W3C `traceparent`
  * from its metadata), current while the handler runs, so the spans of the work it does become
  * children. A streaming response's span lasts until the stream ends; every step of the stream runs
@@ -13,6 +19,7 @@ const OK = 0;
  */
 export function tracingInterceptor(tracing: Tracing): Interceptor {
   return (next) => async (request) => {
+    if (UNTRACED_SERVICE.test(request.service.typeName)) return next(request);
     const span = tracing.startRpc(`${request.service.typeName}/${request.method.name}`, (name) =>
       request.header.get(name),
     );

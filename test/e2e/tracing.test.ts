@@ -4,7 +4,10 @@
  * delivered by Pull, by a Subscribe stream and by a webhook push.
  */
 import { randomBytes } from "node:crypto";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { DeliveryType } from "../../gen/herald/v1/resources_pb.js";
 import type { ReceivedMessage } from "../../gen/herald/v1/subscriber_service_pb.js";
 import { text } from "../support/fixtures.js";
@@ -97,8 +100,12 @@ describe.each(cases)("tracing on %s over OTLP %s", (_kind, protocol, target) => 
     expect(pushedParent, `traceparent ${pushHeaders.traceparent}`).not.toBeNull();
     expect(pushHeaders.tracestate).toBe("client=yes");
 
+    // A load balancer's health probe is not traced.
+    await createClient(Health, createGrpcTransport({ baseUrl: t.server.url })).check({});
+
     await t.stop();
     const spans = receiver.spans;
+    expect(spans.filter((s) => s.name.startsWith("grpc.health"))).toEqual([]);
     const byId = new Map(spans.map((s) => [s.spanId, s]));
     const parentOf = (s: ReceivedSpan) => byId.get(s.parentSpanId);
 
