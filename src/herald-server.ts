@@ -65,6 +65,9 @@ export async function runHerald(graph: HeraldGraph): Promise<HeraldServer> {
   const { config, logger, store, metricsServer, requests } = graph;
   const opened = new ShutdownStack(logger);
   opened.push("store", () => store.close());
+  // Stopped after everything else, so the spans of the last calls and pushes are exported.
+  const { tracing } = graph;
+  if (tracing.shutdown) opened.push("tracing", () => tracing.shutdown?.() ?? Promise.resolve());
   let isRunning = false;
   try {
     await prepareInstanceSecrets(store, graph.secrets, graph.clock.nowMs(), {

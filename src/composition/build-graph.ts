@@ -23,6 +23,7 @@ import { QueueSweep } from "../app/consume/queue-sweep.js";
 import { DeadLetterAdmin } from "../app/dead-letters/dead-letter-admin.js";
 import { DeadLetterForwarding } from "../app/dead-letters/dead-letter-forwarding.js";
 import { isCommitOutcomeUnknown, type Store } from "../app/ports/store.js";
+import { noTracing, type Tracing } from "../app/ports/tracing.js";
 import { PublishMessages } from "../app/publish/publish-messages.js";
 import { PubsubIdentities } from "../app/pubsub/pubsub-identities.js";
 import { PushSettlement } from "../app/push/push-settlement.js";
@@ -40,6 +41,9 @@ import { WebhookPusher } from "../engine/webhook-pusher.js";
 import { createJsonLogger, dampOutageLogs, type Logger } from "../logger.js";
 import { HeraldMetrics } from "../observability/metrics.js";
 import { MetricsServer } from "../observability/metrics-server.js";
+import { OtelTracing } from "../observability/otel-tracing.js";
+import { traceStore } from "../observability/traced-store.js";
+import { createTracerProvider } from "../observability/tracer-provider.js";
 import { openStore } from "../storage/open-store.js";
 import { HealthState } from "../transport/health-service.js";
 import { PUBSUB_SERVICE_NAMES } from "../transport/pubsub/pubsub-routes.js";
@@ -60,6 +64,8 @@ export interface HeraldGraph {
   readonly secrets: SecretBox;
   /** Open: whoever runs the graph closes it. */
   readonly store: Store;
+  /** OpenTelemetry tracing when OTEL_* turned it on (shut down, flushing its spans, on stop); else noTracing. */
+  readonly tracing: Tracing & { shutdown?(): Promise<void> };
   readonly metrics: HeraldMetrics;
   /** Set when HERALD_METRICS_ADDR is. */
   readonly metricsServer: MetricsServer | undefined;
@@ -108,7 +114,13 @@ interface Foundation {
   store: Store;
 }
 
-function buildOnStore({ config, clock, logger, secrets, store }: Foundation): HeraldGraph {
+function buildOnStore({ config, clock, logger, secrets, store: untracedStore }: Foundation): HeraldGraph {
+  // Tracing on: the use cases' database work shows as spans under the RPC or delivery it serves.
+  const otel = config.tracing
+    ? new OtelTracing(createTracerProvider(config.tracing), untracedStore.kind)
+    : undefined;
+  const tracing: Tracing = otel ?? noTracing;
+  const store = otel ? traceStore(untracedStore, otel) : untracedStore;
   // Counts from the use cases and engines; served only when HERALD_METRICS_ADDR is set.
   const metrics = new HeraldMetrics(logger, { nameLabels: config.metrics.nameLabels });
   // Subscribe streams waiting for work take a local publish's deliveries straight from its commit.
@@ -120,6 +132,7 @@ function buildOnStore({ config, clock, logger, secrets, store }: Foundation): He
     metrics,
     config.publishQueue,
     takers,
+    tracing,
   );
   const publishers = new CodedEntityAdmin(store, clock, publisherRules);
   const admin = {
@@ -131,9 +144,14 @@ function buildOnStore({ config, clock, logger, secrets, store }: Foundation): He
     subscriptions: new SubscriptionAdmin(store, clock, config.webhooks),
   };
   // Every claim (Pull, streams, push) loads at most maxResponseBytes of messages, one larger alone.
-  const deliveries = new DeliveryService(store, clock, Math.random, metrics, {
-    maxClaimBytes: config.maxResponseBytes,
-  });
+  const deliveries = new DeliveryService(
+    store,
+    clock,
+    Math.random,
+    metrics,
+    { maxClaimBytes: config.maxResponseBytes },
+    tracing,
+  );
   const wakeups = new Wakeups();
   const consumers = new ConsumerEngine(deliveries, wakeups, {
     tuning: {
@@ -147,6 +165,7 @@ function buildOnStore({ config, clock, logger, secrets, store }: Foundation): He
     maxStreamsPerPrincipal: config.maxStreamsPerKey,
     onStreamError: (error) => logger.warn("stream waiting for the database", { error }),
     takers,
+    tracing,
   });
   // A local publish wakes this instance's waiting consumers at once; other instances poll.
   publishing.onPublished((result) => wakeups.notifyTopic(result.topicId, result.servedSubscriptionIds));
@@ -191,6 +210,7 @@ function buildOnStore({ config, clock, logger, secrets, store }: Foundation): He
     // In-flight webhook requests finish (bounded by the grace period) and their outcomes are recorded.
     drainMs: config.shutdownGraceMs,
     owner: consumers.owner,
+    tracing,
   });
   const pubsubIdentities = new PubsubIdentities(store, clock, config.pubsubPublisher);
   const forwarder = new DeadLetterForwarder(
@@ -242,6 +262,7 @@ function buildOnStore({ config, clock, logger, secrets, store }: Foundation): He
     pubsubIdentities,
     consumers,
     health,
+    tracing,
     shutdownSignal: shutdown.signal,
   });
   metrics.attach({
@@ -258,7 +279,8 @@ function buildOnStore({ config, clock, logger, secrets, store }: Foundation): He
     clock,
     logger,
     secrets,
-    store,
+    store: untracedStore,
+    tracing: otel ?? noTracing,
     metrics,
     metricsServer: config.metricsAddr ? new MetricsServer(metrics, logger) : undefined,
     health,

@@ -28,6 +28,7 @@ import type { Authenticator } from "../app/auth/authenticator.js";
 import { SubscriptionLookup } from "../app/consume/subscription-lookup.js";
 import type { DeadLetterAdmin } from "../app/dead-letters/dead-letter-admin.js";
 import type { Store } from "../app/ports/store.js";
+import type { Tracing } from "../app/ports/tracing.js";
 import type { PublishMessages } from "../app/publish/publish-messages.js";
 import type { PubsubIdentities } from "../app/pubsub/pubsub-identities.js";
 import { PubsubTopicDeletion } from "../app/pubsub/pubsub-topic-deletion.js";
@@ -53,6 +54,7 @@ import { createPubsubRoutes, PUBSUB_FILES } from "../transport/pubsub/pubsub-rou
 import { createReflectionRoutes } from "../transport/reflection-service.js";
 import { type GatedRoute, gatedRouteOf, RequestGate } from "../transport/request-gate.js";
 import { requestLoggingInterceptor } from "../transport/request-logging.js";
+import { tracingInterceptor } from "../transport/rpc-tracing.js";
 import { createSubscriberHandlers } from "../transport/subscriber-handlers.js";
 import { MAX_TIMEOUT_MS, READ_MAX_BYTES } from "./tuning.js";
 
@@ -69,6 +71,8 @@ export interface HandlerParams {
   pubsubIdentities: PubsubIdentities;
   consumers: ConsumerEngine;
   health: HealthState;
+  /** A server span per call when tracing is on. */
+  tracing: Tracing;
   /** Aborted when the server stops: ends every open call. */
   shutdownSignal: AbortSignal;
 }
@@ -131,7 +135,8 @@ export function buildRequestHandler(p: HandlerParams): RequestHandling {
     ])(router);
   };
   const interceptors = [
-    // Outermost: sees the codes the error mapping produced.
+    // Outermost: the span covers the whole call and sees the codes the error mapping produced.
+    ...(p.tracing.isEnabled ? [tracingInterceptor(p.tracing)] : []),
     requestLoggingInterceptor(logger),
     errorMappingInterceptor(
       (error, procedure) => {

@@ -19,6 +19,7 @@ import type {
   TransportConfig,
   WebhookConfig,
 } from "./herald-config.js";
+import { parseTracingConfig } from "./tracing-config.js";
 
 export type {
   AuthConfig,
@@ -28,6 +29,7 @@ export type {
   TransportConfig,
   WebhookConfig,
 } from "./herald-config.js";
+export type { OtlpProtocol, TraceSampler, TracingConfig } from "./tracing-config.js";
 export { isLoopbackHost };
 
 /**
@@ -354,6 +356,7 @@ export function loadConfig(env: Env = process.env): HeraldConfig {
   const secretKeys = parseSecretKeys(problems, env.HERALD_SECRET_KEYS ?? "");
   const metrics = parseMetricsConfig(problems, env);
   const isConsoleEnabled = parseBoolVar(problems, "HERALD_CONSOLE_ENABLED", env.HERALD_CONSOLE_ENABLED, true);
+  const tracing = parseTracingConfig(problems, env);
   const logLevel = read(env, "HERALD_LOG_LEVEL") as LogLevel;
   if (!LOG_LEVELS.includes(logLevel))
     problems.push(`HERALD_LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}`);
@@ -386,5 +389,6 @@ export function loadConfig(env: Env = process.env): HeraldConfig {
     metrics: Object.freeze(metrics),
     isConsoleEnabled,
     ...(metricsAddr ? { metricsAddr: Object.freeze(metricsAddr) } : {}),
+    ...(tracing ? { tracing: Object.freeze(tracing) } : {}),
   });
 }

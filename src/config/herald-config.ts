@@ -1,5 +1,7 @@
 /** The validated configuration Herald runs with (built only by config.ts's loadConfig). */
 
+import type { TracingConfig } from "./tracing-config.js";
+
 export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
 
 export interface HeraldConfig {
@@ -58,6 +60,8 @@ export interface HeraldConfig {
   metrics: MetricsConfig;
   /** Serve the web console at /console/ on the main port (HERALD_CONSOLE_ENABLED, default true). */
   isConsoleEnabled: boolean;
+  /** OpenTelemetry tracing (the standard OTEL_* variables); undefined: off, nothing traced or stored. */
+  tracing?: TracingConfig;
 }
 
 export interface MetricsConfig {

@@ -12,6 +12,11 @@ export interface Message {
   attributes: Record<string, string>;
   /** Publication time, epoch ms. */
   createdAtMs: number;
+  /**
+   * The W3C trace context of its publish (`traceparent`, then a space and `tracestate` when there
+   * is one); only with tracing on. Deliveries link to it; webhook pushes continue it.
+   */
+  traceContext?: string;
 }
 
 /** A message as a publisher submits it, before it has an id. */
@@ -22,6 +27,8 @@ export interface OutgoingMessage {
   identifier: string;
   /** "" when the publisher did not ask for deduplication. */
   dedupId: string;
+  /** Set by the publish use case when tracing is on (see Message.traceContext). */
+  traceContext?: string;
 }
 
 export const PUBLISH_LIMITS = Object.freeze({

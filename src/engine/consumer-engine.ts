@@ -3,6 +3,7 @@ import { hostname } from "node:os";
 import { AckCoalescer } from "../app/consume/ack-coalescer.js";
 import type { AckOutcome, Delivery, DeliveryService } from "../app/consume/delivery-service.js";
 import type { DirectTakers } from "../app/consume/direct-takers.js";
+import type { Tracing } from "../app/ports/tracing.js";
 import type { Subscription } from "../domain/subscription.js";
 import type { BackgroundService } from "./background-service.js";
 import { IdlePoller } from "./idle-poller.js";
@@ -27,6 +28,8 @@ export interface ConsumerEngineOptions {
   onStreamError?: (error: unknown) => void;
   /** Where waiting streams offer their room to local publishes (deliveries from the commit). */
   takers?: DirectTakers;
+  /** Coalesced acks' spans go under the call that is traced (tracing on). */
+  tracing?: Tracing;
 }
 
 /**
@@ -50,7 +53,11 @@ export class ConsumerEngine implements BackgroundService {
     readonly wakeups: Wakeups,
     private readonly options: ConsumerEngineOptions,
   ) {
-    this.acks = new AckCoalescer((subscription, ackIds) => deliveries.acknowledge(subscription, ackIds));
+    this.acks = new AckCoalescer(
+      (subscription, ackIds) => deliveries.acknowledge(subscription, ackIds),
+      undefined,
+      options.tracing,
+    );
     this.slots = new StreamSlots(options.maxOpenStreams, options.maxStreamsPerPrincipal);
     this.idle = new IdlePoller({
       probe: (subscription) => deliveries.nextClaimableAtMs(subscription),

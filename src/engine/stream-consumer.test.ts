@@ -41,6 +41,9 @@ function fakeDeliveries(sizes: number[]) {
       return [...refs];
     },
     async release() {},
+    async handedOver(_s: Subscription, handed: Delivery[]) {
+      return handed;
+    },
   };
   const publish = (sizeBytes: number) =>
     ready.push({

@@ -185,7 +185,7 @@ export async function* streamDeliveries(
       await yieldToEventLoop();
       if (signal.aborted) break;
       if (inbox.length > 0) {
-        yield inbox.splice(0);
+        yield await deliveries.handedOver(subscription, inbox.splice(0));
         // The publish that handed these over leased all it had for this subscription: claiming
         // now would find nothing, unless something else came since the last claim (the mark).
         if (inbox.length === 0) await waitForWork(lastMark);

@@ -1,5 +1,6 @@
 import type { Delivery, DeliveryService } from "../app/consume/delivery-service.js";
 import type { SigningKeys } from "../app/ports/subscriber-repository.js";
+import { noTracing, type Tracing } from "../app/ports/tracing.js";
 import type { PushOutcome, PushSettlement } from "../app/push/push-settlement.js";
 import type { Clock } from "../domain/clock.js";
 import { classifyPushResponse, type PushVerdict } from "../domain/push-outcome.js";
@@ -32,6 +33,8 @@ export interface PusherDeps {
   logger: Logger;
   owner: string;
   tuning: PusherTuning;
+  /** Each push attempt's span (tracing on); default none. */
+  tracing?: Tracing;
 }
 
 /** Extra lease time beyond the request timeout, so a finished push is recorded before its lease can expire. */
@@ -196,15 +199,20 @@ export class SubscriptionPusher implements BackgroundService {
     let outcome: PushOutcome;
     try {
       const { body, headers } = pushRequest(sub, delivery);
-      const res = await client.send({
-        url: sub.callbackUrl,
-        body,
-        headers: {
-          ...headers,
-          ...signedHeaders(webhookId(sub.id, delivery.message.id), body, keys, clock.nowMs()),
-        },
-        timeoutMs,
-      });
+      // With tracing on the request carries traceparent/tracestate, so the receiver joins the trace.
+      const tracing = this.deps.tracing ?? noTracing;
+      const res = await tracing.push(sub.name, delivery.message, sub.callbackUrl, (traceHeaders) =>
+        client.send({
+          url: sub.callbackUrl,
+          body,
+          headers: {
+            ...headers,
+            ...traceHeaders,
+            ...signedHeaders(webhookId(sub.id, delivery.message.id), body, keys, clock.nowMs()),
+          },
+          timeoutMs,
+        }),
+      );
       verdict =
         res.status === null
           ? { kind: "retry", retryAfterMs: null }

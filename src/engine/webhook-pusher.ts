@@ -1,6 +1,7 @@
 import type { DeliveryService } from "../app/consume/delivery-service.js";
 import type { Store } from "../app/ports/store.js";
 import type { SigningKeys } from "../app/ports/subscriber-repository.js";
+import type { Tracing } from "../app/ports/tracing.js";
 import type { PushSettlement } from "../app/push/push-settlement.js";
 import type { Clock } from "../domain/clock.js";
 import type { Logger } from "../logger.js";
@@ -27,6 +28,8 @@ export interface WebhookPusherParams {
   /** How long stop lets in-flight pushes finish (and records their outcomes), ms. */
   drainMs: number;
   owner: string;
+  /** Each push attempt's span (tracing on); default none. */
+  tracing?: Tracing;
 }
 
 const SIGNING_KEYS_TTL_MS = 1_000;
@@ -101,6 +104,7 @@ export class WebhookPusher implements BackgroundService {
         logger,
         owner,
         tuning,
+        ...(this.params.tracing ? { tracing: this.params.tracing } : {}),
       });
       this.pushers.set(subscription.id, pusher);
       pusher.start();

@@ -19,6 +19,8 @@ const COLUMNS = [
   "created_at_ms",
   "size_bytes",
 ] as const;
+/** With tracing on: the same plus each message's trace context (left out when off, costing nothing). */
+const TRACED_COLUMNS = [...COLUMNS, "trace_context"] as const;
 
 interface MessageRow {
   id: unknown;
@@ -29,6 +31,7 @@ interface MessageRow {
   data: unknown;
   attributes: string;
   created_at_ms: unknown;
+  trace_context?: string | null;
 }
 
 export function toMessage(row: MessageRow): Message {
@@ -41,6 +44,7 @@ export function toMessage(row: MessageRow): Message {
     data: toBytes(row.data),
     attributes: JSON.parse(row.attributes) as Record<string, string>,
     createdAtMs: toNumber(row.created_at_ms),
+    ...(row.trace_context ? { traceContext: row.trace_context } : {}),
   };
 }
 
@@ -54,6 +58,7 @@ export class KnexMessageRepository implements MessageRepository {
     await this.lockPublishOrder(messages);
     const ids: bigint[] = [];
     for (const chunk of this.chunkByBytes(messages)) {
+      const isTraced = chunk.some((m) => m.traceContext !== undefined);
       const rows = chunk.map((m) => [
         idParam(m.topicId),
         idParam(m.publisherId),
@@ -64,8 +69,9 @@ export class KnexMessageRepository implements MessageRepository {
         JSON.stringify(m.attributes),
         m.createdAtMs,
         messageSizeBytes(m.data, m.attributes),
+        ...(isTraced ? [m.traceContext ?? null] : []),
       ]);
-      const result = await insertRows(this.db, "messages", COLUMNS, rows);
+      const result = await insertRows(this.db, "messages", isTraced ? TRACED_COLUMNS : COLUMNS, rows);
       ids.push(...this.dialect.insertedIds(this.insertIdOf(result), chunk.length));
     }
     return ids;
@@ -117,12 +123,13 @@ export class KnexMessageRepository implements MessageRepository {
 
   /** Splits a publish into statements small enough for the database's packet and parameter limits. */
   private *chunkByBytes(messages: readonly MessageToStore[]): Generator<MessageToStore[]> {
-    const maxRows = rowsPerStatement(this.dialect.maxBoundParameters, COLUMNS.length);
+    const maxRows = rowsPerStatement(this.dialect.maxBoundParameters, TRACED_COLUMNS.length);
     let chunk: MessageToStore[] = [];
     let bytes = 0;
     for (const m of messages) {
       // Hex encoding doubles payload bytes on MySQL; attributes are JSON text.
-      const size = m.data.length * 2 + m.identifier.length + m.orderingKey.length + 256;
+      const size =
+        m.data.length * 2 + m.identifier.length + m.orderingKey.length + (m.traceContext?.length ?? 0) + 256;
       const attrSize = Object.entries(m.attributes).reduce((n, [k, v]) => n + k.length + v.length + 6, 0);
       if (
         chunk.length > 0 &&

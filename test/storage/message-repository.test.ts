@@ -192,4 +192,20 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))("messages 
     expect(rows[0]?.messageId).toBe(firstId + 1n);
     expect(rows[0]?.sequenceNumber).toBe(firstId + 1n);
   });
+
+  it("stores a trace context with the messages that carry one and none with the others", async () => {
+    const { topic, publisher } = await topicAndPublisher();
+    const traced = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01 vendor=a,other=b";
+    const repos = store().repos;
+    const [withContext, without] = await repos.messages.insertMany([
+      { ...messageToStore(topic.id, publisher.id), traceContext: traced },
+      messageToStore(topic.id, publisher.id),
+    ]);
+    // A batch with no trace context at all (tracing off) inserts without the column.
+    const [untraced] = await repos.messages.insertMany([messageToStore(topic.id, publisher.id)]);
+    const found = await repos.messages.findMany([withContext, without, untraced] as bigint[]);
+    expect(found.get(withContext as bigint)?.traceContext).toBe(traced);
+    expect(found.get(without as bigint)).not.toHaveProperty("traceContext");
+    expect(found.get(untraced as bigint)).not.toHaveProperty("traceContext");
+  });
 });

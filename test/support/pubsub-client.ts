@@ -1,4 +1,4 @@
-import { type Message, PubSub, type Subscription } from "@google-cloud/pubsub";
+import { type ClientConfig, type Message, PubSub, type Subscription } from "@google-cloud/pubsub";
 
 /** The project id the compatibility tests name; Herald accepts any. */
 export const PROJECT = "herald-test";
@@ -10,11 +10,11 @@ export const PROJECT = "herald-test";
 export function pubsubClients(serverUrl: () => string) {
   const open: PubSub[] = [];
   return {
-    create(): PubSub {
+    create(options: ClientConfig = {}): PubSub {
       // No GCE metadata lookups: they only produce warnings off Google Cloud.
       process.env.METADATA_SERVER_DETECTION = "none";
       process.env.PUBSUB_EMULATOR_HOST = serverUrl().replace(/^https?:\/\//, "");
-      const client = new PubSub({ projectId: PROJECT });
+      const client = new PubSub({ projectId: PROJECT, ...options });
       open.push(client);
       return client;
     },

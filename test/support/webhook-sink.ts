@@ -1,6 +1,12 @@
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
+/** Server settings that let pushes reach a sink on 127.0.0.1 over plain HTTP. */
+export const LOOPBACK_WEBHOOK_ENV: Readonly<Record<string, string>> = Object.freeze({
+  HERALD_WEBHOOK_ALLOW_PRIVATE: "127.0.0.1/32",
+  HERALD_WEBHOOK_ALLOW_HTTP: "true",
+});
+
 export interface ReceivedPush {
   headers: IncomingHttpHeaders;
   body: string;

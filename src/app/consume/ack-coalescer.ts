@@ -1,4 +1,5 @@
 import type { Subscription } from "../../domain/subscription.js";
+import { noTracing, type TraceScope, type Tracing } from "../ports/tracing.js";
 import { encodeAckId } from "./ack-id.js";
 import type { AckOutcome } from "./delivery-service.js";
 
@@ -8,6 +9,8 @@ interface Waiting {
   ackIds: readonly string[];
   resolve: (outcome: AckOutcome) => void;
   reject: (error: unknown) => void;
+  /** The caller's span (tracing on). */
+  scope: TraceScope | undefined;
 }
 
 /**
@@ -22,12 +25,13 @@ export class AckCoalescer {
   constructor(
     private readonly ack: AckFn,
     private readonly maxIdsPerBatch = 10_000,
+    private readonly tracing: Tracing = noTracing,
   ) {}
 
   acknowledge(subscription: Subscription, ackIds: readonly string[]): Promise<AckOutcome> {
     return new Promise((resolve, reject) => {
       const queue = this.queues.get(subscription.id);
-      const waiting = { ackIds, resolve, reject };
+      const waiting = { ackIds, resolve, reject, scope: this.tracing.capture() };
       if (queue) {
         queue.push(waiting);
         return;
@@ -51,9 +55,14 @@ export class AckCoalescer {
         ids += next.ackIds.length;
       }
       try {
-        const outcome = await this.ack(
-          subscription,
-          batch.flatMap((w) => w.ackIds),
+        // The shared transaction's spans go under its first traced call, not whichever call
+        // happened to start this loop.
+        const scope = batch.find((w) => w.scope)?.scope;
+        const outcome = await this.tracing.resume(scope, () =>
+          this.ack(
+            subscription,
+            batch.flatMap((w) => w.ackIds),
+          ),
         );
         const invalid = new Set(outcome.invalidAckIds);
         const settledByAckId = new Map(outcome.settled.map((ref) => [encodeAckId(ref), ref]));

@@ -6,6 +6,7 @@ import { claim as claimItem, deliveryAttempt, holdsLease, type QueueItem } from 
 import type { Subscription } from "../../domain/subscription.js";
 import { DeliveryTally, ignoreQueueEvents, type QueueObserver } from "../ports/queue-observer.js";
 import type { Repositories, Store } from "../ports/store.js";
+import { noTracing, type Tracing } from "../ports/tracing.js";
 import { type AckRef, decodeAckId, encodeAckId } from "./ack-id.js";
 import { recordFailedAttempts } from "./attempt-failures.js";
 import { takeWithinBudget } from "./claim-budget.js";
@@ -79,6 +80,7 @@ export class DeliveryService {
     private readonly random: () => number = Math.random,
     private readonly observer: QueueObserver = ignoreQueueEvents,
     private readonly limits: DeliveryLimits = { maxClaimBytes: DEFAULT_MAX_CLAIM_BYTES },
+    private readonly tracing: Tracing = noTracing,
   ) {}
 
   /** Leases ready messages of the subscription, bounded by count and bytes (see ClaimOptions). */
@@ -91,6 +93,32 @@ export class DeliveryService {
    * leased, so nothing is claimed and given back, and message bodies are loaded only for it.
    */
   async claimWithin(subscription: Subscription, options: ClaimOptions): Promise<ClaimResult> {
+    // A stream batch or a Pull is a delivery span under its RPC (push attempts trace themselves).
+    if (!this.tracing.isEnabled || options.method === "webhook")
+      return this.claimUntraced(subscription, options);
+    return this.tracing.deliver(
+      options.method === "grpc" ? "stream" : "pull",
+      subscription.name,
+      () => this.claimUntraced(subscription, options),
+      (result) => result.deliveries.map((d) => d.message),
+    );
+  }
+
+  /**
+   * Deliveries a local publish handed to a stream (see direct-handoff.ts): with tracing on, they
+   * are a stream delivery span like a claim's, under the stream's RPC, linked to their publishers.
+   */
+  async handedOver(subscription: Subscription, deliveries: Delivery[]): Promise<Delivery[]> {
+    if (!this.tracing.isEnabled) return deliveries;
+    return this.tracing.deliver(
+      "stream",
+      subscription.name,
+      async () => deliveries,
+      (handed) => handed.map((d) => d.message),
+    );
+  }
+
+  private async claimUntraced(subscription: Subscription, options: ClaimOptions): Promise<ClaimResult> {
     if (options.max <= 0) return { deliveries: [], heldBackSizeBytes: undefined };
     const maxBytes = Math.min(options.maxBytes ?? Number.POSITIVE_INFINITY, this.limits.maxClaimBytes);
     const budget = { maxBytes, firstMaxBytes: options.firstMaxBytes ?? Number.POSITIVE_INFINITY };
@@ -139,10 +167,13 @@ export class DeliveryService {
    * ready now), or undefined when it has none: what the idle poller waits for.
    */
   async nextClaimableAtMs(subscription: Subscription): Promise<number | undefined> {
-    return this.store.repos.deliveries.nextClaimableAtMs(
-      subscription.id,
-      subscription.enableOrdering,
-      this.clock.nowMs(),
+    // The idle probe serves every waiting consumer of the subscription: it belongs to no call's trace.
+    return this.tracing.resume(undefined, () =>
+      this.store.repos.deliveries.nextClaimableAtMs(
+        subscription.id,
+        subscription.enableOrdering,
+        this.clock.nowMs(),
+      ),
     );
   }
 

@@ -96,6 +96,7 @@ export function completeHandoffs(
         data: m.data,
         attributes: m.attributes,
         createdAtMs,
+        ...(m.traceContext !== undefined ? { traceContext: m.traceContext } : {}),
       });
     }
     const deliveries: Delivery[] = [];

@@ -4,6 +4,7 @@ import type { OutgoingMessage } from "../../domain/message.js";
 import type { MessageToStore } from "../ports/message-repository.js";
 import type { FannedOutLease } from "../ports/queue-repository.js";
 import type { Repositories } from "../ports/store.js";
+import type { TraceScope } from "../ports/tracing.js";
 import type { HandoffLease } from "./direct-handoff.js";
 
 /** One validated Publish request, its publisher and topic resolved. */
@@ -11,6 +12,8 @@ export interface PublishRequest {
   publisherId: bigint;
   topicId: bigint;
   messages: readonly OutgoingMessage[];
+  /** The publishing call's span (tracing on): its group commit's database spans go under it. */
+  traceScope?: TraceScope;
 }
 
 /** What a group commit stored. */
@@ -73,6 +76,7 @@ export async function storePublishBatch(
         orderingKey: m.orderingKey,
         identifier: m.identifier,
         createdAtMs: nowMs,
+        ...(m.traceContext !== undefined ? { traceContext: m.traceContext } : {}),
       });
     });
   });

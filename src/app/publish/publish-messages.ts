@@ -6,6 +6,7 @@ import { assertTopicAcceptsMessages, type Topic, validateTopicCode } from "../..
 import type { DirectTakers } from "../consume/direct-takers.js";
 import { ignoreQueueEvents, type QueueObserver } from "../ports/queue-observer.js";
 import { isCommitOutcomeUnknown, type Store } from "../ports/store.js";
+import { noTracing, type Tracing } from "../ports/tracing.js";
 import { cancelHandoffs, completeHandoffs, type Handoff, planHandoffs } from "./direct-handoff.js";
 import { type PublishRequest, type StoredBatch, storePublishBatch } from "./publish-batch.js";
 import {
@@ -71,6 +72,7 @@ export class PublishMessages {
     limits: PublishQueueLimits = DEFAULT_PUBLISH_QUEUE_LIMITS,
     /** Consumers of this instance waiting for work, handed deliveries straight from the commit. */
     private readonly takers?: DirectTakers,
+    private readonly tracing: Tracing = noTracing,
   ) {
     this.queue = new PublishQueue(limits);
   }
@@ -109,7 +111,9 @@ export class PublishMessages {
     assertTopicAcceptsMessages(topic);
 
     const queued = this.queue.add(
-      { publisherId: publisher.id, topicId: topic.id, messages: command.messages },
+      this.tracing.isEnabled
+        ? this.traced({ publisherId: publisher.id, topicId: topic.id, messages: command.messages })
+        : { publisherId: publisher.id, topicId: topic.id, messages: command.messages },
       bytes,
       signal,
     );
@@ -134,7 +138,10 @@ export class PublishMessages {
         const requests = batch.map((w) => w.request);
         const handoffs = this.takers ? planHandoffs(this.takers, requests) : [];
         try {
-          const stored = await this.storeWithRetry(requests, handoffs);
+          // A shared transaction's database spans go under its first traced call (and under none
+          // when no call is traced), never under whichever call happened to start this loop.
+          const scope = batch.find((w) => w.request.traceScope)?.request.traceScope;
+          const stored = await this.tracing.resume(scope, () => this.storeWithRetry(requests, handoffs));
           const served = this.handOver(handoffs, requests, stored);
           for (const [i, w] of batch.entries()) {
             w.resolve({ messageIds: stored.messageIds[i] as bigint[], servedSubscriptionIds: served });
@@ -151,6 +158,20 @@ export class PublishMessages {
     } finally {
       this.draining = false;
     }
+  }
+
+  /** With tracing on: each message's trace context to store, and the calling span for the commit's spans. */
+  private traced(request: PublishRequest): PublishRequest {
+    const contexts = this.tracing.publishContexts(request.messages);
+    const scope = this.tracing.capture();
+    return {
+      ...request,
+      messages: request.messages.map((m, i) => {
+        const traceContext = contexts[i];
+        return traceContext === undefined ? m : { ...m, traceContext };
+      }),
+      ...(scope ? { traceScope: scope } : {}),
+    };
   }
 
   /**
@@ -190,11 +211,13 @@ export class PublishMessages {
 
   private async storeOneByOne(batch: readonly QueuedPublish[]): Promise<void> {
     for (const w of batch) {
-      await this.storeWithRetry([w.request], []).then(
-        (stored) =>
-          w.resolve({ messageIds: stored.messageIds[0] as bigint[], servedSubscriptionIds: new Set() }),
-        (e: unknown) => w.reject(e),
-      );
+      await this.tracing
+        .resume(w.request.traceScope, () => this.storeWithRetry([w.request], []))
+        .then(
+          (stored) =>
+            w.resolve({ messageIds: stored.messageIds[0] as bigint[], servedSubscriptionIds: new Set() }),
+          (e: unknown) => w.reject(e),
+        );
     }
   }
 
