@@ -22,6 +22,11 @@ export interface OutgoingMessage {
   identifier: string;
   /** "" when the publisher did not ask for deduplication. */
   dedupId: string;
+  /**
+   * Scheduled delivery time, epoch ms: not delivered before it, TTL counted from it. Undefined
+   * (or in the past) delivers now; see domain/scheduled-delivery.ts.
+   */
+  deliverAtMs?: number;
 }
 
 export const PUBLISH_LIMITS = Object.freeze({

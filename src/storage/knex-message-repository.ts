@@ -18,6 +18,7 @@ const COLUMNS = [
   "attributes",
   "created_at_ms",
   "size_bytes",
+  "deliver_at_ms",
 ] as const;
 
 interface MessageRow {
@@ -64,6 +65,7 @@ export class KnexMessageRepository implements MessageRepository {
         JSON.stringify(m.attributes),
         m.createdAtMs,
         messageSizeBytes(m.data, m.attributes),
+        m.deliverAtMs ?? null,
       ]);
       const result = await insertRows(this.db, "messages", COLUMNS, rows);
       ids.push(...this.dialect.insertedIds(this.insertIdOf(result), chunk.length));

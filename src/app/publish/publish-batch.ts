@@ -61,6 +61,7 @@ export async function storePublishBatch(
         orderingKey: m.orderingKey,
         identifier: m.identifier,
         createdAtMs: nowMs,
+        deliverAtMs: m.deliverAtMs,
       });
     });
   });
