@@ -153,6 +153,10 @@ export function methodTargets(methods: readonly DescMethod[], fx: HostileFixture
       base: { subscription: "hostile-quiet", ackIds: [FORGED_ACK_ID], ackDeadlineSeconds: 10 },
       keyFields: ["subscription", "ackIds"],
     },
+    Reject: {
+      base: { subscription: "hostile-quiet", ackIds: [FORGED_ACK_ID], reason: "poison" },
+      keyFields: ["subscription", "ackIds", "reason"],
+    },
     ListDeadLetters: {
       base: {
         filter: {

@@ -1,19 +1,21 @@
 /**
  * `herald publish --deliver-at`: the CLI schedules a message (RFC 3339 or a duration from now),
  * `herald queue` shows its delivery time, and a time more than 31 days ahead is refused naming
- * the field. The CLI does not depend on the backend, so this runs on SQLite only.
+ * the field. `herald reject` dead-letters a pulled message with its reason. The CLI does not
+ * depend on the backend, so this runs on SQLite only.
  */
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DeliveryType } from "../../gen/herald/v1/resources_pb.js";
 import { createFixture, type Fixture } from "../support/fixtures.js";
+import { createHeraldClients } from "../support/herald-clients.js";
 import { type TestDatabase, testDatabaseTargets } from "../support/test-databases.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
 import { CLI_TEST_TIMEOUT_MS, type CliRunner, cliRunner } from "./cli-harness.js";
 
 const sqlite = testDatabaseTargets().find((t) => t.kind === "sqlite");
 
-describe("herald publish --deliver-at", { timeout: CLI_TEST_TIMEOUT_MS }, () => {
+describe("herald publish --deliver-at and herald reject", { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   let db: TestDatabase;
   let t: TestServer;
   let cli: CliRunner;
@@ -55,5 +57,27 @@ describe("herald publish --deliver-at", { timeout: CLI_TEST_TIMEOUT_MS }, () => 
     const tooFar = await cli.run([...base, "--data", "x", "--deliver-at", "32d"]);
     expect(tooFar.code).not.toBe(0);
     expect(tooFar.stderr).toContain("messages[0].deliver_at");
+  });
+
+  it("rejects a pulled message into the dead-letter queue with its reason", async () => {
+    const g = await createFixture(t, { deliveryType: DeliveryType.PULL });
+    await g.publish([{ data: new TextEncoder().encode("poison") }]);
+    const [delivery] = (await t.subscriber.pull({ subscription: g.subscription, maxMessages: 1 }))
+      .receivedMessages;
+    const rejected = await cli.run([
+      "reject",
+      g.subscription,
+      delivery?.ackId ?? "",
+      "forged",
+      "--reason",
+      "bad schema",
+    ]);
+    expect(rejected.code).toBe(0);
+    expect(rejected.stdout).toContain("rejected 1");
+    expect(rejected.stdout).toContain("invalid (lease lost or unknown): forged");
+    const { deadLetters } = await createHeraldClients(t.server.url).deadLetters.listDeadLetters({
+      filter: { subscription: g.subscription },
+    });
+    expect(deadLetters.map((d) => [d.failureReason, d.lastError])).toEqual([["REJECTED", "bad schema"]]);
   });
 });
