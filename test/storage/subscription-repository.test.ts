@@ -40,6 +40,7 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
           maxBackoffMs: 3_600_000,
           messageTtlMs: 2_678_400_000,
           enableOrdering: true,
+          retainAckedMessages: false,
           attributeFilter: 'attributes.region = "eu"',
           pushPayload: "unwrapped_metadata",
           deadLetterTopicId: deadLetterTopic.id,

@@ -69,6 +69,7 @@ function heraldSubscription(overrides: Partial<Subscription> = {}): Subscription
     maxBackoffMs: 0,
     messageTtlMs: 7 * 24 * 60 * 60 * 1000,
     enableOrdering: false,
+    retainAckedMessages: false,
     attributeFilter: "",
     pushPayload: "wrapped",
     deadLetterTopicId: null,
