@@ -35,7 +35,9 @@ describe("retainedSinceMs", () => {
   it("is the longer of the subscription's and the topic's retention", () => {
     expect(retainedSinceMs(NOW, { retainAckedMessages: true, messageTtlMs: 1_000 }, 5_000)).toBe(NOW - 5_000);
     expect(retainedSinceMs(NOW, { retainAckedMessages: true, messageTtlMs: 9_000 }, 5_000)).toBe(NOW - 9_000);
-    expect(retainedSinceMs(NOW, { retainAckedMessages: false, messageTtlMs: 9_000 }, 5_000)).toBe(NOW - 5_000);
+    expect(retainedSinceMs(NOW, { retainAckedMessages: false, messageTtlMs: 9_000 }, 5_000)).toBe(
+      NOW - 5_000,
+    );
   });
 
   it("retains nothing when neither the subscription nor the topic keeps acked messages", () => {

@@ -52,15 +52,17 @@ export class KnexRetentionRepository implements RetentionRepository {
       .where("completed_at_ms", "<=", cutoffMs)
       // retain_acked_messages: an acked row stays for the subscription's TTL from its publish.
       .whereNot((kept) =>
-        kept.where("status", "sent").whereExists((q) =>
-          q
-            .select(this.db.raw("1"))
-            .from("subscriptions as s")
-            .join("messages as m", "m.id", "queue_items.message_id")
-            .whereRaw("s.id = queue_items.subscription_id")
-            .where("s.retain_acked_messages", true)
-            .whereRaw("m.created_at_ms + s.message_ttl_ms > ?", [nowMs]),
-        ),
+        kept
+          .where("status", "sent")
+          .whereExists((q) =>
+            q
+              .select(this.db.raw("1"))
+              .from("subscriptions as s")
+              .join("messages as m", "m.id", "queue_items.message_id")
+              .whereRaw("s.id = queue_items.subscription_id")
+              .where("s.retain_acked_messages", true)
+              .whereRaw("m.created_at_ms + s.message_ttl_ms > ?", [nowMs]),
+          ),
       )
       .delete();
     return { deleted, next };

@@ -209,7 +209,10 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))("retention
     expect(second).toEqual({ deleted: 1, next: { createdAtMs: OLD_MS + 1, id: orphans.messageIds[0] } });
     const third = await retention.pruneMessages(second.next, CUTOFF_MS, 2, CUTOFF_MS);
     expect(third).toEqual({ deleted: 2, next: { createdAtMs: OLD_MS + 1, id: orphans.messageIds[2] } });
-    expect(await retention.pruneMessages(third.next, CUTOFF_MS, 2, CUTOFF_MS)).toEqual({ deleted: 0, next: null });
+    expect(await retention.pruneMessages(third.next, CUTOFF_MS, 2, CUTOFF_MS)).toEqual({
+      deleted: 0,
+      next: null,
+    });
     expect(await existingMessages([...referenced.messageIds, ...orphans.messageIds])).toEqual(
       referenced.messageIds,
     );
