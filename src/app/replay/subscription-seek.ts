@@ -1,8 +1,9 @@
 import { parseAttributeFilter } from "../../domain/attribute-filter.js";
 import type { Clock } from "../../domain/clock.js";
+import { DomainError } from "../../domain/domain-error.js";
 import { matchesIdentifier } from "../../domain/identifier-filter.js";
 import { retainedSinceMs, type SeekTarget, seekOutcome } from "../../domain/seek.js";
-import type { Subscription } from "../../domain/subscription.js";
+import { type Subscription, validateSubscriptionName } from "../../domain/subscription.js";
 import type { Store } from "../ports/store.js";
 
 /** What one Seek changed. */
@@ -28,11 +29,32 @@ const DEFAULT_BATCH_SIZE = 1_000;
  * state. Every changed row gets a new lease token: ack ids handed out before stop working.
  */
 export class SubscriptionSeek {
+  private readonly listeners: ((subscriptionId: bigint) => void)[] = [];
+
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly batchSize = DEFAULT_BATCH_SIZE,
   ) {}
+
+  /** Called after a seek that made messages deliverable, so waiting consumers claim at once. */
+  onSeeked(listener: (subscriptionId: bigint) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Seeks the live subscription `name` (NOT_FOUND; FAILED_PRECONDITION when deleted) to `timeMs`. */
+  async seekByName(name: string, timeMs: number): Promise<SeekResult> {
+    validateSubscriptionName("name", name);
+    const subscription = await this.store.repos.subscriptions.findByName(name);
+    if (!subscription) throw DomainError.notFound("subscription", name);
+    if (subscription.deletedAtMs !== null) {
+      throw DomainError.precondition("SUBSCRIPTION_DELETED", `subscription "${name}" is deleted`);
+    }
+    const result = await this.seekToTime(subscription, timeMs);
+    if (result.requeued + result.replayed > 0)
+      for (const listener of this.listeners) listener(subscription.id);
+    return result;
+  }
 
   async seekToTime(subscription: Subscription, timeMs: number): Promise<SeekResult> {
     const nowMs = this.clock.nowMs();

@@ -107,6 +107,7 @@ describe("createInputFromPubsub", () => {
       messageTtlMs: 7 * 24 * 60 * 60 * 1000,
       enableOrdering: false,
       attributeFilter: "",
+      retainAckedMessages: false,
       deadLetterTopic: "",
       maxDeliveryAttempts: 100,
       minBackoffMs: 0,
@@ -300,7 +301,6 @@ describe("rejectUnsupported", () => {
     ["BigQuery subscriptions", { bigqueryConfig: create(BigQueryConfigSchema, {}) }],
     ["Cloud Storage subscriptions", { cloudStorageConfig: create(CloudStorageConfigSchema, {}) }],
     ["Bigtable subscriptions", { bigtableConfig: create(BigtableConfigSchema, {}) }],
-    ["retain_acked_messages", { retainAckedMessages: true }],
     ["exactly-once delivery", { enableExactlyOnceDelivery: true }],
     ["message transforms", { messageTransforms: [create(MessageTransformSchema, {})] }],
   ])("answers UNIMPLEMENTED for %s", (what, init) => {
@@ -385,6 +385,7 @@ describe("subscriptionToPubsub", () => {
       messageTtlMs: s.messageTtlMs,
       enableOrdering: s.enableOrdering,
       attributeFilter: s.attributeFilter,
+      retainAckedMessages: s.retainAckedMessages,
       deadLetterTopic: s.deadLetterTopicCode ?? "",
       maxDeliveryAttempts: s.maxDeliveryAttempts,
       minBackoffMs: s.minBackoffMs,
