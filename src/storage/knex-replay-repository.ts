@@ -41,23 +41,12 @@ export class KnexReplayRepository implements ReplayRepository {
   }
 
   async ackBySeek(ids: readonly bigint[], nowMs: number): Promise<number> {
-    let changed = 0;
-    for (const chunk of chunked(ids, MAX_IDS_PER_STATEMENT)) {
-      changed += await this.db("queue_items")
-        .whereIn("id", chunk.map(idParam))
-        .whereIn("status", UNFINISHED)
-        .update({
-          status: "sent",
-          lease_token: this.db.raw("lease_token + 1"),
-          lease_owner: null,
-          lease_expires_at_ms: null,
-          available_at_ms: null,
-          next_retry_at_ms: null,
-          completed_at_ms: nowMs,
-          updated_at_ms: nowMs,
-        });
-    }
-    return changed;
+    return this.updateByIds(ids, UNFINISHED, {
+      status: "sent",
+      available_at_ms: null,
+      completed_at_ms: nowMs,
+      updated_at_ms: nowMs,
+    });
   }
 
   async requeueBySeek(
@@ -66,21 +55,35 @@ export class KnexReplayRepository implements ReplayRepository {
     nowMs: number,
     messageTtlMs: number,
   ): Promise<number> {
+    return this.updateByIds(ids, fromStatuses, {
+      status: "pending",
+      available_at_ms: nowMs,
+      completed_at_ms: null,
+      expires_at_ms: nowMs + messageTtlMs,
+      updated_at_ms: nowMs,
+    });
+  }
+
+  /**
+   * Applies `values` to the rows among `ids` still in one of `fromStatuses`, with a new lease token
+   * and no lease or retry time (every seek transition does both), and returns how many changed.
+   */
+  private async updateByIds(
+    ids: readonly bigint[],
+    fromStatuses: readonly QueueStatus[],
+    values: Record<string, unknown>,
+  ): Promise<number> {
     let changed = 0;
     for (const chunk of chunked(ids, MAX_IDS_PER_STATEMENT)) {
       changed += await this.db("queue_items")
         .whereIn("id", chunk.map(idParam))
         .whereIn("status", fromStatuses)
         .update({
-          status: "pending",
+          ...values,
           lease_token: this.db.raw("lease_token + 1"),
           lease_owner: null,
           lease_expires_at_ms: null,
-          available_at_ms: nowMs,
           next_retry_at_ms: null,
-          completed_at_ms: null,
-          expires_at_ms: nowMs + messageTtlMs,
-          updated_at_ms: nowMs,
         });
     }
     return changed;
