@@ -1,8 +1,9 @@
 /**
  * `herald publish --deliver-at`: the CLI schedules a message (RFC 3339 or a duration from now),
  * `herald queue` shows its delivery time, and a time more than 31 days ahead is refused naming
- * the field. `herald reject` dead-letters a pulled message with its reason. The CLI does not
- * depend on the backend, so this runs on SQLite only.
+ * the field. `herald reject` dead-letters a pulled message with its reason; `herald subscriptions
+ * seek` replays retained acked messages. The CLI does not depend on the backend, so this runs on
+ * SQLite only.
  */
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,7 +16,9 @@ import { CLI_TEST_TIMEOUT_MS, type CliRunner, cliRunner } from "./cli-harness.js
 
 const sqlite = testDatabaseTargets().find((t) => t.kind === "sqlite");
 
-describe("herald publish --deliver-at and herald reject", { timeout: CLI_TEST_TIMEOUT_MS }, () => {
+describe("herald publish --deliver-at, reject and subscriptions seek", {
+  timeout: CLI_TEST_TIMEOUT_MS,
+}, () => {
   let db: TestDatabase;
   let t: TestServer;
   let cli: CliRunner;
@@ -79,5 +82,34 @@ describe("herald publish --deliver-at and herald reject", { timeout: CLI_TEST_TI
       filter: { subscription: g.subscription },
     });
     expect(deadLetters.map((d) => [d.failureReason, d.lastError])).toEqual([["REJECTED", "bad schema"]]);
+  });
+
+  it("creates a subscription that retains acked messages and seeks it back an hour", async () => {
+    const g = await createFixture(t, { deliveryType: DeliveryType.PULL });
+    const created = await cli.run([
+      "subscriptions",
+      "create",
+      "cli-seek-sub",
+      "--topic",
+      g.topic,
+      "--subscriber-id",
+      String(g.subscriberId),
+      "--retain-acked",
+      "true",
+    ]);
+    expect(created.code).toBe(0);
+    await t.publisher.publish({
+      publisher: g.publisher,
+      topic: g.topic,
+      messages: [{ data: new TextEncoder().encode("again") }],
+    });
+    const [delivery] = (await t.subscriber.pull({ subscription: "cli-seek-sub", maxMessages: 1 }))
+      .receivedMessages;
+    await t.subscriber.acknowledge({ subscription: "cli-seek-sub", ackIds: [delivery?.ackId ?? ""] });
+    const seek = await cli.run(["subscriptions", "seek", "cli-seek-sub", "--time", "1h"]);
+    expect([seek.code, seek.stdout.trim()]).toEqual([0, "acked 0, requeued 1, replayed 0"]);
+    const [again] = (await t.subscriber.pull({ subscription: "cli-seek-sub", maxMessages: 1 }))
+      .receivedMessages;
+    expect(again?.message?.messageId).toBe(delivery?.message?.messageId);
   });
 });
