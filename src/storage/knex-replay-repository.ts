@@ -144,13 +144,22 @@ export class KnexReplayRepository implements ReplayRepository {
         INSERT INTO queue_items
           (subscription_id, message_id, status, attempt_count, available_at_ms, lease_token,
            expires_at_ms, sequence_number, ordering_key_hash, created_at_ms, updated_at_ms)
-        SELECT s.id, m.id, 'pending', 0, ?, 0, ? + s.message_ttl_ms, m.id, m.ordering_key_hash, ?, ?
+        SELECT s.id, m.id, 'pending', 0, CASE WHEN m.deliver_at_ms > ? THEN m.deliver_at_ms ELSE ? END, 0,
+          ? + s.message_ttl_ms, m.id, m.ordering_key_hash, ?, ?
         FROM messages m
         JOIN subscriptions s ON s.id = ?
         WHERE m.id IN (${ids.map(() => "?").join(", ")})
           AND NOT EXISTS (SELECT 1 FROM queue_items q WHERE q.subscription_id = s.id AND q.message_id = m.id)
         ORDER BY m.id`;
-      const result = await this.db.raw(sql, [nowMs, nowMs, nowMs, nowMs, idParam(subscriptionId), ...ids]);
+      const result = await this.db.raw(sql, [
+        nowMs,
+        nowMs,
+        nowMs,
+        nowMs,
+        nowMs,
+        idParam(subscriptionId),
+        ...ids,
+      ]);
       created += Array.isArray(result)
         ? toNumber((result[0] as { affectedRows: unknown }).affectedRows)
         : toNumber((result as { changes: unknown }).changes);

@@ -137,4 +137,39 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))("seek on %
     await new Retention(s, { retentionMs: 0 }).run(NOW_MS + 2 * DAY_MS);
     expect(await statuses(s, kept.rowIds)).toEqual([]);
   });
+
+  it("restarts an ordering key from its first message after a seek", async () => {
+    const s = store();
+    const topic = await createTopic(s);
+    const publisher = await createPublisher(s);
+    const subscriber = await createSubscriber(s);
+    const sub = await createSubscription(s, {
+      topicId: topic.id,
+      subscriberId: subscriber.id,
+      deliveryType: "pull",
+      enableOrdering: true,
+      retainAckedMessages: true,
+    });
+    const ids = await s.repos.messages.insertMany(
+      [3000, 2000, 1000].map((ago) =>
+        messageToStore(topic.id, publisher.id, { createdAtMs: NOW_MS - ago, orderingKey: "k" }),
+      ),
+    );
+    await s.repos.queue.fanOut(ids, NOW_MS - 500);
+    const rows = await Promise.all(
+      ids.map(async (id) => (await s.repos.queue.listByMessage(id))[0]?.id ?? 0n),
+    );
+    await ackItems(s, [rows[0] as bigint], NOW_MS);
+    await leaseItems(s, [rows[1] as bigint], NOW_MS);
+    await new SubscriptionSeek(s, new FakeClock(NOW_MS + 10)).seekToTime(sub, NOW_MS - 5000);
+    const head = await s.transaction((repos) =>
+      repos.deliveries.lockClaimable({
+        subscriptionId: sub.id,
+        ordered: true,
+        limit: 10,
+        nowMs: NOW_MS + 10,
+      }),
+    );
+    expect(head.map((r) => r.messageId)).toEqual([ids[0]]);
+  });
 });

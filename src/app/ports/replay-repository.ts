@@ -46,7 +46,10 @@ export interface ReplayRepository {
     afterMessageId: bigint,
     limit: number,
   ): Promise<{ candidates: ReplayCandidate[]; next: bigint | null }>;
-  /** New pending rows of the subscription for `messageIds` (none it already has), deliverable now. */
+  /**
+   * New pending rows of the subscription for `messageIds` (none it already has), deliverable now
+   * (a message scheduled for later at its time), TTL counted from now.
+   */
   insertReplayRows(subscriptionId: bigint, messageIds: readonly bigint[], nowMs: number): Promise<number>;
   /** The topic's message retention, ms (0: messages are not retained). */
   topicRetentionMs(topicId: bigint): Promise<number>;
