@@ -28,8 +28,15 @@ const DAY_MS = 86_400_000;
 describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))("seek on %s", (_kind, target) => {
   const store = useConformanceStore(target);
 
-  /** A topic with three messages published 3, 2 and 1 s before NOW_MS, and a subscription with a row for each. */
-  async function threeMessages(s: KnexStore, retainAckedMessages: boolean) {
+  /**
+   * A topic with three messages published 3, 2 and 1 s before NOW_MS (all of `orderingKey`), and a
+   * subscription with `settings` and a row for each.
+   */
+  async function threeMessages(
+    s: KnexStore,
+    retainAckedMessages: boolean,
+    { enableOrdering = false, orderingKey = "" } = {},
+  ) {
     const topic = await createTopic(s);
     const publisher = await createPublisher(s);
     const subscriber = await createSubscriber(s);
@@ -39,13 +46,16 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))("seek on %
       deliveryType: "pull",
       messageTtlMs: DAY_MS,
       retainAckedMessages,
+      enableOrdering,
     });
     const ids = await s.repos.messages.insertMany(
-      [3000, 2000, 1000].map((ago) => messageToStore(topic.id, publisher.id, { createdAtMs: NOW_MS - ago })),
+      [3000, 2000, 1000].map((ago) =>
+        messageToStore(topic.id, publisher.id, { createdAtMs: NOW_MS - ago, orderingKey }),
+      ),
     );
     await s.repos.queue.fanOut(ids, NOW_MS - 500);
     const rows = await Promise.all(ids.map(async (id) => (await s.repos.queue.listByMessage(id))[0]));
-    return { topic, publisher, sub, rowIds: rows.map((r) => r?.id ?? 0n) };
+    return { topic, publisher, sub, ids, rowIds: rows.map((r) => r?.id ?? 0n) };
   }
 
   const statuses = async (s: KnexStore, rowIds: readonly bigint[]) =>
@@ -140,27 +150,9 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))("seek on %
 
   it("restarts an ordering key from its first message after a seek", async () => {
     const s = store();
-    const topic = await createTopic(s);
-    const publisher = await createPublisher(s);
-    const subscriber = await createSubscriber(s);
-    const sub = await createSubscription(s, {
-      topicId: topic.id,
-      subscriberId: subscriber.id,
-      deliveryType: "pull",
-      enableOrdering: true,
-      retainAckedMessages: true,
-    });
-    const ids = await s.repos.messages.insertMany(
-      [3000, 2000, 1000].map((ago) =>
-        messageToStore(topic.id, publisher.id, { createdAtMs: NOW_MS - ago, orderingKey: "k" }),
-      ),
-    );
-    await s.repos.queue.fanOut(ids, NOW_MS - 500);
-    const rows = await Promise.all(
-      ids.map(async (id) => (await s.repos.queue.listByMessage(id))[0]?.id ?? 0n),
-    );
-    await ackItems(s, [rows[0] as bigint], NOW_MS);
-    await leaseItems(s, [rows[1] as bigint], NOW_MS);
+    const { sub, ids, rowIds } = await threeMessages(s, true, { enableOrdering: true, orderingKey: "k" });
+    await ackItems(s, [rowIds[0] as bigint], NOW_MS);
+    await leaseItems(s, [rowIds[1] as bigint], NOW_MS);
     await new SubscriptionSeek(s, new FakeClock(NOW_MS + 10)).seekToTime(sub, NOW_MS - 5000);
     const head = await s.transaction((repos) =>
       repos.deliveries.lockClaimable({
