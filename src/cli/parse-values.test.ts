@@ -1,7 +1,14 @@
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { InvalidArgumentError } from "commander";
 import { describe, expect, it } from "vitest";
-import { collectAttribute, integerIn, parseDurationMs, parseId, parseInstant } from "./parse-values.js";
+import {
+  collectAttribute,
+  integerIn,
+  parseDurationMs,
+  parseFutureInstant,
+  parseId,
+  parseInstant,
+} from "./parse-values.js";
 
 describe("option value parsers", () => {
   it.each([
@@ -25,6 +32,15 @@ describe("option value parsers", () => {
     expect(timestampMs(parseInstant("2026-01-30T00:00:00Z", now))).toBe(Date.parse("2026-01-30T00:00:00Z"));
     expect(timestampMs(parseInstant("1h", now))).toBe(now - 3_600_000);
     expect(() => parseInstant("yesterday", now)).toThrow(InvalidArgumentError);
+  });
+
+  it("reads a delivery time as RFC 3339 or a duration from now", () => {
+    const now = Date.parse("2026-01-31T00:00:00Z");
+    expect(timestampMs(parseFutureInstant("2026-02-01T09:00:00Z", now))).toBe(
+      Date.parse("2026-02-01T09:00:00Z"),
+    );
+    expect(timestampMs(parseFutureInstant("15m", now))).toBe(now + 900_000);
+    expect(() => parseFutureInstant("tomorrow", now)).toThrow(InvalidArgumentError);
   });
 
   it("keeps ids as bigints and rejects what is not a positive id", () => {

@@ -31,6 +31,17 @@ export function parseInstant(value: string, nowMs: number = Date.now()): Timesta
   return timestampFromMs(ms);
 }
 
+/** A future instant: RFC 3339 ("2026-01-31T09:00:00Z") or a duration from now ("15m" = in 15 minutes). */
+export function parseFutureInstant(value: string, nowMs: number = Date.now()): Timestamp {
+  if (/^\d+(?:\.\d+)?(ms|s|m|h|d)$/.test(value.trim()))
+    return timestampFromMs(nowMs + parseDurationMs(value));
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) {
+    throw new InvalidArgumentError("expected a time (2026-01-31T09:00:00Z) or a duration from now (15m, 2h)");
+  }
+  return timestampFromMs(ms);
+}
+
 /** A whole number within [min, max]. */
 export function integerIn(min: number, max: number): (value: string) => number {
   return (value) => {

@@ -27,6 +27,7 @@ import { noTracing, type Tracing } from "../app/ports/tracing.js";
 import { PublishMessages } from "../app/publish/publish-messages.js";
 import { PubsubIdentities } from "../app/pubsub/pubsub-identities.js";
 import { PushSettlement } from "../app/push/push-settlement.js";
+import { SubscriptionSeek } from "../app/replay/subscription-seek.js";
 import type { HeraldConfig } from "../config/config.js";
 import { type Clock, systemClock } from "../domain/clock.js";
 import { ConsumerEngine } from "../engine/consumer-engine.js";
@@ -142,6 +143,7 @@ function buildOnStore({ config, clock, logger, secrets, store: untracedStore }: 
     topics: new CodedEntityAdmin(store, clock, topicRules),
     subscribers: new SubscriberAdmin(store, clock, config.webhooks),
     subscriptions: new SubscriptionAdmin(store, clock, config.webhooks),
+    seek: new SubscriptionSeek(store, clock),
   };
   // Every claim (Pull, streams, push) loads at most maxResponseBytes of messages, one larger alone.
   const deliveries = new DeliveryService(
@@ -218,6 +220,7 @@ function buildOnStore({ config, clock, logger, secrets, store: untracedStore }: 
     logger,
     config.sweepIntervalMs,
   );
+  admin.seek.onSeeked((id) => wakeups.notifySubscription(id));
   const deadLetters = new DeadLetterAdmin(store, clock);
   deadLetters.onReplayed((ids) => {
     for (const id of ids) wakeups.notifySubscription(id);

@@ -115,6 +115,7 @@ export function buildRequestHandler(p: HandlerParams): RequestHandling {
       topics: admin.topics,
       topicDeletion: new PubsubTopicDeletion(store, clock, publishing),
       subscriptions: admin.subscriptions,
+      seek: admin.seek,
       publishing,
       identities: p.pubsubIdentities,
       lookup,

@@ -1,9 +1,10 @@
 /**
  * Why a message was dead-lettered. `MAX_ATTEMPTS`: retries exhausted. `EXPIRED`: its TTL passed before
  * delivery. `GONE`: the endpoint answered that it will never accept it (e.g. HTTP 410).
- * `SUBSCRIPTION_DELETED`: the subscription was deleted with the message undelivered.
+ * `SUBSCRIPTION_DELETED`: the subscription was deleted with the message undelivered. `REJECTED`:
+ * the consumer rejected it (SubscriberService.Reject), a terminal nack.
  */
-export type FailureReason = "MAX_ATTEMPTS" | "EXPIRED" | "GONE" | "SUBSCRIPTION_DELETED";
+export type FailureReason = "MAX_ATTEMPTS" | "EXPIRED" | "GONE" | "SUBSCRIPTION_DELETED" | "REJECTED";
 
 /** Every failure reason, for parsing rows and filters. */
 export const FAILURE_REASONS: readonly FailureReason[] = Object.freeze([
@@ -11,6 +12,7 @@ export const FAILURE_REASONS: readonly FailureReason[] = Object.freeze([
   "EXPIRED",
   "GONE",
   "SUBSCRIPTION_DELETED",
+  "REJECTED",
 ]);
 
 /** True when `value` is one of {@link FAILURE_REASONS}. */

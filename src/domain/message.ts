@@ -29,6 +29,11 @@ export interface OutgoingMessage {
   dedupId: string;
   /** Set by the publish use case when tracing is on (see Message.traceContext). */
   traceContext?: string;
+  /**
+   * Scheduled delivery time, epoch ms: not delivered before it, TTL counted from it. Undefined
+   * (or in the past) delivers now; see domain/scheduled-delivery.ts.
+   */
+  deliverAtMs?: number;
 }
 
 export const PUBLISH_LIMITS = Object.freeze({

@@ -120,6 +120,13 @@ describe("decideFailure", () => {
       reason: "GONE",
     });
   });
+
+  it("dead-letters a rejected delivery at once as REJECTED, with attempts left", () => {
+    expect(decideFailure(0, { kind: "rejected" }, POLICY, NOW)).toEqual({
+      outcome: "dead_letter",
+      reason: "REJECTED",
+    });
+  });
 });
 
 describe("fail", () => {

@@ -139,12 +139,14 @@ export interface RetryPolicy {
  * `backoff` (a nack, an error answer, an expired lease: exponential backoff with jitter, or the
  * receiver's Retry-After when it named one), `immediate` (the consumer went away mid-delivery: retry
  * at once, still counted so a poison message reaches the dead-letter queue), `gone` (the endpoint
- * will never accept it: dead-letter at once whatever attempts are left).
+ * will never accept it: dead-letter at once whatever attempts are left), `rejected` (the consumer
+ * says it will never succeed: dead-letter at once, reason REJECTED).
  */
 export type AttemptFailureKind =
   | { kind: "backoff"; retryAfterMs?: number | null }
   | { kind: "immediate" }
-  | { kind: "gone" };
+  | { kind: "gone" }
+  | { kind: "rejected" };
 
 /** The decision for one failed attempt. */
 export type FailureDecision =
@@ -153,7 +155,7 @@ export type FailureDecision =
 
 /**
  * Decides a failed attempt of an item that had made `attemptCount` attempts before it: dead-letter
- * (GONE, or MAX_ATTEMPTS once this attempt was the last the policy allows) or retry at a time.
+ * (GONE, REJECTED, or MAX_ATTEMPTS once this attempt was the last the policy allows) or retry at a time.
  */
 export function decideFailure(
   attemptCount: number,
@@ -163,6 +165,7 @@ export function decideFailure(
   random: () => number = Math.random,
 ): FailureDecision {
   if (failure.kind === "gone") return { outcome: "dead_letter", reason: "GONE" };
+  if (failure.kind === "rejected") return { outcome: "dead_letter", reason: "REJECTED" };
   const attempts = attemptCount + 1;
   if (attempts >= policy.maxDeliveryAttempts) return { outcome: "dead_letter", reason: "MAX_ATTEMPTS" };
   if (failure.kind === "immediate") return { outcome: "retry", nextRetryAtMs: nowMs };

@@ -31,6 +31,8 @@ export interface SubscriptionSettings {
   pushPayload: PushPayload;
   /** Dead letters are also published to this topic (Pub/Sub dead-letter policy); null = DLQ only. */
   deadLetterTopicId: bigint | null;
+  /** Acked messages are kept for `messageTtlMs` from their publish, so Seek can replay them. */
+  retainAckedMessages: boolean;
 }
 
 /**
@@ -79,6 +81,7 @@ export const SUBSCRIPTION_DEFAULTS: Readonly<
   maxBackoffMs: 600_000,
   messageTtlMs: 24 * 60 * 60 * 1000,
   enableOrdering: false,
+  retainAckedMessages: false,
 });
 
 export const SUBSCRIPTION_LIMITS = Object.freeze({

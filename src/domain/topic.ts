@@ -11,6 +11,26 @@ export interface Topic {
   isActive: boolean;
   createdAtMs: number;
   updatedAtMs: number;
+  /**
+   * Messages are kept this long after their publish even when every subscription acked them, so a
+   * Seek can replay them (Pub/Sub topic message retention); 0 = not retained. ms.
+   */
+  messageRetentionMs?: number;
+}
+
+/** Topic message retention: 0 (none) or 10 minutes to 31 days, as in Pub/Sub. */
+export const TOPIC_RETENTION_MS = Object.freeze({ min: 10 * 60 * 1000, max: 31 * 24 * 60 * 60 * 1000 });
+
+/** Validates a topic's message retention (ms), naming `field`. */
+export function validateTopicRetention(field: string, retentionMs: number): void {
+  if (retentionMs === 0) return;
+  if (
+    !Number.isInteger(retentionMs) ||
+    retentionMs < TOPIC_RETENTION_MS.min ||
+    retentionMs > TOPIC_RETENTION_MS.max
+  ) {
+    throw DomainError.invalid(field, "must be 0 (none) or between 10 minutes and 31 days");
+  }
 }
 
 export interface NewTopic {

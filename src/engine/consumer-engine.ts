@@ -161,6 +161,16 @@ export class ConsumerEngine implements BackgroundService {
     return outcome;
   }
 
+  /** Dead-letters the deliveries at once (reason REJECTED); see DeliveryService.reject. */
+  async reject(subscription: Subscription, ackIds: readonly string[], reason: string): Promise<AckOutcome> {
+    const outcome = await this.deliveries.reject(subscription, ackIds, reason);
+    this.registry.settled(outcome.settled);
+    // On an ordered subscription the rejected message no longer holds back the next of its key.
+    if (subscription.enableOrdering && outcome.settled.length > 0)
+      this.wakeups.notifySubscription(subscription.id);
+    return outcome;
+  }
+
   /**
    * Nothing to begin: streams and pulls are served from construction, and the idle probes run only
    * while consumers wait. Here so the composition root starts and stops every service alike.

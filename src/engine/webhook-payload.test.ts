@@ -37,6 +37,7 @@ function subscription(overrides: Partial<Subscription> = {}): Subscription {
     maxBackoffMs: 600_000,
     messageTtlMs: 86_400_000,
     enableOrdering: false,
+    retainAckedMessages: false,
     attributeFilter: "",
     pushPayload: "wrapped",
     deadLetterTopicId: null,

@@ -16,6 +16,8 @@ interface CodedEntityRow {
   is_active: unknown;
   created_at_ms: unknown;
   updated_at_ms: unknown;
+  /** topics only. */
+  message_retention_ms?: unknown;
 }
 
 /** Publishers and topics have the same shape: code, name, description, is_active, timestamps. */
@@ -30,6 +32,9 @@ function toCodedEntity(row: CodedEntityRow): CodedEntity {
     isActive: toBoolean(row.is_active),
     createdAtMs: toNumber(row.created_at_ms),
     updatedAtMs: toNumber(row.updated_at_ms),
+    ...(row.message_retention_ms === undefined
+      ? {}
+      : { messageRetentionMs: toNumber(row.message_retention_ms) }),
   };
 }
 

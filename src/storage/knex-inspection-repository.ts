@@ -32,6 +32,7 @@ interface DetailsRow {
   subscriber_id: unknown;
   lease_expires_at_ms: unknown;
   delivery_method: string | null;
+  deliver_at_ms: unknown;
 }
 
 function toDetails(row: DetailsRow): QueueItemDetails {
@@ -54,6 +55,7 @@ function toDetails(row: DetailsRow): QueueItemDetails {
     subscriberId: toBigInt(row.subscriber_id),
     leaseExpiresAtMs: toNumberOrNull(row.lease_expires_at_ms),
     deliveryMethod: row.delivery_method,
+    deliverAtMs: toNumberOrNull(row.deliver_at_ms),
   };
 }
 
@@ -87,6 +89,7 @@ export class KnexInspectionRepository implements InspectionRepository {
         "q.delivery_method",
         "m.identifier",
         "m.data",
+        "m.deliver_at_ms",
         "s.push_endpoint",
         "s.delivery_type",
         "s.subscriber_id",
@@ -115,6 +118,13 @@ export class KnexInspectionRepository implements InspectionRepository {
       .where("created_at_ms", ">=", nowMs - HOUR_MS)
       .whereIn("status", ["sent", "failed"])
       .groupBy("status")) as { status: string; n: unknown }[];
+    const scheduled = (await this.db("queue_items as q")
+      .join("messages as m", "m.id", "q.message_id")
+      .count({ n: "*" })
+      .where("q.subscription_id", id)
+      .where("q.status", "pending")
+      .where("m.deliver_at_ms", ">", nowMs)
+      .first()) as { n: unknown } | undefined;
     const dead = (await this.db("dead_letters")
       .count({ n: "*" })
       .where({ subscription_id: id, is_resolved: false })
@@ -128,6 +138,7 @@ export class KnexInspectionRepository implements InspectionRepository {
       sentLastHour: toNumber(recent.find((r) => r.status === "sent")?.n ?? 0),
       failedLastHour: toNumber(recent.find((r) => r.status === "failed")?.n ?? 0),
       deadLettersUnresolved: dead ? toNumber(dead.n) : 0,
+      scheduled: scheduled ? toNumber(scheduled.n) : 0,
     };
   }
 

@@ -18,6 +18,7 @@ const COLUMNS = [
   "attributes",
   "created_at_ms",
   "size_bytes",
+  "deliver_at_ms",
 ] as const;
 /** With tracing on: the same plus each message's trace context (left out when off, costing nothing). */
 const TRACED_COLUMNS = [...COLUMNS, "trace_context"] as const;
@@ -69,6 +70,7 @@ export class KnexMessageRepository implements MessageRepository {
         JSON.stringify(m.attributes),
         m.createdAtMs,
         messageSizeBytes(m.data, m.attributes),
+        m.deliverAtMs ?? null,
         ...(isTraced ? [m.traceContext ?? null] : []),
       ]);
       const result = await insertRows(this.db, "messages", isTraced ? TRACED_COLUMNS : COLUMNS, rows);

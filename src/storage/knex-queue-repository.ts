@@ -44,7 +44,8 @@ export class KnexQueueRepository implements QueueRepository {
   /**
    * One INSERT … SELECT creates every queue row of a publish: messages × live subscriptions of their
    * topic whose subscriber is active and whose identifier pattern matches. The sequence number is
-   * the message id, which increases in publish order. Subscriptions with an attribute filter are
+   * the message id, which increases in publish order. A scheduled message (deliver_at_ms) becomes
+   * available at its time and its TTL counts from it. Subscriptions with an attribute filter are
    * left out: the caller evaluates their filters and uses `fanOutTo`. Ids are taken in slices that
    * fit the parameter limit, in order, so queue rows keep message order.
    */
@@ -63,7 +64,8 @@ export class KnexQueueRepository implements QueueRepository {
       INSERT INTO queue_items
         (subscription_id, message_id, status, attempt_count, available_at_ms, lease_token,
          expires_at_ms, sequence_number, ordering_key_hash, created_at_ms, updated_at_ms)
-      SELECT s.id, m.id, 'pending', 0, ?, 0, m.created_at_ms + s.message_ttl_ms, m.id, m.ordering_key_hash, ?, ?
+      SELECT s.id, m.id, 'pending', 0, COALESCE(m.deliver_at_ms, ?), 0,
+        COALESCE(m.deliver_at_ms, m.created_at_ms) + s.message_ttl_ms, m.id, m.ordering_key_hash, ?, ?
       FROM messages m
       JOIN subscriptions s ON s.topic_id = m.topic_id
       JOIN subscribers sb ON sb.id = s.subscriber_id
@@ -118,7 +120,8 @@ export class KnexQueueRepository implements QueueRepository {
       INSERT INTO queue_items
         (subscription_id, message_id, status, attempt_count, available_at_ms, lease_token,
          expires_at_ms, sequence_number, ordering_key_hash, created_at_ms, updated_at_ms)
-      SELECT s.id, m.id, 'pending', 0, ?, 0, m.created_at_ms + s.message_ttl_ms, m.id, m.ordering_key_hash, ?, ?
+      SELECT s.id, m.id, 'pending', 0, COALESCE(m.deliver_at_ms, ?), 0,
+        COALESCE(m.deliver_at_ms, m.created_at_ms) + s.message_ttl_ms, m.id, m.ordering_key_hash, ?, ?
       FROM messages m
       JOIN subscriptions s ON s.id = ?
       WHERE m.id IN (${ids.map(() => "?").join(", ")})

@@ -18,7 +18,12 @@ const DELIVERED = ["sent", "dead_lettered"] as const;
 export class KnexRetentionRepository implements RetentionRepository {
   constructor(private readonly db: Knex | Knex.Transaction) {}
 
-  async pruneQueueItems(afterId: bigint, cutoffMs: number, limit: number): Promise<PrunePassBatch<bigint>> {
+  async pruneQueueItems(
+    afterId: bigint,
+    cutoffMs: number,
+    limit: number,
+    nowMs: number,
+  ): Promise<PrunePassBatch<bigint>> {
     // A primary-key range read of exactly `limit` rows: queue_items has no index on completion
     // time, and adding one would cost every publish and ack a further index write.
     const rows = (await this.db("queue_items")
@@ -45,6 +50,20 @@ export class KnexRetentionRepository implements RetentionRepository {
       .whereIn("id", eligible)
       .whereIn("status", DELIVERED)
       .where("completed_at_ms", "<=", cutoffMs)
+      // retain_acked_messages: an acked row stays for the subscription's TTL from its publish.
+      .whereNot((kept) =>
+        kept
+          .where("status", "sent")
+          .whereExists((q) =>
+            q
+              .select(this.db.raw("1"))
+              .from("subscriptions as s")
+              .join("messages as m", "m.id", "queue_items.message_id")
+              .whereRaw("s.id = queue_items.subscription_id")
+              .where("s.retain_acked_messages", true)
+              .whereRaw("m.created_at_ms + s.message_ttl_ms > ?", [nowMs]),
+          ),
+      )
       .delete();
     return { deleted, next };
   }
@@ -71,6 +90,7 @@ export class KnexRetentionRepository implements RetentionRepository {
     after: MessageCursor | null,
     cutoffMs: number,
     limit: number,
+    nowMs: number,
   ): Promise<PrunePassBatch<MessageCursor>> {
     // Walks messages_created_idx (which carries the primary key), reading no message bodies.
     const query = this.db("messages").select("id", "created_at_ms").where("created_at_ms", "<=", cutoffMs);
@@ -106,6 +126,14 @@ export class KnexRetentionRepository implements RetentionRepository {
       )
       .whereNotExists((q) =>
         q.select(this.db.raw("1")).from("dead_letters").whereRaw("dead_letters.message_id = messages.id"),
+      )
+      // The topic's message retention keeps messages every subscription acked (or none had).
+      .whereNotExists((q) =>
+        q
+          .select(this.db.raw("1"))
+          .from("topics")
+          .whereRaw("topics.id = messages.topic_id")
+          .whereRaw("messages.created_at_ms + topics.message_retention_ms > ?", [nowMs]),
       )
       .delete();
     return { deleted, next };

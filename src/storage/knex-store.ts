@@ -17,6 +17,7 @@ import { KnexPublisherGrantRepository } from "./knex-publisher-grant-repository.
 import { KnexPublisherRepository } from "./knex-publisher-repository.js";
 import { KnexQueueGaugeRepository } from "./knex-queue-gauge-repository.js";
 import { KnexQueueRepository } from "./knex-queue-repository.js";
+import { KnexReplayRepository } from "./knex-replay-repository.js";
 import { KnexRetentionRepository } from "./knex-retention-repository.js";
 import { KnexSubscriberRepository } from "./knex-subscriber-repository.js";
 import { KnexSubscriptionRepository } from "./knex-subscription-repository.js";
@@ -37,6 +38,7 @@ function repositoriesOn(db: Knex | Knex.Transaction, dialect: Dialect, secrets: 
     queue: new KnexQueueRepository(db, dialect),
     queueGauges: new KnexQueueGaugeRepository(db),
     retention: new KnexRetentionRepository(db),
+    replay: new KnexReplayRepository(db, dialect),
     deliveries: new KnexDeliveryRepository(db, dialect),
     deadLetters: new KnexDeadLetterRepository(db),
     deadLetterForwards: new KnexDeadLetterForwardRepository(db),

@@ -46,6 +46,7 @@ interface SubscriptionRow {
   dead_letter_topic_id: unknown;
   dead_letter_topic_code: string | null;
   pubsub_project: string;
+  retain_acked_messages: unknown;
 }
 
 function toSubscription(row: SubscriptionRow): Subscription {
@@ -78,6 +79,7 @@ function toSubscription(row: SubscriptionRow): Subscription {
     deadLetterTopicId: row.dead_letter_topic_id === null ? null : toBigInt(row.dead_letter_topic_id),
     deadLetterTopicCode: row.dead_letter_topic_code,
     pubsubProject: row.pubsub_project,
+    retainAckedMessages: toBoolean(row.retain_acked_messages),
   };
 }
 
@@ -93,6 +95,7 @@ const SETTINGS_COLUMNS: Record<Exclude<keyof SubscriptionPatch, "deadLetterTopic
   attributeFilter: "attribute_filter",
   pushPayload: "push_payload",
   deliveryType: "delivery_type",
+  retainAckedMessages: "retain_acked_messages",
 };
 
 export class KnexSubscriptionRepository implements SubscriptionRepository {

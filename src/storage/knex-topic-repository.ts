@@ -17,6 +17,12 @@ export class KnexTopicRepository extends KnexCodedEntityRepository implements To
     await super.delete(id);
   }
 
+  async setMessageRetention(id: bigint, retentionMs: number, nowMs: number): Promise<void> {
+    await this.db("topics")
+      .where({ id: idParam(id) })
+      .update({ message_retention_ms: retentionMs, updated_at_ms: nowMs });
+  }
+
   async retire(id: bigint, retiredCode: string, nowMs: number): Promise<void> {
     await this.db("topics")
       .where({ id: idParam(id) })

@@ -7,10 +7,13 @@ import type { PublisherKeys } from "../app/admin/publisher-keys.js";
 import type { PublisherTopicGrants } from "../app/admin/publisher-topic-grants.js";
 import type { SubscriberAdmin } from "../app/admin/subscriber-admin.js";
 import type { SubscriptionAdmin } from "../app/admin/subscription-admin.js";
+import type { SubscriptionSeek } from "../app/replay/subscription-seek.js";
+import { DomainError } from "../domain/domain-error.js";
 import type { Publisher } from "../domain/publisher.js";
-import type { Topic } from "../domain/topic.js";
+import { type Topic, validateTopicRetention } from "../domain/topic.js";
 import { NO_TOPICS } from "../domain/topic-grants.js";
 import { createInspectionHandlers } from "./inspection-handlers.js";
+import { timestampToMs } from "./operations-conversion.js";
 import {
   deliveryTypeFromPb,
   durationToMs,
@@ -27,6 +30,7 @@ export interface AdminUseCases {
   topics: CodedEntityAdmin<Topic>;
   subscribers: SubscriberAdmin;
   subscriptions: SubscriptionAdmin;
+  seek: SubscriptionSeek;
 }
 
 function definedSettings(req: {
@@ -50,7 +54,7 @@ export function createAdminHandlers(
   admin: AdminUseCases,
   inspection: Inspection,
 ): ServiceImpl<typeof AdminService> {
-  const { publishers, publisherKeys, publisherGrants, topics, subscribers, subscriptions } = admin;
+  const { publishers, publisherKeys, publisherGrants, topics, subscribers, subscriptions, seek } = admin;
   const withGrants = async (publisher: Publisher) =>
     publisherToPb(publisher, (await publisherGrants.of([publisher])).get(publisher.id) ?? NO_TOPICS);
   return {
@@ -93,7 +97,13 @@ export function createAdminHandlers(
     },
 
     async createTopic(req) {
-      return { topic: topicToPb((await topics.create(req)).entity) };
+      const retentionMs = topicRetentionMs(req.messageRetentionDuration);
+      const created = await topics.create(req, (repos, topic) =>
+        retentionMs
+          ? repos.topics.setMessageRetention(topic.id, retentionMs, topic.createdAtMs)
+          : Promise.resolve(),
+      );
+      return { topic: topicToPb({ ...created.entity, messageRetentionMs: retentionMs ?? 0 }) };
     },
     async getTopic(req) {
       return { topic: topicToPb(await topics.get(req.code)) };
@@ -103,7 +113,13 @@ export function createAdminHandlers(
       return { topics: page.items.map(topicToPb), nextPageToken: page.nextPageToken };
     },
     async updateTopic(req) {
-      return { topic: topicToPb(await topics.update(req.code, req)) };
+      const retentionMs = topicRetentionMs(req.messageRetentionDuration);
+      const updated = await topics.update(req.code, req, (repos, topic) =>
+        retentionMs === undefined
+          ? Promise.resolve()
+          : repos.topics.setMessageRetention(topic.id, retentionMs, topic.updatedAtMs),
+      );
+      return { topic: topicToPb(updated) };
     },
     async deleteTopic(req) {
       await topics.delete(req.code);
@@ -164,6 +180,7 @@ export function createAdminHandlers(
         enableOrdering: req.enableOrdering,
         attributeFilter: req.filter,
         deadLetterTopic: req.deadLetterTopic,
+        retainAckedMessages: req.retainAckedMessages,
         ...definedSettings(req),
       });
       return { subscription: subscriptionToPb(created) };
@@ -189,6 +206,7 @@ export function createAdminHandlers(
         enableOrdering: req.enableOrdering,
         attributeFilter: req.filter,
         deadLetterTopic: req.deadLetterTopic,
+        retainAckedMessages: req.retainAckedMessages,
         ...definedSettings(req),
       });
       return { subscription: subscriptionToPb(updated) };
@@ -203,5 +221,22 @@ export function createAdminHandlers(
     async resumeSubscription(req) {
       return { subscription: subscriptionToPb(await subscriptions.resume(req.name)) };
     },
+    async seekSubscription(req) {
+      const timeMs = timestampToMs("time", req.time);
+      if (timeMs === undefined) throw DomainError.invalid("time", "is required");
+      const result = await seek.seekByName(req.name, timeMs);
+      return {
+        ackedCount: BigInt(result.acked),
+        requeuedCount: BigInt(result.requeued),
+        replayedCount: BigInt(result.replayed),
+      };
+    },
   };
+}
+
+/** A request's topic message retention (validated), ms; undefined when the field is unset. */
+function topicRetentionMs(duration: Parameters<typeof durationToMs>[1]): number | undefined {
+  const ms = durationToMs("message_retention_duration", duration);
+  if (ms !== undefined) validateTopicRetention("message_retention_duration", ms);
+  return ms;
 }

@@ -95,6 +95,7 @@ export function queueItemToPb(q: QueueItemDetails): QueueItemPb {
     subscriberId: q.subscriberId,
     leaseExpireTime: optionalTime(q.leaseExpiresAtMs),
     deliveryMethod: q.deliveryMethod ?? "",
+    deliverTime: optionalTime(q.deliverAtMs),
   });
 }
 
@@ -107,6 +108,7 @@ export function subscriptionStatsToPb(s: SubscriptionStats): SubscriptionStatsPb
     sentLastHour: BigInt(s.sentLastHour),
     failedLastHour: BigInt(s.failedLastHour),
     deadLettersUnresolved: BigInt(s.deadLettersUnresolved),
+    scheduled: BigInt(s.scheduled),
   });
 }
 

@@ -67,6 +67,7 @@ export function topicToPb(t: Topic): TopicPb {
     isActive: t.isActive,
     createTime: timestampFromMs(t.createdAtMs),
     updateTime: timestampFromMs(t.updatedAtMs),
+    ...(t.messageRetentionMs ? { messageRetentionDuration: msToDuration(t.messageRetentionMs) } : {}),
   });
 }
 
@@ -108,5 +109,6 @@ export function subscriptionToPb(s: Subscription): SubscriptionPb {
     ...(s.pushFailingSinceMs !== null ? { pushFailingSince: timestampFromMs(s.pushFailingSinceMs) } : {}),
     filter: s.attributeFilter,
     deadLetterTopic: s.deadLetterTopicCode ?? "",
+    retainAckedMessages: s.retainAckedMessages,
   });
 }

@@ -3,6 +3,7 @@ import type { PublisherService } from "../../gen/herald/v1/publisher_service_pb.
 import { authorizePublish } from "../app/auth/authorization.js";
 import type { PublishMessages } from "../app/publish/publish-messages.js";
 import { principalOf } from "./authentication.js";
+import { timestampToMs } from "./operations-conversion.js";
 
 /** herald.v1.PublisherService. */
 export function createPublisherHandlers(publishing: PublishMessages): ServiceImpl<typeof PublisherService> {
@@ -13,12 +14,13 @@ export function createPublisherHandlers(publishing: PublishMessages): ServiceImp
         {
           publisher: req.publisher,
           topic: req.topic,
-          messages: req.messages.map((m) => ({
+          messages: req.messages.map((m, i) => ({
             data: m.data,
             attributes: m.attributes,
             orderingKey: m.orderingKey,
             identifier: m.identifier,
             dedupId: m.dedupId,
+            deliverAtMs: timestampToMs(`messages[${i}].deliver_at`, m.deliverAt),
           })),
         },
         ctx.signal,

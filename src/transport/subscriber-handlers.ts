@@ -14,6 +14,7 @@ import { ACK_DEADLINE_SECONDS } from "../domain/ack-deadline.js";
 import { CONSUMER_LIMITS } from "../domain/consumer-limits.js";
 import { DomainError } from "../domain/domain-error.js";
 import type { Subscription } from "../domain/subscription.js";
+import { requireMaxBytes } from "../domain/text-limits.js";
 import type { ConsumerEngine } from "../engine/consumer-engine.js";
 import type { StreamLimits } from "../engine/stream-consumer.js";
 import { principalOf } from "./authentication.js";
@@ -69,7 +70,7 @@ export function validateAckIdCount(field: string, ackIds: readonly string[]): vo
   }
 }
 
-/** herald.v1.SubscriberService: Subscribe, Pull, Acknowledge and ModifyAckDeadline on PULL subscriptions. */
+/** herald.v1.SubscriberService: Subscribe, Pull, Acknowledge, ModifyAckDeadline and Reject on PULL subscriptions. */
 export function createSubscriberHandlers(
   lookup: SubscriptionLookup,
   engine: ConsumerEngine,
@@ -148,5 +149,17 @@ export function createSubscriberHandlers(
       const outcome = await engine.modifyAckDeadline(subscription, req.ackIds, req.ackDeadlineSeconds);
       return { invalidAckIds: outcome.invalidAckIds };
     },
+
+    async reject(req, ctx) {
+      validateAckIds(req.ackIds);
+      requireMaxBytes("reason", req.reason, MAX_REJECT_REASON_BYTES);
+      const subscription = await lookup.require(req.subscription, "pull");
+      authorizeConsume(principalOf(ctx), subscription);
+      const outcome = await engine.reject(subscription, req.ackIds, req.reason || "rejected");
+      return { invalidAckIds: outcome.invalidAckIds };
+    },
   };
 }
+
+/** Longest Reject reason: what a consumer says about a poison message, not its stack trace. */
+const MAX_REJECT_REASON_BYTES = 1024;

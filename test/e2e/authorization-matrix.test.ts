@@ -159,6 +159,7 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
             ackIds: ["forged"],
             ackDeadlineSeconds: 10,
           }),
+        Reject: (c) => c.subscriber.reject({ subscription: "sub-a", ackIds: ["forged"], reason: "poison" }),
         Subscribe: async (c) => {
           // Authorization happens before the first message; an allowed stream just waits, so end it.
           try {

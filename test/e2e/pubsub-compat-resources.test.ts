@@ -139,12 +139,12 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
       expect((await t.admin.getTopic({ code: retired })).topic?.isActive).toBe(false);
     });
 
-    it("answers UNIMPLEMENTED, saying so, for snapshots, seek, schemas and exactly-once delivery", async () => {
+    it("answers UNIMPLEMENTED, saying so, for snapshots (also as a seek target), schemas and exactly-once delivery", async () => {
       const pubsub = clients.create();
       const [topic] = await pubsub.createTopic("unsupported");
       const [subscription] = await topic.createSubscription("unsupported-sub");
       expect(await codeOf(subscription.createSnapshot("snap"))).toBe(Code.Unimplemented);
-      expect(await codeOf(subscription.seek(new Date()))).toBe(Code.Unimplemented);
+      expect(await codeOf(subscription.seek(`projects/${PROJECT}/snapshots/snap`))).toBe(Code.Unimplemented);
       expect(await codeOf(pubsub.createSchema("s", "AVRO", "{}"))).toBe(Code.Unimplemented);
       expect(await codeOf(topic.iam.getPolicy())).toBe(Code.Unimplemented);
       expect(await codeOf(topic.createSubscription("eod", { enableExactlyOnceDelivery: true }))).toBe(
@@ -153,10 +153,13 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
       // The message says what is not supported (raw connect client, to read it exactly).
       const raw = createClient(Subscriber, createGrpcTransport({ baseUrl: t.server.url }));
       const error = await raw
-        .seek({ subscription: `projects/${PROJECT}/subscriptions/unsupported-sub` })
+        .seek({
+          subscription: `projects/${PROJECT}/subscriptions/unsupported-sub`,
+          target: { case: "snapshot", value: `projects/${PROJECT}/snapshots/snap` },
+        })
         .catch((e: unknown) => ConnectError.from(e));
       expect(error).toBeInstanceOf(ConnectError);
-      expect((error as ConnectError).rawMessage).toBe("Herald does not support seek");
+      expect((error as ConnectError).rawMessage).toBe("Herald does not support snapshots");
     });
 
     it("pushes the Pub/Sub envelope, and raw data with metadata headers for no_wrapper", async () => {

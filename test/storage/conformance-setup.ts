@@ -96,6 +96,7 @@ export function subscriptionSettings(
     maxBackoffMs: 600_000,
     messageTtlMs: 86_400_000,
     enableOrdering: false,
+    retainAckedMessages: false,
     ...overrides,
   };
 }

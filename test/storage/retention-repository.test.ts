@@ -119,7 +119,7 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))("retention
     );
     await leaseItems(store(), [leased], OLD_MS, 5);
 
-    const batch = await repos.retention.pruneQueueItems(0n, CUTOFF_MS, 1000);
+    const batch = await repos.retention.pruneQueueItems(0n, CUTOFF_MS, 1000, CUTOFF_MS);
 
     expect(batch).toEqual({ deleted: 3, next: null });
     expect(await statuses(queueIds)).toEqual([
@@ -144,10 +144,10 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))("retention
       .update({ status: "pending", completed_at_ms: null });
 
     const retention = store().repos.retention;
-    expect(await retention.pruneQueueItems(0n, CUTOFF_MS, 2)).toEqual({ deleted: 1, next: q2 });
-    expect(await retention.pruneQueueItems(q2, CUTOFF_MS, 2)).toEqual({ deleted: 1, next: q4 });
+    expect(await retention.pruneQueueItems(0n, CUTOFF_MS, 2, CUTOFF_MS)).toEqual({ deleted: 1, next: q2 });
+    expect(await retention.pruneQueueItems(q2, CUTOFF_MS, 2, CUTOFF_MS)).toEqual({ deleted: 1, next: q4 });
     // The fifth old row is deleted, then the first recent row ends the pass.
-    expect(await retention.pruneQueueItems(q4, CUTOFF_MS, 2)).toEqual({ deleted: 1, next: null });
+    expect(await retention.pruneQueueItems(q4, CUTOFF_MS, 2, CUTOFF_MS)).toEqual({ deleted: 1, next: null });
     expect(await count("queue_items")).toBe(4);
   });
 
@@ -186,7 +186,7 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))("retention
     const young = await insertQueued(1, CUTOFF_MS + 1);
     await s.knex("queue_items").whereIn("id", young.queueIds.map(String)).delete();
 
-    const batch = await s.repos.retention.pruneMessages(null, CUTOFF_MS, 1000);
+    const batch = await s.repos.retention.pruneMessages(null, CUTOFF_MS, 1000, CUTOFF_MS);
 
     expect(batch).toEqual({ deleted: 1, next: null });
     expect(await existingMessages([...messageIds, ...young.messageIds])).toEqual([
@@ -203,13 +203,16 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))("retention
     await store().knex("queue_items").whereIn("id", orphans.queueIds.map(String)).delete();
 
     const retention = store().repos.retention;
-    const first = await retention.pruneMessages(null, CUTOFF_MS, 2);
+    const first = await retention.pruneMessages(null, CUTOFF_MS, 2, CUTOFF_MS);
     expect(first).toEqual({ deleted: 0, next: { createdAtMs: OLD_MS, id: referenced.messageIds[1] } });
-    const second = await retention.pruneMessages(first.next, CUTOFF_MS, 2);
+    const second = await retention.pruneMessages(first.next, CUTOFF_MS, 2, CUTOFF_MS);
     expect(second).toEqual({ deleted: 1, next: { createdAtMs: OLD_MS + 1, id: orphans.messageIds[0] } });
-    const third = await retention.pruneMessages(second.next, CUTOFF_MS, 2);
+    const third = await retention.pruneMessages(second.next, CUTOFF_MS, 2, CUTOFF_MS);
     expect(third).toEqual({ deleted: 2, next: { createdAtMs: OLD_MS + 1, id: orphans.messageIds[2] } });
-    expect(await retention.pruneMessages(third.next, CUTOFF_MS, 2)).toEqual({ deleted: 0, next: null });
+    expect(await retention.pruneMessages(third.next, CUTOFF_MS, 2, CUTOFF_MS)).toEqual({
+      deleted: 0,
+      next: null,
+    });
     expect(await existingMessages([...referenced.messageIds, ...orphans.messageIds])).toEqual(
       referenced.messageIds,
     );

@@ -40,6 +40,7 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
           maxBackoffMs: 3_600_000,
           messageTtlMs: 2_678_400_000,
           enableOrdering: true,
+          retainAckedMessages: true,
           attributeFilter: 'attributes.region = "eu"',
           pushPayload: "unwrapped_metadata",
           deadLetterTopicId: deadLetterTopic.id,
@@ -76,6 +77,7 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
         deadLetterTopicId: deadLetterTopic.id,
         deadLetterTopicCode: deadLetterTopic.code,
         pubsubProject: "my-project",
+        retainAckedMessages: true,
       });
       expect(await store().repos.subscriptions.findByName(name)).toEqual(inserted);
       expect(await store().repos.subscriptions.findById(inserted.id)).toEqual(inserted);

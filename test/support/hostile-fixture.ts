@@ -98,6 +98,7 @@ export function methodTargets(methods: readonly DescMethod[], fx: HostileFixture
     },
     ResumeSubscription: { base: { name: "hostile-push" }, keyFields: ["name"] },
     GetSubscriptionStats: { base: { name: "hostile-sink" }, keyFields: ["name"] },
+    SeekSubscription: { base: { name: "hostile-idle", time: "2020-01-01T00:00:00Z" }, keyFields: ["name"] },
     ListQueueItems: {
       base: { subscription: "hostile-sink", status: "pending", pageSize: 2, pageToken: "" },
       keyFields: ["subscription", "status", "pageToken"],
@@ -152,6 +153,10 @@ export function methodTargets(methods: readonly DescMethod[], fx: HostileFixture
     ModifyAckDeadline: {
       base: { subscription: "hostile-quiet", ackIds: [FORGED_ACK_ID], ackDeadlineSeconds: 10 },
       keyFields: ["subscription", "ackIds"],
+    },
+    Reject: {
+      base: { subscription: "hostile-quiet", ackIds: [FORGED_ACK_ID], reason: "poison" },
+      keyFields: ["subscription", "ackIds", "reason"],
     },
     ListDeadLetters: {
       base: {

@@ -58,7 +58,7 @@ export type DeadLetter = Message<"herald.v1.DeadLetter"> & {
   lastError: string;
 
   /**
-   * MAX_ATTEMPTS, EXPIRED, GONE or SUBSCRIPTION_DELETED.
+   * MAX_ATTEMPTS, EXPIRED, GONE, SUBSCRIPTION_DELETED or REJECTED.
    *
    * @generated from field: string failure_reason = 8;
    */

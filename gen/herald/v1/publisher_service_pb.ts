@@ -4,13 +4,15 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file herald/v1/publisher_service.proto.
  */
 export const file_herald_v1_publisher_service: GenFile = /*@__PURE__*/
-  fileDesc("CiFoZXJhbGQvdjEvcHVibGlzaGVyX3NlcnZpY2UucHJvdG8SCWhlcmFsZC52MSJfCg5QdWJsaXNoUmVxdWVzdBIRCglwdWJsaXNoZXIYASABKAkSDQoFdG9waWMYAiABKAkSKwoIbWVzc2FnZXMYAyADKAsyGS5oZXJhbGQudjEuUHVibGlzaE1lc3NhZ2UizAEKDlB1Ymxpc2hNZXNzYWdlEgwKBGRhdGEYASABKAwSPQoKYXR0cmlidXRlcxgCIAMoCzIpLmhlcmFsZC52MS5QdWJsaXNoTWVzc2FnZS5BdHRyaWJ1dGVzRW50cnkSFAoMb3JkZXJpbmdfa2V5GAMgASgJEhIKCmlkZW50aWZpZXIYBCABKAkSEAoIZGVkdXBfaWQYBSABKAkaMQoPQXR0cmlidXRlc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiJgoPUHVibGlzaFJlc3BvbnNlEhMKC21lc3NhZ2VfaWRzGAEgAygJMlQKEFB1Ymxpc2hlclNlcnZpY2USQAoHUHVibGlzaBIZLmhlcmFsZC52MS5QdWJsaXNoUmVxdWVzdBoaLmhlcmFsZC52MS5QdWJsaXNoUmVzcG9uc2ViBnByb3RvMw");
+  fileDesc("CiFoZXJhbGQvdjEvcHVibGlzaGVyX3NlcnZpY2UucHJvdG8SCWhlcmFsZC52MSJfCg5QdWJsaXNoUmVxdWVzdBIRCglwdWJsaXNoZXIYASABKAkSDQoFdG9waWMYAiABKAkSKwoIbWVzc2FnZXMYAyADKAsyGS5oZXJhbGQudjEuUHVibGlzaE1lc3NhZ2Ui/AEKDlB1Ymxpc2hNZXNzYWdlEgwKBGRhdGEYASABKAwSPQoKYXR0cmlidXRlcxgCIAMoCzIpLmhlcmFsZC52MS5QdWJsaXNoTWVzc2FnZS5BdHRyaWJ1dGVzRW50cnkSFAoMb3JkZXJpbmdfa2V5GAMgASgJEhIKCmlkZW50aWZpZXIYBCABKAkSEAoIZGVkdXBfaWQYBSABKAkSLgoKZGVsaXZlcl9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAaMQoPQXR0cmlidXRlc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiJgoPUHVibGlzaFJlc3BvbnNlEhMKC21lc3NhZ2VfaWRzGAEgAygJMlQKEFB1Ymxpc2hlclNlcnZpY2USQAoHUHVibGlzaBIZLmhlcmFsZC52MS5QdWJsaXNoUmVxdWVzdBoaLmhlcmFsZC52MS5QdWJsaXNoUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message herald.v1.PublishRequest
@@ -86,6 +88,15 @@ export type PublishMessage = Message<"herald.v1.PublishMessage"> & {
    * @generated from field: string dedup_id = 5;
    */
   dedupId: string;
+
+  /**
+   * Scheduled delivery: the message is stored at once but delivered (stream, Pull, push) no
+   * earlier than this time, and its TTL counts from it. Unset or in the past: deliver now. At
+   * most 31 days ahead (INVALID_ARGUMENT naming messages[i].deliver_at).
+   *
+   * @generated from field: google.protobuf.Timestamp deliver_at = 6;
+   */
+  deliverAt?: Timestamp | undefined;
 };
 
 /**

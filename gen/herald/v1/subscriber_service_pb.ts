@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file herald/v1/subscriber_service.proto.
  */
 export const file_herald_v1_subscriber_service: GenFile = /*@__PURE__*/
-  fileDesc("CiJoZXJhbGQvdjEvc3Vic2NyaWJlcl9zZXJ2aWNlLnByb3RvEgloZXJhbGQudjEihwEKEFN1YnNjcmliZVJlcXVlc3QSFAoMc3Vic2NyaXB0aW9uGAEgASgJEiAKGG1heF9vdXRzdGFuZGluZ19tZXNzYWdlcxgCIAEoBRIdChVtYXhfb3V0c3RhbmRpbmdfYnl0ZXMYAyABKAMSHAoUYWNrX2RlYWRsaW5lX3NlY29uZHMYBCABKAUiSgoRU3Vic2NyaWJlUmVzcG9uc2USNQoRcmVjZWl2ZWRfbWVzc2FnZXMYASADKAsyGi5oZXJhbGQudjEuUmVjZWl2ZWRNZXNzYWdlImYKC1B1bGxSZXF1ZXN0EhQKDHN1YnNjcmlwdGlvbhgBIAEoCRIUCgxtYXhfbWVzc2FnZXMYAiABKAUSKwoIbWF4X3dhaXQYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iRQoMUHVsbFJlc3BvbnNlEjUKEXJlY2VpdmVkX21lc3NhZ2VzGAEgAygLMhouaGVyYWxkLnYxLlJlY2VpdmVkTWVzc2FnZSI7ChJBY2tub3dsZWRnZVJlcXVlc3QSFAoMc3Vic2NyaXB0aW9uGAEgASgJEg8KB2Fja19pZHMYAiADKAkiLgoTQWNrbm93bGVkZ2VSZXNwb25zZRIXCg9pbnZhbGlkX2Fja19pZHMYASADKAkiXwoYTW9kaWZ5QWNrRGVhZGxpbmVSZXF1ZXN0EhQKDHN1YnNjcmlwdGlvbhgBIAEoCRIPCgdhY2tfaWRzGAIgAygJEhwKFGFja19kZWFkbGluZV9zZWNvbmRzGAMgASgFIjQKGU1vZGlmeUFja0RlYWRsaW5lUmVzcG9uc2USFwoPaW52YWxpZF9hY2tfaWRzGAEgAygJImkKD1JlY2VpdmVkTWVzc2FnZRIOCgZhY2tfaWQYASABKAkSLAoHbWVzc2FnZRgCIAEoCzIbLmhlcmFsZC52MS5EZWxpdmVyZWRNZXNzYWdlEhgKEGRlbGl2ZXJ5X2F0dGVtcHQYAyABKAUikwIKEERlbGl2ZXJlZE1lc3NhZ2USEgoKbWVzc2FnZV9pZBgBIAEoCRIwCgxwdWJsaXNoX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBGRhdGEYAyABKAwSPwoKYXR0cmlidXRlcxgEIAMoCzIrLmhlcmFsZC52MS5EZWxpdmVyZWRNZXNzYWdlLkF0dHJpYnV0ZXNFbnRyeRIUCgxvcmRlcmluZ19rZXkYBSABKAkSEgoKaWRlbnRpZmllchgGIAEoCRINCgV0b3BpYxgHIAEoCRoxCg9BdHRyaWJ1dGVzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ATLEAgoRU3Vic2NyaWJlclNlcnZpY2USSAoJU3Vic2NyaWJlEhsuaGVyYWxkLnYxLlN1YnNjcmliZVJlcXVlc3QaHC5oZXJhbGQudjEuU3Vic2NyaWJlUmVzcG9uc2UwARI3CgRQdWxsEhYuaGVyYWxkLnYxLlB1bGxSZXF1ZXN0GhcuaGVyYWxkLnYxLlB1bGxSZXNwb25zZRJMCgtBY2tub3dsZWRnZRIdLmhlcmFsZC52MS5BY2tub3dsZWRnZVJlcXVlc3QaHi5oZXJhbGQudjEuQWNrbm93bGVkZ2VSZXNwb25zZRJeChFNb2RpZnlBY2tEZWFkbGluZRIjLmhlcmFsZC52MS5Nb2RpZnlBY2tEZWFkbGluZVJlcXVlc3QaJC5oZXJhbGQudjEuTW9kaWZ5QWNrRGVhZGxpbmVSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("CiJoZXJhbGQvdjEvc3Vic2NyaWJlcl9zZXJ2aWNlLnByb3RvEgloZXJhbGQudjEihwEKEFN1YnNjcmliZVJlcXVlc3QSFAoMc3Vic2NyaXB0aW9uGAEgASgJEiAKGG1heF9vdXRzdGFuZGluZ19tZXNzYWdlcxgCIAEoBRIdChVtYXhfb3V0c3RhbmRpbmdfYnl0ZXMYAyABKAMSHAoUYWNrX2RlYWRsaW5lX3NlY29uZHMYBCABKAUiSgoRU3Vic2NyaWJlUmVzcG9uc2USNQoRcmVjZWl2ZWRfbWVzc2FnZXMYASADKAsyGi5oZXJhbGQudjEuUmVjZWl2ZWRNZXNzYWdlImYKC1B1bGxSZXF1ZXN0EhQKDHN1YnNjcmlwdGlvbhgBIAEoCRIUCgxtYXhfbWVzc2FnZXMYAiABKAUSKwoIbWF4X3dhaXQYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iRQoMUHVsbFJlc3BvbnNlEjUKEXJlY2VpdmVkX21lc3NhZ2VzGAEgAygLMhouaGVyYWxkLnYxLlJlY2VpdmVkTWVzc2FnZSI7ChJBY2tub3dsZWRnZVJlcXVlc3QSFAoMc3Vic2NyaXB0aW9uGAEgASgJEg8KB2Fja19pZHMYAiADKAkiLgoTQWNrbm93bGVkZ2VSZXNwb25zZRIXCg9pbnZhbGlkX2Fja19pZHMYASADKAkiXwoYTW9kaWZ5QWNrRGVhZGxpbmVSZXF1ZXN0EhQKDHN1YnNjcmlwdGlvbhgBIAEoCRIPCgdhY2tfaWRzGAIgAygJEhwKFGFja19kZWFkbGluZV9zZWNvbmRzGAMgASgFIjQKGU1vZGlmeUFja0RlYWRsaW5lUmVzcG9uc2USFwoPaW52YWxpZF9hY2tfaWRzGAEgAygJIkYKDVJlamVjdFJlcXVlc3QSFAoMc3Vic2NyaXB0aW9uGAEgASgJEg8KB2Fja19pZHMYAiADKAkSDgoGcmVhc29uGAMgASgJIikKDlJlamVjdFJlc3BvbnNlEhcKD2ludmFsaWRfYWNrX2lkcxgBIAMoCSJpCg9SZWNlaXZlZE1lc3NhZ2USDgoGYWNrX2lkGAEgASgJEiwKB21lc3NhZ2UYAiABKAsyGy5oZXJhbGQudjEuRGVsaXZlcmVkTWVzc2FnZRIYChBkZWxpdmVyeV9hdHRlbXB0GAMgASgFIpMCChBEZWxpdmVyZWRNZXNzYWdlEhIKCm1lc3NhZ2VfaWQYASABKAkSMAoMcHVibGlzaF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIMCgRkYXRhGAMgASgMEj8KCmF0dHJpYnV0ZXMYBCADKAsyKy5oZXJhbGQudjEuRGVsaXZlcmVkTWVzc2FnZS5BdHRyaWJ1dGVzRW50cnkSFAoMb3JkZXJpbmdfa2V5GAUgASgJEhIKCmlkZW50aWZpZXIYBiABKAkSDQoFdG9waWMYByABKAkaMQoPQXR0cmlidXRlc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEygwMKEVN1YnNjcmliZXJTZXJ2aWNlEkgKCVN1YnNjcmliZRIbLmhlcmFsZC52MS5TdWJzY3JpYmVSZXF1ZXN0GhwuaGVyYWxkLnYxLlN1YnNjcmliZVJlc3BvbnNlMAESNwoEUHVsbBIWLmhlcmFsZC52MS5QdWxsUmVxdWVzdBoXLmhlcmFsZC52MS5QdWxsUmVzcG9uc2USTAoLQWNrbm93bGVkZ2USHS5oZXJhbGQudjEuQWNrbm93bGVkZ2VSZXF1ZXN0Gh4uaGVyYWxkLnYxLkFja25vd2xlZGdlUmVzcG9uc2USXgoRTW9kaWZ5QWNrRGVhZGxpbmUSIy5oZXJhbGQudjEuTW9kaWZ5QWNrRGVhZGxpbmVSZXF1ZXN0GiQuaGVyYWxkLnYxLk1vZGlmeUFja0RlYWRsaW5lUmVzcG9uc2USPQoGUmVqZWN0EhguaGVyYWxkLnYxLlJlamVjdFJlcXVlc3QaGS5oZXJhbGQudjEuUmVqZWN0UmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message herald.v1.SubscribeRequest
@@ -213,6 +213,57 @@ export const ModifyAckDeadlineResponseSchema: GenMessage<ModifyAckDeadlineRespon
   messageDesc(file_herald_v1_subscriber_service, 7);
 
 /**
+ * @generated from message herald.v1.RejectRequest
+ */
+export type RejectRequest = Message<"herald.v1.RejectRequest"> & {
+  /**
+   * @generated from field: string subscription = 1;
+   */
+  subscription: string;
+
+  /**
+   * 1..1000 ack ids of deliveries this consumer holds.
+   *
+   * @generated from field: repeated string ack_ids = 2;
+   */
+  ackIds: string[];
+
+  /**
+   * Why the consumer gives up (stored as the dead letter's last_error). At most 1024 bytes;
+   * empty means "rejected".
+   *
+   * @generated from field: string reason = 3;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message herald.v1.RejectRequest.
+ * Use `create(RejectRequestSchema)` to create a new message.
+ */
+export const RejectRequestSchema: GenMessage<RejectRequest> = /*@__PURE__*/
+  messageDesc(file_herald_v1_subscriber_service, 8);
+
+/**
+ * @generated from message herald.v1.RejectResponse
+ */
+export type RejectResponse = Message<"herald.v1.RejectResponse"> & {
+  /**
+   * Ack ids that were no longer valid (unknown, forged, or their lease was lost).
+   *
+   * @generated from field: repeated string invalid_ack_ids = 1;
+   */
+  invalidAckIds: string[];
+};
+
+/**
+ * Describes the message herald.v1.RejectResponse.
+ * Use `create(RejectResponseSchema)` to create a new message.
+ */
+export const RejectResponseSchema: GenMessage<RejectResponse> = /*@__PURE__*/
+  messageDesc(file_herald_v1_subscriber_service, 9);
+
+/**
  * ReceivedMessage is one delivery of a message.
  *
  * @generated from message herald.v1.ReceivedMessage
@@ -243,7 +294,7 @@ export type ReceivedMessage = Message<"herald.v1.ReceivedMessage"> & {
  * Use `create(ReceivedMessageSchema)` to create a new message.
  */
 export const ReceivedMessageSchema: GenMessage<ReceivedMessage> = /*@__PURE__*/
-  messageDesc(file_herald_v1_subscriber_service, 8);
+  messageDesc(file_herald_v1_subscriber_service, 10);
 
 /**
  * DeliveredMessage is a published message as a consumer sees it.
@@ -294,7 +345,7 @@ export type DeliveredMessage = Message<"herald.v1.DeliveredMessage"> & {
  * Use `create(DeliveredMessageSchema)` to create a new message.
  */
 export const DeliveredMessageSchema: GenMessage<DeliveredMessage> = /*@__PURE__*/
-  messageDesc(file_herald_v1_subscriber_service, 9);
+  messageDesc(file_herald_v1_subscriber_service, 11);
 
 /**
  * SubscriberService is what consumers of PULL subscriptions call.
@@ -342,6 +393,18 @@ export const SubscriberService: GenService<{
     methodKind: "unary";
     input: typeof ModifyAckDeadlineRequestSchema;
     output: typeof ModifyAckDeadlineResponseSchema;
+  },
+  /**
+   * Reject is a terminal nack: the leased deliveries go to the dead-letter queue at once, with
+   * failure reason REJECTED and the given text, whatever attempts are left (poison messages).
+   * They can be replayed from there like any dead letter.
+   *
+   * @generated from rpc herald.v1.SubscriberService.Reject
+   */
+  reject: {
+    methodKind: "unary";
+    input: typeof RejectRequestSchema;
+    output: typeof RejectResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_herald_v1_subscriber_service, 0);

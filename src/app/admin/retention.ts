@@ -55,14 +55,18 @@ export class Retention {
     const result: RetentionResult = { queueItems: 0, notificationLogs: 0, messages: 0, dedupEntries: 0 };
 
     for (let i = 0; i < this.maxBatchesPerRun; i++) {
-      const batch = await this.batch((r) => r.pruneQueueItems(this.queueCursor, cutoffMs, this.batchSize));
+      const batch = await this.batch((r) =>
+        r.pruneQueueItems(this.queueCursor, cutoffMs, this.batchSize, nowMs),
+      );
       result.queueItems += batch.deleted;
       this.queueCursor = batch.next ?? 0n;
       if (batch.next === null) break;
     }
     result.notificationLogs = await this.untilShort((r) => r.pruneNotificationLogs(cutoffMs, this.batchSize));
     for (let i = 0; i < this.maxBatchesPerRun; i++) {
-      const batch = await this.batch((r) => r.pruneMessages(this.messageCursor, cutoffMs, this.batchSize));
+      const batch = await this.batch((r) =>
+        r.pruneMessages(this.messageCursor, cutoffMs, this.batchSize, nowMs),
+      );
       result.messages += batch.deleted;
       this.messageCursor = batch.next;
       if (batch.next === null) break;

@@ -228,6 +228,7 @@ function definedOnly<T extends object>(value: T): Partial<SubscriptionSettings> 
     "enableOrdering",
     "attributeFilter",
     "pushPayload",
+    "retainAckedMessages",
   ];
   for (const key of settingKeys) {
     const v = (value as Record<string, unknown>)[key];

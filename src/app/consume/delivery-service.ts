@@ -223,6 +223,18 @@ export class DeliveryService {
   }
 
   /**
+   * Reject, a terminal nack: each valid ack id's delivery is dead-lettered at once with reason
+   * REJECTED and `reason` as its last error (validated by the caller), attempts left or not.
+   */
+  async reject(subscription: Subscription, ackIds: readonly string[], reason: string): Promise<AckOutcome> {
+    return this.withLeases(subscription, ackIds, false, async (repos, leased, tally) => {
+      const failures = leased.map((item) => ({ item, error: reason, kind: { kind: "rejected" } as const }));
+      tally.add(await recordFailedAttempts(repos, subscription, failures, this.clock, this.random));
+      return true;
+    });
+  }
+
+  /**
    * Ends the leases a closed stream still held. A client that went away counts as a failed attempt
    * retried at once (a consumer crashing on a poison message must still reach the DLQ); a server
    * shutdown is not the consumer's fault and gives the messages back uncounted.

@@ -211,7 +211,7 @@ export class DeadLetterAdmin {
       if (!isFailureReason(input.failureReason)) {
         throw DomainError.invalid(
           "filter.failure_reason",
-          "must be MAX_ATTEMPTS, EXPIRED, GONE or SUBSCRIPTION_DELETED",
+          "must be MAX_ATTEMPTS, EXPIRED, GONE, SUBSCRIPTION_DELETED or REJECTED",
         );
       }
       filter.failureReason = input.failureReason;

@@ -24,6 +24,8 @@ export interface QueueItemDetails {
   subscriberId: bigint;
   leaseExpiresAtMs: number | null;
   deliveryMethod: string | null;
+  /** The message's scheduled delivery time (epoch ms); null when published for immediate delivery. */
+  deliverAtMs: number | null;
 }
 
 export interface SubscriptionStats {
@@ -34,6 +36,8 @@ export interface SubscriptionStats {
   sentLastHour: number;
   failedLastHour: number;
   deadLettersUnresolved: number;
+  /** Pending rows whose message is scheduled for later (part of `backlog`). */
+  scheduled: number;
 }
 
 export interface NotificationLogFilter {

@@ -27,20 +27,29 @@ export interface RetentionRepository {
    * Examines up to `limit` queue rows in id order after `afterId` (0n starts a pass) and deletes
    * the `sent` and `dead_lettered` ones completed at or before `cutoffMs`; pending, leased and
    * failed rows are never touched. Ids grow with creation time, so the pass ends at the first row
-   * created after `cutoffMs`: nothing beyond it can have completed before the cutoff.
+   * created after `cutoffMs`: nothing beyond it can have completed before the cutoff. A `sent` row of
+   * a subscription that retains acked messages is kept while its message is younger than the
+   * subscription's message TTL at `nowMs`.
    */
-  pruneQueueItems(afterId: bigint, cutoffMs: number, limit: number): Promise<PrunePassBatch<bigint>>;
+  pruneQueueItems(
+    afterId: bigint,
+    cutoffMs: number,
+    limit: number,
+    nowMs: number,
+  ): Promise<PrunePassBatch<bigint>>;
   /** Deletes up to `limit` notification-log rows created at or before `cutoffMs`, oldest first; returns how many. */
   pruneNotificationLogs(cutoffMs: number, limit: number): Promise<number>;
   /**
    * Examines up to `limit` messages created at or before `cutoffMs`, in (created_at_ms, id) order
    * after `after` (null starts a pass), and deletes those that no queue row and no dead letter
-   * references. Referenced messages are skipped, so a large dead-letter queue never stalls a pass.
+   * references. Referenced messages are skipped, so a large dead-letter queue never stalls a pass;
+   * so are messages still inside their topic's message retention at `nowMs`.
    */
   pruneMessages(
     after: MessageCursor | null,
     cutoffMs: number,
     limit: number,
+    nowMs: number,
   ): Promise<PrunePassBatch<MessageCursor>>;
   /** Deletes up to `limit` dedup entries expired at `nowMs` (expires_at_ms <= nowMs); returns how many. */
   pruneExpiredDedup(nowMs: number, limit: number): Promise<number>;

@@ -19,6 +19,7 @@ import type { PublisherGrantRepository } from "./publisher-grant-repository.js";
 import type { PublisherRepository } from "./publisher-repository.js";
 import type { QueueGaugeRepository } from "./queue-gauge-repository.js";
 import type { QueueRepository } from "./queue-repository.js";
+import type { ReplayRepository } from "./replay-repository.js";
 import type { RetentionRepository } from "./retention-repository.js";
 import type { SubscriberRepository } from "./subscriber-repository.js";
 import type { SubscriptionRepository } from "./subscription-repository.js";
@@ -44,6 +45,7 @@ export interface Repositories {
   queue: QueueRepository;
   queueGauges: QueueGaugeRepository;
   retention: RetentionRepository;
+  replay: ReplayRepository;
 }
 
 /** The database as the use cases see it. */

@@ -13,6 +13,8 @@ export interface TopicRepository {
   update(id: bigint, patch: TopicPatch, nowMs: number): Promise<Topic>;
   delete(id: bigint): Promise<void>;
   hasMessages(id: bigint): Promise<boolean>;
+  /** Sets the topic's message retention, ms (0 = none); validated by the caller. */
+  setMessageRetention(id: bigint, retentionMs: number, nowMs: number): Promise<void>;
   /**
    * Deactivates the topic and moves it to `retiredCode`, freeing its code for a new topic while
    * its messages, subscriptions and history stay (Pub/Sub's DeleteTopic of a topic in use).

@@ -77,6 +77,7 @@ export async function storePublishBatch(
         identifier: m.identifier,
         createdAtMs: nowMs,
         ...(m.traceContext !== undefined ? { traceContext: m.traceContext } : {}),
+        deliverAtMs: m.deliverAtMs,
       });
     });
   });

@@ -2,6 +2,7 @@ import type { Clock } from "../../domain/clock.js";
 import { DomainError } from "../../domain/domain-error.js";
 import { type OutgoingMessage, validateOutgoingMessages } from "../../domain/message.js";
 import { assertPublisherCanPublish, type Publisher, validatePublisherCode } from "../../domain/publisher.js";
+import { scheduledDeliveryAtMs } from "../../domain/scheduled-delivery.js";
 import { assertTopicAcceptsMessages, type Topic, validateTopicCode } from "../../domain/topic.js";
 import type { DirectTakers } from "../consume/direct-takers.js";
 import { ignoreQueueEvents, type QueueObserver } from "../ports/queue-observer.js";
@@ -99,6 +100,7 @@ export class PublishMessages {
     validatePublisherCode("publisher", command.publisher);
     validateTopicCode("topic", command.topic);
     const bytes = validateOutgoingMessages(command.messages);
+    const messages = withDeliveryTimes(command.messages, this.clock.nowMs());
     const publisher = await this.cached(this.publishers, command.publisher, (code) =>
       this.store.repos.publishers.findByCode(code),
     );
@@ -112,8 +114,8 @@ export class PublishMessages {
 
     const queued = this.queue.add(
       this.tracing.isEnabled
-        ? this.traced({ publisherId: publisher.id, topicId: topic.id, messages: command.messages })
-        : { publisherId: publisher.id, topicId: topic.id, messages: command.messages },
+        ? this.traced({ publisherId: publisher.id, topicId: topic.id, messages })
+        : { publisherId: publisher.id, topicId: topic.id, messages },
       bytes,
       signal,
     );
@@ -260,4 +262,17 @@ export class PublishMessages {
     }
     return value;
   }
+}
+
+/**
+ * The messages with their delivery times checked (INVALID_ARGUMENT past 31 days ahead) and a time
+ * that is not in the future dropped, so only truly scheduled messages store one.
+ */
+function withDeliveryTimes(messages: readonly OutgoingMessage[], nowMs: number): OutgoingMessage[] {
+  return messages.map((m, i) => {
+    if (m.deliverAtMs === undefined) return m;
+    const deliverAtMs = scheduledDeliveryAtMs(`messages[${i}].deliver_at`, m.deliverAtMs, nowMs);
+    const { deliverAtMs: _asked, ...rest } = m;
+    return deliverAtMs === undefined ? rest : { ...rest, deliverAtMs };
+  });
 }

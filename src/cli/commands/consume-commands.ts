@@ -1,5 +1,5 @@
 /**
- * `herald pull`, `herald tail` and `herald ack`: read a PULL subscription as its subscriber would
+ * `herald pull`, `herald tail`, `herald ack`, `herald nack` and `herald reject`: read a PULL subscription as its subscriber would
  * (with an admin token or the subscriber's API key). Without --ack the messages stay leased until
  * their ack deadline and are then redelivered.
  */
@@ -11,6 +11,7 @@ import {
   ModifyAckDeadlineResponseSchema,
   type ReceivedMessage,
   ReceivedMessageSchema,
+  RejectResponseSchema,
 } from "../../../gen/herald/v1/subscriber_service_pb.js";
 import { withConnection } from "../cli-context.js";
 import type { HeraldConnection } from "../connection.js";
@@ -145,6 +146,26 @@ export function registerConsumeCommands(program: Command): void {
         if (isJson) return printJson(messageJson(ModifyAckDeadlineResponseSchema, response));
         const released = (args[1] as string[]).length - response.invalidAckIds.length;
         printLine(`released ${released}`);
+        for (const id of response.invalidAckIds) printLine(`invalid (lease lost or unknown): ${id}`);
+      }),
+    );
+
+  program
+    .command("reject")
+    .description("dead-letter deliveries by ack id at once (reason REJECTED): for poison messages")
+    .argument("<subscription>", "subscription name")
+    .argument("<ack-ids...>", "ack ids")
+    .option("--reason <text>", "why (stored as the dead letter's last error)", "")
+    .action(
+      withConnection(async ({ conn, isJson, args, command }) => {
+        const ackIds = args[1] as string[];
+        const { reason } = command.opts<{ reason: string }>();
+        const response = await conn.subscriber.reject(
+          { subscription: args[0] as string, ackIds, reason },
+          conn.unary,
+        );
+        if (isJson) return printJson(messageJson(RejectResponseSchema, response));
+        printLine(`rejected ${ackIds.length - response.invalidAckIds.length}`);
         for (const id of response.invalidAckIds) printLine(`invalid (lease lost or unknown): ${id}`);
       }),
     );

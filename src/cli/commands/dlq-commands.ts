@@ -50,7 +50,10 @@ function filterOptions(command: Command, defaultResolution: keyof typeof RESOLUT
         .choices(Object.keys(RESOLUTIONS))
         .default(defaultResolution),
     )
-    .option("--reason <reason>", "failure reason: MAX_ATTEMPTS, EXPIRED, GONE or SUBSCRIPTION_DELETED")
+    .option(
+      "--reason <reason>",
+      "failure reason: MAX_ATTEMPTS, EXPIRED, GONE, SUBSCRIPTION_DELETED or REJECTED",
+    )
     .option("--since <time>", "moved at or after: RFC 3339, or a duration ago (1h, 7d)", (v) =>
       parseInstant(v),
     )

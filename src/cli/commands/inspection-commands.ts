@@ -46,6 +46,7 @@ export function registerInspectionCommands(program: Command): void {
         ["MESSAGE ID", (q) => q.messageId],
         ["STATUS", (q) => q.status],
         ["ATTEMPTS", (q) => String(q.attemptCount)],
+        ["DELIVER AT", (q) => formatTime(q.deliverTime)],
         ["NEXT RETRY", (q) => formatTime(q.nextRetryTime)],
         ["EXPIRES", (q) => formatTime(q.expireTime)],
         ["LAST ERROR", (q) => q.lastError],

@@ -1,16 +1,18 @@
 /**
  * `herald publish --publisher P --topic T [--data TEXT | stdin]`. With --lines every stdin line is
  * one message, published in batches as they fill, so a large file is never held in memory whole.
+ * --deliver-at schedules the messages (PublishMessage.deliver_at).
  */
 import { createInterface } from "node:readline";
 import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import type { Command } from "commander";
 import type { PublishMessageSchema } from "../../../gen/herald/v1/publisher_service_pb.js";
 
 import { withConnection } from "../cli-context.js";
 import { UsageError } from "../exit-codes.js";
 import { printJson, printLine } from "../output.js";
-import { collectAttribute } from "../parse-values.js";
+import { collectAttribute, parseFutureInstant } from "../parse-values.js";
 
 type PublishMessageInit = MessageInitShape<typeof PublishMessageSchema>;
 
@@ -27,6 +29,7 @@ interface PublishOptions {
   orderingKey?: string;
   identifier?: string;
   dedupId?: string;
+  deliverAt?: Timestamp;
 }
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<Uint8Array> {
@@ -48,9 +51,10 @@ export function registerPublishCommand(program: Command): void {
     .option("--ordering-key <key>", "ordering key")
     .option("--identifier <id>", "event identifier that subscriptions filter on")
     .option("--dedup-id <id>", "deduplication id (one message only)")
-    .addHelpText(
-      "after",
-      "\nScheduled delivery (--deliver-at) does not exist yet: messages are delivered as soon as published.",
+    .option(
+      "--deliver-at <time>",
+      "deliver no earlier than: RFC 3339, or a duration from now (15m); at most 31 days ahead",
+      (v) => parseFutureInstant(v),
     )
     .action(
       withConnection(async ({ conn, isJson, command }) => {
@@ -66,6 +70,7 @@ export function registerPublishCommand(program: Command): void {
           orderingKey: o.orderingKey ?? "",
           identifier: o.identifier ?? "",
           dedupId: o.dedupId ?? "",
+          ...(o.deliverAt ? { deliverAt: o.deliverAt } : {}),
         };
         const ids: string[] = [];
         const publish = async (messages: PublishMessageInit[]) => {

@@ -1,5 +1,5 @@
-/** `herald subscriptions list|get|create|update|delete|pause|resume`. */
-import type { Duration } from "@bufbuild/protobuf/wkt";
+/** `herald subscriptions list|get|create|update|delete|pause|resume|seek`. */
+import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
 import { type Command, Option } from "commander";
 import {
   CreateSubscriptionResponseSchema,
@@ -8,12 +8,13 @@ import {
   ListSubscriptionsResponseSchema,
   PauseSubscriptionResponseSchema,
   ResumeSubscriptionResponseSchema,
+  SeekSubscriptionResponseSchema,
   UpdateSubscriptionResponseSchema,
 } from "../../../gen/herald/v1/admin_service_pb.js";
 import { DeliveryType, type Subscription, SubscriptionSchema } from "../../../gen/herald/v1/resources_pb.js";
 import { withConnection } from "../cli-context.js";
 import { messageJson, printFields, printJson, printLine, printNextPageHint, printTable } from "../output.js";
-import { integerIn, parseBoolean, parseDuration, parseId } from "../parse-values.js";
+import { integerIn, parseBoolean, parseDuration, parseId, parseInstant } from "../parse-values.js";
 import { pageOptions } from "./common.js";
 
 function printSubscription(subscription: Subscription | undefined, extra: Record<string, string> = {}): void {
@@ -36,6 +37,7 @@ interface SettingOptions {
   ordering?: boolean;
   filter?: string;
   deadLetterTopic?: string;
+  retainAcked?: boolean;
 }
 
 function settingOptions(command: Command): Command {
@@ -57,7 +59,12 @@ function settingOptions(command: Command): Command {
     )
     .option("--ordering <bool>", "deliver messages with the same ordering key in order", parseBoolean)
     .option("--filter <expression>", 'Pub/Sub attribute filter, e.g. attributes.region = "eu"')
-    .option("--dead-letter-topic <topic>", 'topic dead letters are also published to ("" for none)');
+    .option("--dead-letter-topic <topic>", 'topic dead letters are also published to ("" for none)')
+    .option(
+      "--retain-acked <bool>",
+      "keep acked messages for the message TTL, so seek can replay them",
+      parseBoolean,
+    );
 }
 
 function settings(o: SettingOptions) {
@@ -72,6 +79,7 @@ function settings(o: SettingOptions) {
     ...(o.ordering !== undefined ? { enableOrdering: o.ordering } : {}),
     ...(o.filter !== undefined ? { filter: o.filter } : {}),
     ...(o.deadLetterTopic !== undefined ? { deadLetterTopic: o.deadLetterTopic } : {}),
+    ...(o.retainAcked !== undefined ? { retainAckedMessages: o.retainAcked } : {}),
   };
 }
 
@@ -209,6 +217,26 @@ export function registerSubscriptionCommands(program: Command): void {
         const response = await conn.admin.resumeSubscription({ name: args[0] as string }, conn.unary);
         if (isJson) return printJson(messageJson(ResumeSubscriptionResponseSchema, response));
         printLine(`resumed subscription "${args[0]}"`);
+      }),
+    );
+
+  subscriptions
+    .command("seek")
+    .description("seek to a time: earlier messages become acked, later ones (if retained) unacked")
+    .argument("<name>", "subscription name")
+    .requiredOption(
+      "--time <time>",
+      "RFC 3339, or a duration ago (1h); a future time skips the backlog",
+      (v) => parseInstant(v),
+    )
+    .action(
+      withConnection(async ({ conn, isJson, args, command }) => {
+        const { time } = command.opts<{ time: Timestamp }>();
+        const response = await conn.admin.seekSubscription({ name: args[0] as string, time }, conn.unary);
+        if (isJson) return printJson(messageJson(SeekSubscriptionResponseSchema, response));
+        printLine(
+          `acked ${response.ackedCount}, requeued ${response.requeuedCount}, replayed ${response.replayedCount}`,
+        );
       }),
     );
 }

@@ -19,7 +19,7 @@ import type { CreateSubscriptionInput } from "../../app/admin/subscription-admin
 import type { Delivery } from "../../app/consume/delivery-service.js";
 import { DomainError } from "../../domain/domain-error.js";
 import type { DeliveryType, PushPayload, Subscription } from "../../domain/subscription.js";
-import type { Topic } from "../../domain/topic.js";
+import { type Topic, validateTopicRetention } from "../../domain/topic.js";
 import { durationToMs, msToDuration } from "../proto-conversion.js";
 import { parseTopicName, subscriptionName, topicName } from "./resource-names.js";
 
@@ -40,7 +40,20 @@ export const unimplemented = (what: string) =>
   new DomainError("unimplemented", "UNIMPLEMENTED", `Herald does not support ${what}`);
 
 export function topicToPubsub(project: string, topic: Topic): TopicPb {
-  return create(TopicSchema, { name: topicName(project, topic.code) });
+  return create(TopicSchema, {
+    name: topicName(project, topic.code),
+    ...(topic.messageRetentionMs ? { messageRetentionDuration: msToDuration(topic.messageRetentionMs) } : {}),
+  });
+}
+
+/** A Pub/Sub topic's message_retention_duration (validated: 10 minutes..31 days), ms; undefined when unset. */
+export function topicRetentionFromPubsub(
+  field: string,
+  duration: Parameters<typeof durationToMs>[1],
+): number | undefined {
+  const ms = durationToMs(field, duration);
+  if (ms !== undefined) validateTopicRetention(field, ms);
+  return ms;
 }
 
 export function subscriptionToPubsub(project: string, s: Subscription): SubscriptionPb {
@@ -50,6 +63,7 @@ export function subscriptionToPubsub(project: string, s: Subscription): Subscrip
     ...(s.deliveryType === "push" ? { pushConfig: pushConfigOf(s.callbackUrl, s.pushPayload) } : {}),
     ackDeadlineSeconds: s.ackDeadlineSeconds,
     messageRetentionDuration: msToDuration(s.messageTtlMs),
+    retainAckedMessages: s.retainAckedMessages,
     enableMessageOrdering: s.enableOrdering,
     filter: s.attributeFilter,
     ...(s.deadLetterTopicCode !== null
@@ -154,7 +168,6 @@ export function rejectUnsupported(s: SubscriptionPb): void {
   if (s.bigqueryConfig) throw unimplemented("BigQuery subscriptions");
   if (s.cloudStorageConfig) throw unimplemented("Cloud Storage subscriptions");
   if (s.bigtableConfig) throw unimplemented("Bigtable subscriptions");
-  if (s.retainAckedMessages) throw unimplemented("retain_acked_messages (seek and snapshots)");
   if (s.enableExactlyOnceDelivery) throw unimplemented("exactly-once delivery");
   if (s.messageTransforms.length > 0) throw unimplemented("message transforms");
 }
@@ -181,6 +194,7 @@ export function createInputFromPubsub(
       PUBSUB_DEFAULTS.messageRetentionMs,
     enableOrdering: s.enableMessageOrdering,
     attributeFilter: s.filter,
+    retainAckedMessages: s.retainAckedMessages,
     ...deadLetterFromPubsub(s.deadLetterPolicy),
     ...backoffFromPubsub(s.retryPolicy),
   };

@@ -9,7 +9,7 @@ import type { PubsubTopicDeletion } from "../../app/pubsub/pubsub-topic-deletion
 import { DomainError } from "../../domain/domain-error.js";
 import type { Topic } from "../../domain/topic.js";
 import { principalOf } from "../authentication.js";
-import { topicToPubsub, unimplemented } from "./pubsub-conversion.js";
+import { topicRetentionFromPubsub, topicToPubsub, unimplemented } from "./pubsub-conversion.js";
 import { parseProjectName, parseTopicName, subscriptionName } from "./resource-names.js";
 
 export interface PubsubPublisherDeps {
@@ -31,9 +31,17 @@ export function createPubsubPublisherHandlers(deps: PubsubPublisherDeps): Servic
       const { project, id } = parseTopicName("name", req.name);
       if (req.schemaSettings) throw unimplemented("schemas");
       if (req.messageTransforms.length > 0) throw unimplemented("message transforms");
-      const { entity } = await topics.create({ code: id, name: id, description: "" });
+      const retentionMs = topicRetentionFromPubsub(
+        "message_retention_duration",
+        req.messageRetentionDuration,
+      );
+      const { entity } = await topics.create({ code: id, name: id, description: "" }, (repos, topic) =>
+        retentionMs
+          ? repos.topics.setMessageRetention(topic.id, retentionMs, topic.createdAtMs)
+          : Promise.resolve(),
+      );
       await identities.grantTopic(entity.id);
-      return topicToPubsub(project, entity);
+      return topicToPubsub(project, { ...entity, messageRetentionMs: retentionMs ?? 0 });
     },
 
     async getTopic(req) {
@@ -44,10 +52,23 @@ export function createPubsubPublisherHandlers(deps: PubsubPublisherDeps): Servic
     async updateTopic(req) {
       if (!req.topic) throw DomainError.invalid("topic", "is required");
       const { project, id } = parseTopicName("topic.name", req.topic.name);
+      let retentionMs: number | undefined;
       for (const path of req.updateMask?.paths ?? []) {
-        if (!IGNORED_TOPIC_PATHS.has(path)) {
+        if (path === "message_retention_duration") {
+          retentionMs =
+            topicRetentionFromPubsub(
+              "topic.message_retention_duration",
+              req.topic.messageRetentionDuration,
+            ) ?? 0;
+        } else if (!IGNORED_TOPIC_PATHS.has(path)) {
           throw DomainError.invalid("update_mask", `Herald cannot update "${path.slice(0, 64)}" of a topic`);
         }
+      }
+      if (retentionMs !== undefined) {
+        const ms = retentionMs;
+        await topics.update(id, {}, (repos, topic) =>
+          repos.topics.setMessageRetention(topic.id, ms, topic.updatedAtMs),
+        );
       }
       return topicToPubsub(project, await topics.get(id));
     },

@@ -4,10 +4,12 @@ import type { SubscriptionAdmin, UpdateSubscriptionInput } from "../../app/admin
 import { authorizeConsume } from "../../app/auth/authorization.js";
 import type { SubscriptionLookup } from "../../app/consume/subscription-lookup.js";
 import type { PubsubIdentities } from "../../app/pubsub/pubsub-identities.js";
+import type { SubscriptionSeek } from "../../app/replay/subscription-seek.js";
 import { CONSUMER_LIMITS } from "../../domain/consumer-limits.js";
 import { DomainError } from "../../domain/domain-error.js";
 import type { ConsumerEngine } from "../../engine/consumer-engine.js";
 import { principalOf } from "../authentication.js";
+import { timestampToMs } from "../operations-conversion.js";
 import { durationToMs } from "../proto-conversion.js";
 import type { StreamAccessOptions } from "../stream-access.js";
 import { validateAckIds } from "../subscriber-handlers.js";
@@ -32,6 +34,7 @@ export interface PubsubSubscriberDeps {
   onAckError: StreamAckErrorReporter;
   /** Re-checks of open StreamingPull streams' credentials and subscription. */
   streamAccess: StreamAccessOptions;
+  seek: SubscriptionSeek;
 }
 
 /** How long a Pull without return_immediately waits for the first message. */
@@ -59,6 +62,9 @@ function updateFromMask(s: SubscriptionPb, paths: readonly string[]): UpdateSubs
         break;
       case "retry_policy":
         Object.assign(update, backoffFromPubsub(s.retryPolicy));
+        break;
+      case "retain_acked_messages":
+        update.retainAckedMessages = s.retainAckedMessages;
         break;
       case "labels":
       case "expiration_policy":
@@ -169,8 +175,12 @@ export function createPubsubSubscriberHandlers(deps: PubsubSubscriberDeps): Serv
     async deleteSnapshot() {
       throw unimplemented("snapshots");
     },
-    async seek() {
-      throw unimplemented("seek");
+    async seek(req) {
+      const { id } = parseSubscriptionName("subscription", req.subscription);
+      if (req.target.case === "snapshot") throw unimplemented("snapshots");
+      if (req.target.case !== "time") throw DomainError.invalid("time", "a time or a snapshot is required");
+      await deps.seek.seekByName(id, timestampToMs("time", req.target.value) ?? 0);
+      return {};
     },
   };
 }
