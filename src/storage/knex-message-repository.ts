@@ -4,7 +4,7 @@ import { type Message, messageSizeBytes } from "../domain/message.js";
 import { rowsPerStatement } from "./bound-parameters.js";
 import type { Dialect } from "./dialect.js";
 import { PUBLISH_ORDER_LOCK_SLOTS } from "./migrations/0005-publish-order-locks.js";
-import { insertRows } from "./multi-row-insert.js";
+import { insertRowsReturningIds } from "./multi-row-insert.js";
 import { orderingKeyHash } from "./ordering-key-hash.js";
 import { idParam, toBigInt, toBytes, toNumber } from "./row-values.js";
 
@@ -65,8 +65,7 @@ export class KnexMessageRepository implements MessageRepository {
         m.createdAtMs,
         messageSizeBytes(m.data, m.attributes),
       ]);
-      const result = await insertRows(this.db, "messages", COLUMNS, rows);
-      ids.push(...this.dialect.insertedIds(this.insertIdOf(result), chunk.length));
+      ids.push(...(await insertRowsReturningIds(this.db, this.dialect, "messages", COLUMNS, rows)));
     }
     return ids;
   }
@@ -107,12 +106,6 @@ export class KnexMessageRepository implements MessageRepository {
       `SELECT slot FROM publish_order_locks WHERE slot IN (${sorted.map(() => "?").join(", ")}) ORDER BY slot FOR UPDATE`,
       sorted,
     );
-  }
-
-  /** The raw insert result differs per driver: mysql2 gives [ResultSetHeader, …], better-sqlite3 a RunResult. */
-  private insertIdOf(result: unknown): unknown[] {
-    if (Array.isArray(result)) return [(result[0] as { insertId: unknown }).insertId];
-    return [(result as { lastInsertRowid: unknown }).lastInsertRowid];
   }
 
   /** Splits a publish into statements small enough for the database's packet and parameter limits. */

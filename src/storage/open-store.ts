@@ -7,7 +7,7 @@ import type { SecretSealer } from "../app/auth/secret-box.js";
 import type { Store } from "../app/ports/store.js";
 import type { Logger } from "../logger.js";
 import { parseDatabaseUrl } from "./database-url.js";
-import { type Dialect, mysqlDialect, sqliteDialect } from "./dialect.js";
+import { type Dialect, mysqlDialect, mysqlDialectFor, sqliteDialect } from "./dialect.js";
 import { KnexStore } from "./knex-store.js";
 import { createMigrationSource, migrationNames } from "./migrations/migration-source.js";
 import { boundQueries } from "./query-timeout.js";
@@ -163,7 +163,7 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
       options.queryTimeoutMs,
       options.logger,
     );
-    dialect = mysqlDialect;
+    dialect = mysqlDialect; // until the server says which it is (below)
   } else {
     knex = sqliteKnex(target.filename, options.logger);
     dialect = sqliteDialect;
@@ -172,13 +172,15 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
     if (dialect.name === "mysql") {
       // The usual restart finds the database and its schema current: one connection and two
       // queries. Creating the database and migrating (each on a connection of its own) only when needed.
+      let version: string;
       try {
-        await assertConsecutiveAutoIncrement(knex);
+        version = await serverVersion(knex);
       } catch (error) {
         if ((error as { code?: unknown }).code !== "ER_BAD_DB_ERROR") throw error;
         await ensureMysqlDatabase(options.databaseUrl, options.logger);
-        await assertConsecutiveAutoIncrement(knex);
+        version = await serverVersion(knex);
       }
+      dialect = mysqlDialectFor(version);
       if (options.migrate !== false && (await hasPendingMigrations(knex))) {
         const migrator = mysqlKnex(options.databaseUrl, 1, true, 0, options.logger);
         try {
@@ -208,11 +210,8 @@ async function hasPendingMigrations(knex: Knex): Promise<boolean> {
   return migrationNames().some((name) => !applied.includes(name));
 }
 
-/** Multi-row inserts rely on consecutive auto-increment ids (see Dialect.insertedIds). */
-async function assertConsecutiveAutoIncrement(knex: Knex): Promise<void> {
-  const [rows] = (await knex.raw("SELECT @@auto_increment_increment AS inc")) as [{ inc: unknown }[]];
-  const inc = Number(rows[0]?.inc ?? 1);
-  if (inc !== 1) {
-    throw new Error(`Herald needs auto_increment_increment = 1 on MySQL (the server has ${inc})`);
-  }
+/** The server's VERSION(), which tells MariaDB (and its features) from MySQL. */
+async function serverVersion(knex: Knex): Promise<string> {
+  const [rows] = (await knex.raw("SELECT VERSION() AS version")) as [{ version: unknown }[]];
+  return String(rows[0]?.version ?? "");
 }
