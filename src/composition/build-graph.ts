@@ -87,6 +87,7 @@ export async function buildGraph(config: HeraldConfig, options: BuildOptions = {
     databaseUrl: config.databaseUrl,
     poolMax: config.dbPoolMax,
     queryTimeoutMs: config.dbQueryTimeoutMs,
+    wsrepSyncWait: config.dbWsrepSyncWait,
     secrets,
     logger,
   });
@@ -240,6 +241,7 @@ function buildOnStore({ config, clock, logger, secrets, store }: Foundation): He
     webhookInflight: () => pusher.inflightCount,
     bufferedRequestBytes: () => requests.gate.bufferedRequestBytes,
     dbPool: () => store.poolStats?.(),
+    databaseNode: () => store.databaseNode?.(),
     publishQueue: () => publishing.queued(),
   });
   return {

@@ -67,6 +67,9 @@ const MYSQL_CONNECTION_CODES = new Set([
   "ER_CON_COUNT_ERROR",
   "ER_ACCESS_DENIED_ERROR",
   "ER_BAD_DB_ERROR",
+  // 1047 from a Galera node outside the primary component (wsrep_ready=OFF); DatabaseHosts moves on.
+  "ER_UNKNOWN_COM_ERROR",
+  "ER_CONNECTION_KILLED",
 ]);
 
 function globEscape(literal: string): string {

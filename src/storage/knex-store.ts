@@ -1,6 +1,12 @@
 import type { Knex } from "knex";
 import { PLAIN_SECRETS, type SecretSealer } from "../app/auth/secret-box.js";
-import { commitOutcomeUnknown, type Repositories, type Store } from "../app/ports/store.js";
+import {
+  commitOutcomeUnknown,
+  type DatabaseNodeState,
+  type Repositories,
+  type Store,
+} from "../app/ports/store.js";
+import type { DatabaseHosts } from "./database-hosts.js";
 import type { Dialect } from "./dialect.js";
 import { KnexApiKeyRepository } from "./knex-api-key-repository.js";
 import { KnexDeadLetterAdminRepository } from "./knex-dead-letter-admin-repository.js";
@@ -55,6 +61,7 @@ export class KnexStore implements Store {
     readonly knex: Knex,
     readonly dialect: Dialect,
     private readonly secrets: SecretSealer = PLAIN_SECRETS,
+    private readonly hosts?: DatabaseHosts,
   ) {
     this.repos = repositoriesOn(knex, dialect, secrets);
     this.kind = dialect.name;
@@ -93,6 +100,11 @@ export class KnexStore implements Store {
 
   async ping(): Promise<void> {
     await this.knex.raw("SELECT 1");
+  }
+
+  /** The MySQL node in use and whether it is in the primary component; undefined on SQLite. */
+  databaseNode(): DatabaseNodeState | undefined {
+    return this.hosts?.state();
   }
 
   /** knex's (tarn) pool: connections in use and idle; undefined once the pool is destroyed. */

@@ -13,7 +13,7 @@ import { DeadLetterAdmin } from "../../src/app/dead-letters/dead-letter-admin.js
 import { PublishMessages } from "../../src/app/publish/publish-messages.js";
 import { FakeClock } from "../../src/domain/clock.js";
 import type { OutgoingMessage } from "../../src/domain/message.js";
-import { parseDatabaseUrl } from "../../src/storage/database-url.js";
+import { parseDatabaseUrl } from "../../src/config/database-url.js";
 import { type Dialect, mysqlDialectFor } from "../../src/storage/dialect.js";
 import { KnexStore } from "../../src/storage/knex-store.js";
 import { migrateLatest } from "../../src/storage/open-store.js";
