@@ -6,7 +6,7 @@ import {
   type Repositories,
   type Store,
 } from "../app/ports/store.js";
-import type { DatabaseHosts } from "./database-hosts.js";
+import { type DatabaseHosts, isHostFailure } from "./database-hosts.js";
 import type { Dialect } from "./dialect.js";
 import { KnexApiKeyRepository } from "./knex-api-key-repository.js";
 import { KnexDeadLetterAdminRepository } from "./knex-dead-letter-admin-repository.js";
@@ -79,7 +79,9 @@ export class KnexStore implements Store {
         });
       } catch (err) {
         if (isCommitting && this.isUnavailable(err)) throw commitOutcomeUnknown();
-        if (attempt >= MAX_TRANSACTION_ATTEMPTS || !this.dialect.isRetryable(err)) throw err;
+        // The node failed before COMMIT was sent (nothing stored): DatabaseHosts has moved on, try there.
+        const isFailover = (this.hosts?.hosts.length ?? 0) > 1 && isHostFailure(err);
+        if (attempt >= MAX_TRANSACTION_ATTEMPTS || !(this.dialect.isRetryable(err) || isFailover)) throw err;
         // Deadlock or lock-wait victim: back off with jitter so the contenders do not collide again.
         await new Promise((resolve) => setTimeout(resolve, 5 * 2 ** attempt * (0.5 + Math.random())));
       }

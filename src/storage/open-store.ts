@@ -7,7 +7,7 @@ import type { SecretSealer } from "../app/auth/secret-box.js";
 import type { Store } from "../app/ports/store.js";
 import { parseDatabaseUrl } from "../config/database-url.js";
 import type { Logger } from "../logger.js";
-import { DatabaseHosts } from "./database-hosts.js";
+import { DatabaseHosts, isHostFailure } from "./database-hosts.js";
 import { type Dialect, mysqlDialect, mysqlDialectFor, sqliteDialect } from "./dialect.js";
 import { KnexStore } from "./knex-store.js";
 import { createMigrationSource, migrationNames } from "./migrations/migration-source.js";
@@ -194,11 +194,11 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
       // queries. Creating the database and migrating (each on a connection of its own) only when needed.
       let version: string;
       try {
-        version = await serverVersion(knex);
+        version = await serverVersion(knex, hosts as DatabaseHosts);
       } catch (error) {
         if ((error as { code?: unknown }).code !== "ER_BAD_DB_ERROR") throw error;
         await ensureMysqlDatabase(mysqlOptions as MysqlKnexOptions);
-        version = await serverVersion(knex);
+        version = await serverVersion(knex, hosts as DatabaseHosts);
       }
       dialect = mysqlDialectFor(version);
       if (options.migrate !== false && (await hasPendingMigrations(knex))) {
@@ -230,8 +230,17 @@ async function hasPendingMigrations(knex: Knex): Promise<boolean> {
   return migrationNames().some((name) => !applied.includes(name));
 }
 
-/** The server's VERSION(), which tells MariaDB (and its features) from MySQL. */
-async function serverVersion(knex: Knex): Promise<string> {
-  const [rows] = (await knex.raw("SELECT VERSION() AS version")) as [{ version: unknown }[]];
-  return String(rows[0]?.version ?? "");
+/**
+ * The server's VERSION(), which tells MariaDB (and its features) from MySQL. The first query of a
+ * start: a host that fails it hands over to the next, so each host gets one try.
+ */
+async function serverVersion(knex: Knex, hosts: DatabaseHosts): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const [rows] = (await knex.raw("SELECT VERSION() AS version")) as [{ version: unknown }[]];
+      return String(rows[0]?.version ?? "");
+    } catch (error) {
+      if (attempt >= hosts.hosts.length || !isHostFailure(error)) throw error;
+    }
+  }
 }

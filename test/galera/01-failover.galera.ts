@@ -278,8 +278,10 @@ describe.skipIf(reason !== undefined)("Herald on a 3-node Galera cluster", () =>
         "instance 1 on node 2 after (ms)": movedMs,
         "longest publish outage (ms)": outageMs,
         "killed node rejoined, synced after (ms)": rejoinMs,
-        "certification failures": conflictsAfter.certFailures - conflictsBefore.certFailures,
-        "brute-force aborts": conflictsAfter.bfAborts - conflictsBefore.bfAborts,
+        // Strings: the report prints numbers as milliseconds.
+        "certification failures (count)": String(conflictsAfter.certFailures - conflictsBefore.certFailures),
+        "brute-force aborts (count)": String(conflictsAfter.bfAborts - conflictsBefore.bfAborts),
+        "ids published": String(publisher.published.size),
       },
       extra: { "host switches": switches },
       beforeStop: async () => {
