@@ -50,6 +50,32 @@ function switchLines(cluster: ChaosCluster): string[] {
     );
 }
 
+/** The report's `extra` and `beforeStop`: every host switch, read from the logs before the instances stop. */
+function hostSwitchReport(cluster: ChaosCluster) {
+  const switches: string[] = [];
+  return {
+    extra: { "host switches": switches },
+    beforeStop: async () => {
+      switches.push(...switchLines(cluster));
+    },
+  };
+}
+
+/** Publishes at GALERA.ratePerSecond (batches of 10, 3 loops) until the returned function is awaited. */
+function steadyLoad(publisher: ChaosPublisher, prefix: string): () => Promise<void> {
+  let loading = true;
+  const publishing = publisher.publishWhile(prefix, {
+    ratePerSecond: GALERA.ratePerSecond,
+    batchSize: 10,
+    concurrency: 3,
+    isDone: () => !loading,
+  });
+  return async () => {
+    loading = false;
+    await publishing;
+  };
+}
+
 async function nodesOf(cluster: ChaosCluster): Promise<string[]> {
   return Promise.all(cluster.live().map(nodeOf));
 }
@@ -144,13 +170,7 @@ describe.skipIf(reason !== undefined)("Herald on a 3-node Galera cluster", () =>
       new ChaosConsumer(cluster, pull, { name: "pull-0", behaviour: "ack", maxMessages: 50 }).start("pull"),
     ];
     const publisher = new ChaosPublisher(cluster, code, topic);
-    let loading = true;
-    const publishing = publisher.publishWhile("single", {
-      ratePerSecond: GALERA.ratePerSecond,
-      batchSize: 10,
-      concurrency: 3,
-      isDone: () => !loading,
-    });
+    const stopLoad = steadyLoad(publisher, "single");
     await sleep(GALERA.loadBeforeMs);
     const before = await nodesOf(cluster);
     const killAt = Date.now();
@@ -161,10 +181,8 @@ describe.skipIf(reason !== undefined)("Herald on a 3-node Galera cluster", () =>
     await sleep(GALERA.loadAfterMs);
     const rejoinMs = await rejoining;
     await g().waitForSize(3);
-    loading = false;
-    await publishing;
+    await stopLoad();
     const outageMs = longestPublishOutageMs(publisher);
-    const switches: string[] = [];
     const report = await finishScenario({
       id: "galera-1-single",
       title: "single writer: kill -9 of the writer node under publish + Subscribe + Pull + push load",
@@ -181,10 +199,7 @@ describe.skipIf(reason !== undefined)("Herald on a 3-node Galera cluster", () =>
         "killed node rejoined, synced after (ms)": rejoinMs,
         "kill to rejoined (ms)": Date.now() - killAt,
       },
-      extra: { "host switches": switches },
-      beforeStop: async () => {
-        switches.push(...switchLines(cluster));
-      },
+      ...hostSwitchReport(cluster),
       check: () => [
         ...(before.every((n) => n === address(0))
           ? []
@@ -263,7 +278,6 @@ describe.skipIf(reason !== undefined)("Herald on a 3-node Galera cluster", () =>
     loading = false;
     await publishing;
     const outageMs = longestPublishOutageMs(publisher);
-    const switches: string[] = [];
     const conflictsAfter = await conflictCounters(g());
     const report = await finishScenario({
       id: "galera-2-multi",
@@ -283,10 +297,7 @@ describe.skipIf(reason !== undefined)("Herald on a 3-node Galera cluster", () =>
         "brute-force aborts (count)": String(conflictsAfter.bfAborts - conflictsBefore.bfAborts),
         "ids published": String(publisher.published.size),
       },
-      extra: { "host switches": switches },
-      beforeStop: async () => {
-        switches.push(...switchLines(cluster));
-      },
+      ...hostSwitchReport(cluster),
       check: (audit) => [
         ...(outageMs < GALERA.maxOutageMs
           ? []
@@ -321,13 +332,7 @@ describe.skipIf(reason !== undefined)("Herald on a 3-node Galera cluster", () =>
     );
     await waitForNodes(cluster, (slot) => address(slot));
     const publisher = new ChaosPublisher(cluster, code, topic);
-    let loading = true;
-    const publishing = publisher.publishWhile("partition", {
-      ratePerSecond: GALERA.ratePerSecond,
-      batchSize: 10,
-      concurrency: 3,
-      isDone: () => !loading,
-    });
+    const stopLoad = steadyLoad(publisher, "partition");
     await sleep(GALERA.loadBeforeMs);
     await g().isolate(2, true);
     const movedMs = await waitForNodes(cluster, (slot) => (slot === 2 ? address(0) : address(slot)), 30_000);
@@ -336,10 +341,8 @@ describe.skipIf(reason !== undefined)("Herald on a 3-node Galera cluster", () =>
     await g().isolate(2, false);
     await g().waitForSize(3);
     await sleep(GALERA.loadAfterMs / 2);
-    loading = false;
-    await publishing;
+    await stopLoad();
     const outageMs = longestPublishOutageMs(publisher);
-    const switches: string[] = [];
     const report = await finishScenario({
       id: "galera-3-nonprim",
       title: "non-primary: node 2 isolated from the group (gmcast.isolate) under load, then let back",
@@ -354,10 +357,7 @@ describe.skipIf(reason !== undefined)("Herald on a 3-node Galera cluster", () =>
         "instance 2 on node 0 after (ms)": movedMs,
         "longest publish outage (ms)": outageMs,
       },
-      extra: { "host switches": switches },
-      beforeStop: async () => {
-        switches.push(...switchLines(cluster));
-      },
+      ...hostSwitchReport(cluster),
       check: () => [
         ...(isolated?.clusterStatus === "non-Primary"
           ? []

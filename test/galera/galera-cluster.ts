@@ -9,11 +9,11 @@
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import knexFactory, { type Knex } from "knex";
+import { freePort } from "../support/free-port.js";
 
 const run = promisify(execFile);
 
@@ -40,15 +40,6 @@ export function galeraUnavailableReason(): string | undefined {
   if (!PROVIDER) return "no libgalera_smm.so (apt-get install galera-4)";
   if (!existsSync("/usr/bin/rsync")) return "no rsync (apt-get install rsync) for SST";
   return undefined;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === "string") throw new Error("no free port");
-  return address.port;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

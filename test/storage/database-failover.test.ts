@@ -3,24 +3,14 @@
  * is skipped (the store opens, migrates and works on the next one) and the store says which host
  * it uses. The Galera scenarios (test/galera) cover nodes dying and leaving the primary component.
  */
-import { createServer, type Server } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
 import { KnexStore } from "../../src/storage/knex-store.js";
 import { openStore } from "../../src/storage/open-store.js";
+import { freePort } from "../support/free-port.js";
 import { type TestDatabase, testDatabaseTargets } from "../support/test-databases.js";
 import { createTopic } from "./conformance-setup.js";
 
 const mysql = testDatabaseTargets().find((t) => t.kind === "mysql");
-
-/** A port on 127.0.0.1 that refuses connections (it was free a moment ago). */
-async function refusingPort(): Promise<number> {
-  const server: Server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
-}
 
 describe.skipIf(mysql === undefined)("several DATABASE_URL hosts on MySQL", () => {
   let db: TestDatabase | undefined;
@@ -31,7 +21,7 @@ describe.skipIf(mysql === undefined)("several DATABASE_URL hosts on MySQL", () =
   it("skips a first host that refuses connections and reports the host in use", async () => {
     db = await (mysql as NonNullable<typeof mysql>).create();
     const real = new URL(db.url);
-    const dead = await refusingPort();
+    const dead = await freePort();
     const url = `mysql://${real.username}@127.0.0.1:${dead},${real.hostname}:${real.port || 3306}${real.pathname}`;
 
     const store = await openStore({ databaseUrl: url });

@@ -18,6 +18,7 @@ import { type Dialect, mysqlDialectFor } from "../../src/storage/dialect.js";
 import { KnexStore } from "../../src/storage/knex-store.js";
 import { migrateLatest } from "../../src/storage/open-store.js";
 import { testDatabaseTargets } from "../support/test-databases.js";
+import { outgoing } from "../use-cases/use-case-world.js";
 import {
   createPublisher,
   createSubscriber,
@@ -35,17 +36,6 @@ const variants: [string, Dialect][] = [
   ["INSERT … RETURNING (MariaDB)", mysqlDialectFor("10.11.6-MariaDB")],
   ["one insert per row (MySQL)", mysqlDialectFor("8.0.36")],
 ];
-
-function outgoing(text: string, fields: Partial<OutgoingMessage> = {}): OutgoingMessage {
-  return {
-    data: new TextEncoder().encode(text),
-    attributes: {},
-    orderingKey: "",
-    identifier: "",
-    dedupId: "",
-    ...fields,
-  };
-}
 
 describe.skipIf(mysql === undefined).each(variants)("spaced auto-increment ids, %s", (_name, dialect) => {
   let drop: (() => Promise<void>) | undefined;
