@@ -113,6 +113,19 @@ async function conflictCounters(galera: GaleraCluster): Promise<{ certFailures: 
   return { certFailures, bfAborts };
 }
 
+/** The report lines of the conflicts counted during a phase (strings: the report prints numbers as ms). */
+function conflictCost(
+  before: { certFailures: number; bfAborts: number },
+  after: { certFailures: number; bfAborts: number },
+  publisher: ChaosPublisher,
+): Record<string, string> {
+  return {
+    "certification failures (count)": String(after.certFailures - before.certFailures),
+    "brute-force aborts (count)": String(after.bfAborts - before.bfAborts),
+    "ids published": String(publisher.published.size),
+  };
+}
+
 describe.skipIf(reason !== undefined)("Herald on a 3-node Galera cluster", () => {
   let galera: GaleraCluster | undefined;
   let webhook: ChaosWebhook | undefined;
@@ -170,6 +183,7 @@ describe.skipIf(reason !== undefined)("Herald on a 3-node Galera cluster", () =>
       new ChaosConsumer(cluster, pull, { name: "pull-0", behaviour: "ack", maxMessages: 50 }).start("pull"),
     ];
     const publisher = new ChaosPublisher(cluster, code, topic);
+    const conflictsBefore = await conflictCounters(g());
     const stopLoad = steadyLoad(publisher, "single");
     await sleep(GALERA.loadBeforeMs);
     const before = await nodesOf(cluster);
@@ -198,6 +212,7 @@ describe.skipIf(reason !== undefined)("Herald on a 3-node Galera cluster", () =>
         "longest publish outage (ms)": outageMs,
         "killed node rejoined, synced after (ms)": rejoinMs,
         "kill to rejoined (ms)": Date.now() - killAt,
+        ...conflictCost(conflictsBefore, await conflictCounters(g()), publisher),
       },
       ...hostSwitchReport(cluster),
       check: () => [
@@ -292,10 +307,7 @@ describe.skipIf(reason !== undefined)("Herald on a 3-node Galera cluster", () =>
         "instance 1 on node 2 after (ms)": movedMs,
         "longest publish outage (ms)": outageMs,
         "killed node rejoined, synced after (ms)": rejoinMs,
-        // Strings: the report prints numbers as milliseconds.
-        "certification failures (count)": String(conflictsAfter.certFailures - conflictsBefore.certFailures),
-        "brute-force aborts (count)": String(conflictsAfter.bfAborts - conflictsBefore.bfAborts),
-        "ids published": String(publisher.published.size),
+        ...conflictCost(conflictsBefore, conflictsAfter, publisher),
       },
       ...hostSwitchReport(cluster),
       check: (audit) => [
