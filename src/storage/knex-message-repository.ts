@@ -89,8 +89,8 @@ export class KnexMessageRepository implements MessageRepository {
   }
 
   /**
-   * Locks the publish_order_locks slot of every ordering key among `messages`, in slot order (so two
-   * publishes never wait for each other crosswise), until the transaction ends: a concurrent publish
+   * Locks (by writing) the publish_order_locks slot of every ordering key among `messages`, in slot
+   * order (so two publishes never wait for each other crosswise), until the transaction ends: a concurrent publish
    * of the same key on another connection inserts only after this one committed, so its ids are
    * larger and no consumer can see a later message of the key before an earlier one exists.
    */
@@ -102,8 +102,9 @@ export class KnexMessageRepository implements MessageRepository {
     }
     if (slots.size === 0) return;
     const sorted = [...slots].sort((a, b) => a - b);
+    // A write, not just FOR UPDATE: on Galera only written rows conflict across nodes (migration 0010).
     await this.db.raw(
-      `SELECT slot FROM publish_order_locks WHERE slot IN (${sorted.map(() => "?").join(", ")}) ORDER BY slot FOR UPDATE`,
+      `UPDATE publish_order_locks SET publish_count = publish_count + 1 WHERE slot IN (${sorted.map(() => "?").join(", ")}) ORDER BY slot`,
       sorted,
     );
   }

@@ -10,9 +10,13 @@
  *     node 1 rejoins. Certification conflicts are counted (wsrep_local_cert_failures, bf aborts).
  *  3. non-primary: node 2 is cut off the group (gmcast.isolate): it leaves the primary component
  *     and the instance on it moves on — to node 0, the node that rejoined in phase 1.
+ *  0. two publishes of one ordering key through two nodes conflict at certification.
  *  4. throughput with 3 nodes and with 1 (indicative; full form only).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { KnexMessageRepository } from "../../src/storage/knex-message-repository.js";
+import type { KnexStore } from "../../src/storage/knex-store.js";
+import { openStore } from "../../src/storage/open-store.js";
 import { ChaosCluster, type ChaosNode } from "../chaos/support/chaos-cluster.js";
 import { ChaosConsumer } from "../chaos/support/chaos-consumer.js";
 import { ChaosPublisher, type OutgoingChaosMessage } from "../chaos/support/chaos-publisher.js";
@@ -20,6 +24,7 @@ import { finishScenario, longestPublishOutageMs } from "../chaos/support/chaos-s
 import { createTopology, sleep } from "../chaos/support/chaos-topology.js";
 import { type ChaosWebhook, startChaosWebhook } from "../chaos/support/chaos-webhook.js";
 import { DeliveryLedger } from "../chaos/support/delivery-ledger.js";
+import { createPublisher, createTopic, messageToStore } from "../storage/conformance-setup.js";
 import { killHeraldProcesses } from "../support/herald-process.js";
 import { scrape } from "../support/prometheus-text.js";
 import { type GaleraCluster, galeraUnavailableReason, startGaleraCluster } from "./galera-cluster.js";
@@ -154,6 +159,36 @@ describe.skipIf(reason !== undefined)("Herald on a 3-node Galera cluster", () =>
       database,
       [0, 1, 2].map((i) => (i + first) % 3),
     );
+
+  it("publishes of one ordering key through two nodes conflict at certification: the later commit is refused, not interleaved", async () => {
+    // Row locks are node-local on Galera: with only SELECT … FOR UPDATE on the key's slot both
+    // would commit, the earlier-committed one possibly with the larger id. The slot write
+    // (migration 0010) makes the second commit fail as a deadlock, which Herald retries.
+    const a = (await openStore({ databaseUrl: g().url("herald_order", [0]) })) as KnexStore;
+    const b = (await openStore({ databaseUrl: g().url("herald_order", [1]), migrate: false })) as KnexStore;
+    try {
+      const publisher = await createPublisher(a);
+      const topic = await createTopic(a);
+      const ordered = () => messageToStore(topic.id, publisher.id, { orderingKey: "key-1" });
+      const pending = await a.knex.transaction();
+      await new KnexMessageRepository(pending, a.dialect).insertMany([ordered()]);
+      const [committedId] = await b.transaction((repos) => repos.messages.insertMany([ordered()]));
+      // knex's commit() resolves either way; the transaction's outcome is its executionPromise.
+      await pending.commit().catch(() => undefined);
+      const refused = await pending.executionPromise.then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect((refused as { code?: string } | undefined)?.code).toBe("ER_LOCK_DEADLOCK");
+      expect(a.dialect.isRetryable(refused)).toBe(true);
+      // The retry (as KnexStore.transaction does it) takes an id above the committed one.
+      const [retriedId] = await a.transaction((repos) => repos.messages.insertMany([ordered()]));
+      expect(retriedId).toBeGreaterThan(committedId as bigint);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
 
   it("single writer: the writer node is killed (-9) under load, every instance moves on, nothing is lost", async () => {
     const startedAtMs = Date.now();
