@@ -95,6 +95,7 @@ export async function buildGraph(config: HeraldConfig, options: BuildOptions = {
     databaseUrl: config.databaseUrl,
     poolMax: config.dbPoolMax,
     queryTimeoutMs: config.dbQueryTimeoutMs,
+    wsrepSyncWait: config.dbWsrepSyncWait,
     secrets,
     logger,
   });
@@ -275,6 +276,7 @@ function buildOnStore({ config, clock, logger, secrets, store: untracedStore }: 
     webhookInflight: () => pusher.inflightCount,
     bufferedRequestBytes: () => requests.gate.bufferedRequestBytes,
     dbPool: () => store.poolStats?.(),
+    databaseNode: () => store.databaseNode?.(),
     publishQueue: () => publishing.queued(),
   });
   return {

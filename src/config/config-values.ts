@@ -3,6 +3,8 @@
  * problems by pushing a message that names the variable and never echoes a secret.
  */
 
+import { parseMysqlUrl } from "./database-url.js";
+
 export function parseIntVar(problems: string[], name: string, raw: string, min: number, max: number): number {
   if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
     problems.push(`${name} must be an integer between ${min} and ${max} (got "${raw}")`);
@@ -33,13 +35,13 @@ export function validateDatabaseUrl(problems: string[], raw: string): void {
     return;
   }
   if (raw.startsWith("mysql://") || raw.startsWith("mariadb://")) {
-    try {
-      const url = new URL(raw);
-      if (url.pathname.length <= 1)
-        problems.push("DATABASE_URL must name a database, e.g. mysql://root@127.0.0.1:3306/herald");
-    } catch {
-      problems.push("DATABASE_URL is not a valid mysql:// URL");
-    }
+    const target = parseMysqlUrl(raw);
+    if (!target)
+      problems.push(
+        "DATABASE_URL is not a valid mysql:// URL (mysql://user:password@host:port[,host:port…]/database)",
+      );
+    else if (target.database === "")
+      problems.push("DATABASE_URL must name a database, e.g. mysql://root@127.0.0.1:3306/herald");
     return;
   }
   // Do not echo the value: it may contain a password.

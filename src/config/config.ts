@@ -48,6 +48,7 @@ export const CONFIG_DEFAULTS = Object.freeze({
   DATABASE_URL: "sqlite:./data/herald.db",
   HERALD_DB_POOL_MAX: "10",
   HERALD_DB_QUERY_TIMEOUT_MS: "10000",
+  HERALD_DB_WSREP_SYNC_WAIT: "3",
   HERALD_DEDUP_WINDOW_SECONDS: "86400",
   HERALD_PUBLISH_QUEUE_MAX_MESSAGES: "50000",
   HERALD_PUBLISH_QUEUE_MAX_BYTES: "134217728",
@@ -255,6 +256,13 @@ export function loadConfig(env: Env = process.env): HeraldConfig {
     100,
     3_600_000,
   );
+  const dbWsrepSyncWait = parseIntVar(
+    problems,
+    "HERALD_DB_WSREP_SYNC_WAIT",
+    read(env, "HERALD_DB_WSREP_SYNC_WAIT"),
+    0,
+    15,
+  );
   const dedupSeconds = parseIntVar(
     problems,
     "HERALD_DEDUP_WINDOW_SECONDS",
@@ -367,6 +375,7 @@ export function loadConfig(env: Env = process.env): HeraldConfig {
     databaseUrl,
     dbPoolMax,
     dbQueryTimeoutMs,
+    dbWsrepSyncWait,
     dedupWindowMs: dedupSeconds * 1000,
     publishQueue: Object.freeze(publishQueue),
     logLevel,

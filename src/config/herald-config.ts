@@ -15,6 +15,8 @@ export interface HeraldConfig {
   dbPoolMax: number;
   /** Longest one MySQL query may take before its connection is dropped and the call answers UNAVAILABLE, ms. */
   dbQueryTimeoutMs: number;
+  /** Session wsrep_sync_wait on Galera nodes (0–15); ignored on servers without Galera. */
+  dbWsrepSyncWait: number;
   /** How long a dedup_id is remembered per publisher, ms. */
   dedupWindowMs: number;
   /** Most messages and payload bytes waiting for (or in) a publish group commit on this instance. */

@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { QueueGaugeRepository } from "../app/ports/queue-gauge-repository.js";
 import type { DeliveryOutcome, QueueObserver } from "../app/ports/queue-observer.js";
+import type { DatabaseNodeState } from "../app/ports/store.js";
 import type { Clock } from "../domain/clock.js";
 import { DELIVERY_METHODS, type DeliveryMethod } from "../domain/notification-log.js";
 import type { Logger } from "../logger.js";
@@ -27,6 +28,8 @@ export interface MetricSources {
   dbPool(): { used: number; free: number } | undefined;
   /** Messages and payload bytes waiting for (or in) a publish group commit. */
   publishQueue?(): { messages: number; bytes: number };
+  /** The MySQL node in use and whether it is in the primary component (Galera). */
+  databaseNode?(): DatabaseNodeState | undefined;
 }
 
 /**
@@ -102,6 +105,27 @@ export class HeraldMetrics implements QueueObserver {
     name: "herald_database_reachable",
     help: "1 while the database answers the health monitor's ping, 0 while it does not.",
     registers: [this.registry],
+  });
+  private readonly databaseNode: Gauge = new Gauge({
+    name: "herald_database_node",
+    help: "The MySQL node this instance uses (label node=host:port, value 1); absent on SQLite.",
+    labelNames: ["node"],
+    registers: [this.registry],
+    collect: () => {
+      const node = this.sources?.databaseNode?.();
+      this.databaseNode.reset();
+      if (node) this.databaseNode.set({ node: node.address }, 1);
+    },
+  });
+  private readonly databasePrimary: Gauge = new Gauge({
+    name: "herald_database_node_primary",
+    help: "1 while the Galera node in use is in the primary component and ready, 0 when it was found not to be; absent without Galera.",
+    registers: [this.registry],
+    collect: () => {
+      const isPrimary = this.sources?.databaseNode?.()?.isPrimary;
+      this.databasePrimary.reset();
+      if (isPrimary !== undefined) this.databasePrimary.set(isPrimary ? 1 : 0);
+    },
   });
   private readonly claimDuration = new Histogram({
     name: "herald_claim_duration_seconds",

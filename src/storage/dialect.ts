@@ -15,8 +15,12 @@ export interface Dialect {
   identifierPattern(filter: string): string;
   /** SQL fragment (with the identifier column and pattern column) that is true on a match. */
   identifierMatchSql(identifierColumn: string, patternColumn: string): string;
-  /** First and last id of a multi-row VALUES insert of `count` rows, from knex's insert result. */
-  insertedIds(result: unknown, count: number): bigint[];
+  /**
+   * Whether the server answers `INSERT … RETURNING` (MariaDB ≥ 10.5, SQLite ≥ 3.35; not MySQL):
+   * how a multi-row insert learns its ids (see insertRowsReturningIds), which are never assumed
+   * contiguous.
+   */
+  readonly hasInsertReturning: boolean;
   /** Column type for message payloads up to the 10 MiB request limit. */
   readonly blobType: string;
   /**
@@ -63,6 +67,9 @@ const MYSQL_CONNECTION_CODES = new Set([
   "ER_CON_COUNT_ERROR",
   "ER_ACCESS_DENIED_ERROR",
   "ER_BAD_DB_ERROR",
+  // 1047 from a Galera node outside the primary component (wsrep_ready=OFF); DatabaseHosts moves on.
+  "ER_UNKNOWN_COM_ERROR",
+  "ER_CONNECTION_KILLED",
 ]);
 
 function globEscape(literal: string): string {
@@ -76,11 +83,7 @@ export const sqliteDialect: Dialect = {
     return filter.split("*").map(globEscape).join("*");
   },
   identifierMatchSql: (identifierColumn, patternColumn) => `${identifierColumn} GLOB ${patternColumn}`,
-  insertedIds(result, count) {
-    // better-sqlite3 reports the LAST rowid of a multi-row insert; one writer makes the ids consecutive.
-    const last = BigInt(String((result as unknown[])[0]));
-    return Array.from({ length: count }, (_, i) => last - BigInt(count - 1 - i));
-  },
+  hasInsertReturning: true,
   blobType: "blob",
   exactKeyType: (maxBytes) => `varchar(${maxBytes})`,
   isDuplicateKey: (e) => {
@@ -103,13 +106,8 @@ export const mysqlDialect: Dialect = {
   },
   identifierMatchSql: (identifierColumn, patternColumn) =>
     `${identifierColumn} LIKE ${patternColumn} ESCAPE '\\\\'`,
-  insertedIds(result, count) {
-    // MySQL reports the FIRST id. A multi-row VALUES insert is a "simple insert": InnoDB gives it
-    // consecutive ids in every innodb_autoinc_lock_mode (gaps only arise for bulk INSERT…SELECT).
-    // This assumes auto_increment_increment = 1 (not Galera's interleaving), checked at start.
-    const first = BigInt(String((result as unknown[])[0]));
-    return Array.from({ length: count }, (_, i) => first + BigInt(i));
-  },
+  // MariaDB's; openStore switches it off on MySQL (mysqlDialectFor).
+  hasInsertReturning: true,
   blobType: "longblob",
   exactKeyType: (maxBytes) => `varbinary(${maxBytes})`,
   isDuplicateKey: (e) => errorCode(e) === "ER_DUP_ENTRY",
@@ -129,3 +127,13 @@ export const mysqlDialect: Dialect = {
   // The protocol's limit for prepared statements (raw queries are interpolated client-side).
   maxBoundParameters: 65_535,
 };
+
+/**
+ * The MySQL dialect for a server's `VERSION()`: MariaDB has `INSERT … RETURNING` from 10.5 on,
+ * Oracle MySQL not at all.
+ */
+export function mysqlDialectFor(version: string): Dialect {
+  const mariadb = /^(\d+)\.(\d+)\..*mariadb/i.exec(version);
+  const hasInsertReturning = mariadb !== null && Number(mariadb[1]) * 100 + Number(mariadb[2]) >= 1005;
+  return hasInsertReturning ? mysqlDialect : { ...mysqlDialect, hasInsertReturning: false };
+}

@@ -4,7 +4,7 @@ import { type Message, messageSizeBytes } from "../domain/message.js";
 import { rowsPerStatement } from "./bound-parameters.js";
 import type { Dialect } from "./dialect.js";
 import { PUBLISH_ORDER_LOCK_SLOTS } from "./migrations/0005-publish-order-locks.js";
-import { insertRows } from "./multi-row-insert.js";
+import { insertRowsReturningIds } from "./multi-row-insert.js";
 import { orderingKeyHash } from "./ordering-key-hash.js";
 import { idParam, toBigInt, toBytes, toNumber } from "./row-values.js";
 
@@ -73,8 +73,8 @@ export class KnexMessageRepository implements MessageRepository {
         m.deliverAtMs ?? null,
         ...(isTraced ? [m.traceContext ?? null] : []),
       ]);
-      const result = await insertRows(this.db, "messages", isTraced ? TRACED_COLUMNS : COLUMNS, rows);
-      ids.push(...this.dialect.insertedIds(this.insertIdOf(result), chunk.length));
+      const columns = isTraced ? TRACED_COLUMNS : COLUMNS;
+      ids.push(...(await insertRowsReturningIds(this.db, this.dialect, "messages", columns, rows)));
     }
     return ids;
   }
@@ -98,8 +98,8 @@ export class KnexMessageRepository implements MessageRepository {
   }
 
   /**
-   * Locks the publish_order_locks slot of every ordering key among `messages`, in slot order (so two
-   * publishes never wait for each other crosswise), until the transaction ends: a concurrent publish
+   * Locks (by writing) the publish_order_locks slot of every ordering key among `messages`, in slot
+   * order (so two publishes never wait for each other crosswise), until the transaction ends: a concurrent publish
    * of the same key on another connection inserts only after this one committed, so its ids are
    * larger and no consumer can see a later message of the key before an earlier one exists.
    */
@@ -111,16 +111,11 @@ export class KnexMessageRepository implements MessageRepository {
     }
     if (slots.size === 0) return;
     const sorted = [...slots].sort((a, b) => a - b);
+    // A write, not just FOR UPDATE: on Galera only written rows conflict across nodes (migration 0010).
     await this.db.raw(
-      `SELECT slot FROM publish_order_locks WHERE slot IN (${sorted.map(() => "?").join(", ")}) ORDER BY slot FOR UPDATE`,
+      `UPDATE publish_order_locks SET publish_count = publish_count + 1 WHERE slot IN (${sorted.map(() => "?").join(", ")}) ORDER BY slot`,
       sorted,
     );
-  }
-
-  /** The raw insert result differs per driver: mysql2 gives [ResultSetHeader, …], better-sqlite3 a RunResult. */
-  private insertIdOf(result: unknown): unknown[] {
-    if (Array.isArray(result)) return [(result[0] as { insertId: unknown }).insertId];
-    return [(result as { lastInsertRowid: unknown }).lastInsertRowid];
   }
 
   /** Splits a publish into statements small enough for the database's packet and parameter limits. */

@@ -1,6 +1,12 @@
 import type { Knex } from "knex";
 import { PLAIN_SECRETS, type SecretSealer } from "../app/auth/secret-box.js";
-import { commitOutcomeUnknown, type Repositories, type Store } from "../app/ports/store.js";
+import {
+  commitOutcomeUnknown,
+  type DatabaseNodeState,
+  type Repositories,
+  type Store,
+} from "../app/ports/store.js";
+import { type DatabaseHosts, isHostFailure } from "./database-hosts.js";
 import type { Dialect } from "./dialect.js";
 import { KnexApiKeyRepository } from "./knex-api-key-repository.js";
 import { KnexDeadLetterAdminRepository } from "./knex-dead-letter-admin-repository.js";
@@ -59,6 +65,7 @@ export class KnexStore implements Store {
     readonly knex: Knex,
     readonly dialect: Dialect,
     private readonly secrets: SecretSealer = PLAIN_SECRETS,
+    private readonly hosts?: DatabaseHosts,
   ) {
     this.repos = repositoriesOn(knex, dialect, secrets);
     this.kind = dialect.name;
@@ -76,7 +83,9 @@ export class KnexStore implements Store {
         });
       } catch (err) {
         if (isCommitting && this.isUnavailable(err)) throw commitOutcomeUnknown();
-        if (attempt >= MAX_TRANSACTION_ATTEMPTS || !this.dialect.isRetryable(err)) throw err;
+        // The node failed before COMMIT was sent (nothing stored): DatabaseHosts has moved on, try there.
+        const isFailover = (this.hosts?.hosts.length ?? 0) > 1 && isHostFailure(err);
+        if (attempt >= MAX_TRANSACTION_ATTEMPTS || !(this.dialect.isRetryable(err) || isFailover)) throw err;
         // Deadlock or lock-wait victim: back off with jitter so the contenders do not collide again.
         await new Promise((resolve) => setTimeout(resolve, 5 * 2 ** attempt * (0.5 + Math.random())));
       }
@@ -97,6 +106,11 @@ export class KnexStore implements Store {
 
   async ping(): Promise<void> {
     await this.knex.raw("SELECT 1");
+  }
+
+  /** The MySQL node in use and whether it is in the primary component; undefined on SQLite. */
+  databaseNode(): DatabaseNodeState | undefined {
+    return this.hosts?.state();
   }
 
   /** knex's (tarn) pool: connections in use and idle; undefined once the pool is destroyed. */

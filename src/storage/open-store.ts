@@ -5,12 +5,13 @@ import { dirname } from "node:path";
 import knexFactory, { type Knex } from "knex";
 import type { SecretSealer } from "../app/auth/secret-box.js";
 import type { Store } from "../app/ports/store.js";
+import { parseDatabaseUrl } from "../config/database-url.js";
 import type { Logger } from "../logger.js";
-import { parseDatabaseUrl } from "./database-url.js";
-import { type Dialect, mysqlDialect, sqliteDialect } from "./dialect.js";
+import { DatabaseHosts, isHostFailure } from "./database-hosts.js";
+import { type Dialect, mysqlDialect, mysqlDialectFor, sqliteDialect } from "./dialect.js";
 import { KnexStore } from "./knex-store.js";
 import { createMigrationSource, migrationNames } from "./migrations/migration-source.js";
-import { boundQueries } from "./query-timeout.js";
+import { prepareMysqlSession, type SessionConnection } from "./mysql-session.js";
 import { cachePreparedStatements, type PreparingConnection } from "./sqlite-statement-cache.js";
 
 export interface OpenStoreOptions {
@@ -21,13 +22,16 @@ export interface OpenStoreOptions {
   migrate?: boolean;
   /** Bound on one MySQL query, ms (0: none). Migrations run unbounded: a schema change may take long. */
   queryTimeoutMs?: number;
+  /**
+   * Session wsrep_sync_wait on Galera nodes (HERALD_DB_WSREP_SYNC_WAIT); default 3 (reads and
+   * UPDATE/DELETE wait for the node to catch up with the cluster). Ignored without Galera.
+   */
+  wsrepSyncWait?: number;
   /** Seals webhook signing secrets at rest (HERALD_SECRET_KEYS); default: stored as issued. */
   secrets?: SecretSealer;
   /** Where knex's own messages go (at debug level); they are dropped when absent. */
   logger?: Logger;
 }
-
-type Connection = { query: (sql: string, cb: (err: unknown) => void) => void };
 
 /**
  * knex's own messages, which it would otherwise print with console.log as plain text (a stack
@@ -44,45 +48,55 @@ function knexLog(logger: Logger | undefined): Knex.Config["log"] {
 /** Default bound on one MySQL query (HERALD_DB_QUERY_TIMEOUT_MS). */
 export const DEFAULT_QUERY_TIMEOUT_MS = 10_000;
 
-function mysqlKnex(
-  url: string,
-  poolMax: number,
-  withDatabase: boolean,
-  queryTimeoutMs = DEFAULT_QUERY_TIMEOUT_MS,
-  logger?: Logger,
-): Knex {
-  const target = parseDatabaseUrl(url);
+/** Default session wsrep_sync_wait on Galera nodes (HERALD_DB_WSREP_SYNC_WAIT): reads and UPDATE/DELETE. */
+export const DEFAULT_WSREP_SYNC_WAIT = 3;
+
+interface MysqlKnexOptions {
+  url: string;
+  poolMax: number;
+  /** Connect to the URL's database (false: to the server, to create it). */
+  withDatabase: boolean;
+  queryTimeoutMs: number;
+  wsrepSyncWait: number;
+  /** The URL's hosts and which is in use; shared by every knex of one store. */
+  hosts: DatabaseHosts;
+  logger?: Logger;
+}
+
+function mysqlKnex(options: MysqlKnexOptions): Knex {
+  const target = parseDatabaseUrl(options.url);
   if (target.kind !== "mysql") throw new Error("not a mysql url");
+  const connectTimeoutMs = 5_000;
   return knexFactory({
     client: "mysql2",
     connection: {
-      host: target.host,
-      port: target.port,
+      // The socket goes to the host in use (DatabaseHosts), not to a fixed host and port.
+      stream: options.hosts.socketFactory(connectTimeoutMs),
       user: target.user,
       password: target.password,
-      ...(withDatabase ? { database: target.database } : {}),
+      ...(options.withDatabase ? { database: target.database } : {}),
       // Exact int64 ids: BIGINT arrives as a string, converted to bigint in the row mappers.
       supportBigNumbers: true,
       bigNumberStrings: true,
       timezone: "Z",
       charset: "utf8mb4",
-      connectTimeout: 5_000,
+      connectTimeout: connectTimeoutMs,
     },
     pool: {
       min: 0,
-      max: poolMax,
-      // READ COMMITTED reduces gap locking on the queue's claim index (see docs/mysql-queue-design.md).
-      afterCreate: (conn: Connection, done: (err: unknown, conn: Connection) => void) => {
-        if (queryTimeoutMs > 0)
-          boundQueries(conn as unknown as Parameters<typeof boundQueries>[0], queryTimeoutMs);
-        conn.query("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", (err) => done(err, conn));
+      max: options.poolMax,
+      afterCreate: (conn: SessionConnection, done: (err: unknown, conn: SessionConnection) => void) => {
+        prepareMysqlSession(conn, options).then(
+          () => done(null, conn),
+          (err: unknown) => done(err, conn),
+        );
       },
     },
     // Bounded waits while the database is down: callers get UNAVAILABLE within seconds, never hang.
     acquireConnectionTimeout: 5_000,
     // knex otherwise inlines bound values (message data, secrets) into error messages, which get logged.
     compileSqlOnError: false,
-    log: knexLog(logger),
+    log: knexLog(options.logger),
   });
 }
 
@@ -118,10 +132,10 @@ function sqliteKnex(filename: string, logger?: Logger): Knex {
 }
 
 /** Creates the MySQL database named in the URL when it does not exist yet. */
-async function ensureMysqlDatabase(url: string, logger?: Logger): Promise<void> {
-  const target = parseDatabaseUrl(url);
+async function ensureMysqlDatabase(base: MysqlKnexOptions): Promise<void> {
+  const target = parseDatabaseUrl(base.url);
   if (target.kind !== "mysql") return;
-  const admin = mysqlKnex(url, 1, false, DEFAULT_QUERY_TIMEOUT_MS, logger);
+  const admin = mysqlKnex({ ...base, poolMax: 1, withDatabase: false });
   try {
     await admin.raw("CREATE DATABASE IF NOT EXISTS ?? CHARACTER SET utf8mb4 COLLATE utf8mb4_bin", [
       target.database,
@@ -157,15 +171,21 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
   const target = parseDatabaseUrl(options.databaseUrl);
   let knex: Knex;
   let dialect: Dialect;
+  let hosts: DatabaseHosts | undefined;
+  let mysqlOptions: MysqlKnexOptions | undefined;
   if (target.kind === "mysql") {
-    knex = mysqlKnex(
-      options.databaseUrl,
-      options.poolMax ?? 10,
-      true,
-      options.queryTimeoutMs,
-      options.logger,
-    );
-    dialect = mysqlDialect;
+    hosts = new DatabaseHosts(target.hosts, options.logger);
+    mysqlOptions = {
+      url: options.databaseUrl,
+      poolMax: options.poolMax ?? 10,
+      withDatabase: true,
+      queryTimeoutMs: options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS,
+      wsrepSyncWait: options.wsrepSyncWait ?? DEFAULT_WSREP_SYNC_WAIT,
+      hosts,
+      ...(options.logger ? { logger: options.logger } : {}),
+    };
+    knex = mysqlKnex(mysqlOptions);
+    dialect = mysqlDialect; // until the server says which it is (below)
   } else {
     knex = sqliteKnex(target.filename, options.logger);
     dialect = sqliteDialect;
@@ -174,15 +194,17 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
     if (dialect.name === "mysql") {
       // The usual restart finds the database and its schema current: one connection and two
       // queries. Creating the database and migrating (each on a connection of its own) only when needed.
+      let version: string;
       try {
-        await assertConsecutiveAutoIncrement(knex);
+        version = await serverVersion(knex, hosts as DatabaseHosts);
       } catch (error) {
         if ((error as { code?: unknown }).code !== "ER_BAD_DB_ERROR") throw error;
-        await ensureMysqlDatabase(options.databaseUrl, options.logger);
-        await assertConsecutiveAutoIncrement(knex);
+        await ensureMysqlDatabase(mysqlOptions as MysqlKnexOptions);
+        version = await serverVersion(knex, hosts as DatabaseHosts);
       }
+      dialect = mysqlDialectFor(version);
       if (options.migrate !== false && (await hasPendingMigrations(knex))) {
-        const migrator = mysqlKnex(options.databaseUrl, 1, true, 0, options.logger);
+        const migrator = mysqlKnex({ ...(mysqlOptions as MysqlKnexOptions), poolMax: 1, queryTimeoutMs: 0 });
         try {
           await migrateLatest(migrator, dialect);
         } finally {
@@ -196,7 +218,7 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
     await knex.destroy();
     throw err;
   }
-  return new KnexStore(knex, dialect, options.secrets);
+  return new KnexStore(knex, dialect, options.secrets, hosts);
 }
 
 /** Whether a migration Herald ships is not recorded as applied (or knex's table does not exist yet). */
@@ -210,11 +232,17 @@ async function hasPendingMigrations(knex: Knex): Promise<boolean> {
   return migrationNames().some((name) => !applied.includes(name));
 }
 
-/** Multi-row inserts rely on consecutive auto-increment ids (see Dialect.insertedIds). */
-async function assertConsecutiveAutoIncrement(knex: Knex): Promise<void> {
-  const [rows] = (await knex.raw("SELECT @@auto_increment_increment AS inc")) as [{ inc: unknown }[]];
-  const inc = Number(rows[0]?.inc ?? 1);
-  if (inc !== 1) {
-    throw new Error(`Herald needs auto_increment_increment = 1 on MySQL (the server has ${inc})`);
+/**
+ * The server's VERSION(), which tells MariaDB (and its features) from MySQL. The first query of a
+ * start: a host that fails it hands over to the next, so each host gets one try.
+ */
+async function serverVersion(knex: Knex, hosts: DatabaseHosts): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const [rows] = (await knex.raw("SELECT VERSION() AS version")) as [{ version: unknown }[]];
+      return String(rows[0]?.version ?? "");
+    } catch (error) {
+      if (attempt >= hosts.hosts.length || !isHostFailure(error)) throw error;
+    }
   }
 }

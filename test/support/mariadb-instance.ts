@@ -5,11 +5,11 @@
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import knexFactory from "knex";
+import { freePort } from "./free-port.js";
 
 const run = promisify(execFile);
 
@@ -44,15 +44,6 @@ export function mariadbUnavailableReason(): string | undefined {
     return `no MariaDB server binary (${SERVER_CANDIDATES.join(", ")})`;
   if (!INSTALL_CANDIDATES.some(existsSync)) return `no mariadb-install-db (${INSTALL_CANDIDATES.join(", ")})`;
   return undefined;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === "string") throw new Error("no free port");
-  return address.port;
 }
 
 /** Creates a data directory and picks a port; the server is not started yet. */

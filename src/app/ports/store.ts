@@ -48,6 +48,17 @@ export interface Repositories {
   replay: ReplayRepository;
 }
 
+/** The MySQL server (a cluster node) an instance uses, for health and metrics. */
+export interface DatabaseNodeState {
+  /** `host:port` new connections go to (the first of DATABASE_URL's hosts that works). */
+  address: string;
+  /**
+   * Whether the node last said it is in the primary component and ready (Galera); undefined
+   * without Galera, or while no connection to the node has been made since it was chosen.
+   */
+  isPrimary: boolean | undefined;
+}
+
 /** The database as the use cases see it. */
 export interface Store {
   readonly kind: "sqlite" | "mysql";
@@ -65,6 +76,8 @@ export interface Store {
   isUnavailable(error: unknown): boolean;
   /** Connections of the pool in use and idle, when the driver exposes them (for metrics). */
   poolStats?(): { used: number; free: number } | undefined;
+  /** The MySQL node in use (several DATABASE_URL hosts: the one failed over to); undefined on SQLite. */
+  databaseNode?(): DatabaseNodeState | undefined;
   close(): Promise<void>;
 }
 

@@ -12,6 +12,7 @@ import * as publishOrderLocks from "./0005-publish-order-locks.js";
 import * as messageSize from "./0006-message-size.js";
 import * as replayAndScheduling from "./0008-replay-and-scheduling.js";
 import * as messageTraceContext from "./0009-message-trace-context.js";
+import * as publishOrderLockWrites from "./0010-publish-order-lock-writes.js";
 
 interface Migration {
   name: string;
@@ -32,6 +33,11 @@ const MIGRATIONS: readonly Migration[] = [
   { name: "0006-message-size", up: messageSize.up, down: messageSize.down },
   { name: "0008-replay-and-scheduling", up: replayAndScheduling.up, down: replayAndScheduling.down },
   { name: "0009-message-trace-context", up: messageTraceContext.up, down: messageTraceContext.down },
+  {
+    name: "0010-publish-order-lock-writes",
+    up: publishOrderLockWrites.up,
+    down: publishOrderLockWrites.down,
+  },
 ];
 
 export function createMigrationSource(dialect: Dialect): Knex.MigrationSource<Migration> {

@@ -74,6 +74,7 @@ export class ChaosCluster {
   private constructor(
     private readonly env: Record<string, string>,
     size: number,
+    private readonly slotEnv?: (slot: number) => Record<string, string>,
   ) {
     this.slots = new Array(size).fill(undefined);
     this.generations = new Array(size).fill(0);
@@ -81,14 +82,19 @@ export class ChaosCluster {
 
   /**
    * Starts `size` instances on `databaseUrl`: the first alone (it migrates), the rest together.
-   * `env` adds to CHAOS_SERVER_ENV.
+   * `env` adds to CHAOS_SERVER_ENV; `slotEnv` adds per instance (e.g. its own DATABASE_URL).
    */
   static async start(
     databaseUrl: string,
     size: number,
     env: Record<string, string> = {},
+    slotEnv?: (slot: number) => Record<string, string>,
   ): Promise<ChaosCluster> {
-    const cluster = new ChaosCluster({ ...CHAOS_SERVER_ENV, DATABASE_URL: databaseUrl, ...env }, size);
+    const cluster = new ChaosCluster(
+      { ...CHAOS_SERVER_ENV, DATABASE_URL: databaseUrl, ...env },
+      size,
+      slotEnv,
+    );
     await cluster.startSlot(0);
     await Promise.all(Array.from({ length: size - 1 }, (_, i) => cluster.startSlot(i + 1)));
     return cluster;
@@ -122,7 +128,10 @@ export class ChaosCluster {
   }
 
   async startSlot(slot: number): Promise<ChaosNode> {
-    const proc = await startHeraldProcess(this.env, { startTimeoutMs: 60_000 });
+    const proc = await startHeraldProcess(
+      { ...this.env, ...this.slotEnv?.(slot) },
+      { startTimeoutMs: 60_000 },
+    );
     this.generations[slot] = (this.generations[slot] ?? 0) + 1;
     const metricsLine = proc.outputLines.map(parse).find((e) => e?.msg === "metrics listening");
     const node: ChaosNode = {
