@@ -2,6 +2,7 @@ import { ACK_DEADLINE_SECONDS } from "./ack-deadline.js";
 import { parseAttributeFilter } from "./attribute-filter.js";
 import { DomainError } from "./domain-error.js";
 import { validateIdentifierFilter } from "./identifier-filter.js";
+import { validateRetrySchedule } from "./retry-schedule.js";
 import { requireMaxBytes, requireNonEmpty } from "./text-limits.js";
 
 /** How a subscription's messages reach its subscriber. */
@@ -24,6 +25,12 @@ export interface SubscriptionSettings {
   maxDeliveryAttempts: number;
   minBackoffMs: number;
   maxBackoffMs: number;
+  /**
+   * Delays before each retry, ms (the last repeats up to max_delivery_attempts); when non-empty it
+   * replaces exponential backoff. PUSH subscriptions created without a retry policy get
+   * DEFAULT_PUSH_RETRY_SCHEDULE_MS; empty for PULL and for subscriptions created before it existed.
+   */
+  retryScheduleMs: readonly number[];
   messageTtlMs: number;
   enableOrdering: boolean;
   /** Pub/Sub attribute filter ("" = every message); see attribute-filter.ts. */
@@ -77,6 +84,7 @@ export const SUBSCRIPTION_DEFAULTS: Readonly<
   maxDeliveryAttempts: 5,
   minBackoffMs: 10_000,
   maxBackoffMs: 600_000,
+  retryScheduleMs: Object.freeze([]) as readonly number[],
   messageTtlMs: 24 * 60 * 60 * 1000,
   enableOrdering: false,
 });
@@ -130,6 +138,7 @@ export function validateSubscriptionSettings(settings: SubscriptionSettings): vo
   if (settings.minBackoffMs > settings.maxBackoffMs) {
     throw DomainError.invalid("min_backoff", "must not exceed max_backoff");
   }
+  validateRetrySchedule("retry_schedule", settings.retryScheduleMs);
   requireIntInRange("message_ttl", settings.messageTtlMs, messageTtlMs.min, messageTtlMs.max);
   parseAttributeFilter(settings.attributeFilter, "filter");
   if (!PUSH_PAYLOADS.includes(settings.pushPayload)) {

@@ -3,6 +3,7 @@ import type { SigningKeys } from "../app/ports/subscriber-repository.js";
 import type { PushOutcome, PushSettlement } from "../app/push/push-settlement.js";
 import type { Clock } from "../domain/clock.js";
 import { classifyPushResponse, type PushVerdict } from "../domain/push-outcome.js";
+import { retryAfterBounds } from "../domain/retry-schedule.js";
 import type { Subscription } from "../domain/subscription.js";
 import type { Logger } from "../logger.js";
 import type { BackgroundService } from "./background-service.js";
@@ -208,7 +209,7 @@ export class SubscriptionPusher implements BackgroundService {
       verdict =
         res.status === null
           ? { kind: "retry", retryAfterMs: null }
-          : classifyPushResponse(res.status, res.retryAfter, clock.nowMs(), sub);
+          : classifyPushResponse(res.status, res.retryAfter, clock.nowMs(), retryAfterBounds(sub));
       outcome = {
         ref: delivery.ref,
         verdict,

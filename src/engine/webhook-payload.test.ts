@@ -35,6 +35,7 @@ function subscription(overrides: Partial<Subscription> = {}): Subscription {
     maxDeliveryAttempts: 5,
     minBackoffMs: 10_000,
     maxBackoffMs: 600_000,
+    retryScheduleMs: [],
     messageTtlMs: 86_400_000,
     enableOrdering: false,
     attributeFilter: "",

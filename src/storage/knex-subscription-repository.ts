@@ -46,6 +46,16 @@ interface SubscriptionRow {
   dead_letter_topic_id: unknown;
   dead_letter_topic_code: string | null;
   pubsub_project: string;
+  retry_schedule_ms: string | null;
+}
+
+/** A retry schedule as stored: comma-separated whole ms; "" (or NULL, rows before 0007) for none. */
+function scheduleToColumn(scheduleMs: readonly number[]): string {
+  return scheduleMs.join(",");
+}
+
+function scheduleFromColumn(value: string | null): number[] {
+  return value === null || value === "" ? [] : value.split(",").map(Number);
 }
 
 function toSubscription(row: SubscriptionRow): Subscription {
@@ -62,6 +72,7 @@ function toSubscription(row: SubscriptionRow): Subscription {
     maxDeliveryAttempts: toNumber(row.max_delivery_attempts),
     minBackoffMs: toNumber(row.min_backoff_ms),
     maxBackoffMs: toNumber(row.max_backoff_ms),
+    retryScheduleMs: scheduleFromColumn(row.retry_schedule_ms),
     messageTtlMs: toNumber(row.message_ttl_ms),
     enableOrdering: toBoolean(row.enable_ordering),
     isActive: toBoolean(row.is_active),
@@ -81,7 +92,10 @@ function toSubscription(row: SubscriptionRow): Subscription {
   };
 }
 
-const SETTINGS_COLUMNS: Record<Exclude<keyof SubscriptionPatch, "deadLetterTopicId">, string> = {
+const SETTINGS_COLUMNS: Record<
+  Exclude<keyof SubscriptionPatch, "deadLetterTopicId" | "retryScheduleMs">,
+  string
+> = {
   identifierFilter: "identifier_filter",
   pushEndpoint: "push_endpoint",
   ackDeadlineSeconds: "ack_deadline_seconds",
@@ -130,6 +144,7 @@ export class KnexSubscriptionRepository implements SubscriptionRepository {
       created_at_ms: nowMs,
       updated_at_ms: nowMs,
       deleted_at_ms: null,
+      retry_schedule_ms: scheduleToColumn(subscription.retryScheduleMs),
     };
     for (const [key, column] of Object.entries(SETTINGS_COLUMNS)) {
       row[column] = subscription[key as keyof NewSubscription];
@@ -172,6 +187,8 @@ export class KnexSubscriptionRepository implements SubscriptionRepository {
       const value = patch[key as keyof SubscriptionPatch];
       if (value !== undefined) changes[column] = value;
     }
+    if (patch.retryScheduleMs !== undefined)
+      changes.retry_schedule_ms = scheduleToColumn(patch.retryScheduleMs);
     if (patch.identifierFilter !== undefined) {
       changes.identifier_pattern = this.dialect.identifierPattern(patch.identifierFilter);
     }

@@ -13,6 +13,7 @@ import { NO_TOPICS } from "../domain/topic-grants.js";
 import { createInspectionHandlers } from "./inspection-handlers.js";
 import {
   deliveryTypeFromPb,
+  durationsToMs,
   durationToMs,
   publisherToPb,
   subscriberToPb,
@@ -35,8 +36,10 @@ function definedSettings(req: {
   minBackoff?: Parameters<typeof durationToMs>[1];
   maxBackoff?: Parameters<typeof durationToMs>[1];
   messageTtl?: Parameters<typeof durationToMs>[1];
+  retrySchedule: NonNullable<Parameters<typeof durationToMs>[1]>[];
 }) {
   return {
+    retryScheduleMs: durationsToMs("retry_schedule", req.retrySchedule),
     ackDeadlineSeconds: req.ackDeadlineSeconds,
     maxDeliveryAttempts: req.maxDeliveryAttempts,
     minBackoffMs: durationToMs("min_backoff", req.minBackoff),

@@ -94,6 +94,7 @@ export function subscriptionSettings(
     maxDeliveryAttempts: 5,
     minBackoffMs: 10_000,
     maxBackoffMs: 600_000,
+    retryScheduleMs: [],
     messageTtlMs: 86_400_000,
     enableOrdering: false,
     ...overrides,

@@ -1,5 +1,6 @@
 import type { Clock } from "../../domain/clock.js";
 import { DomainError } from "../../domain/domain-error.js";
+import { changeRetrySettings, chooseRetrySettings } from "../../domain/retry-schedule.js";
 import { validateWebhookUrl } from "../../domain/subscriber.js";
 import {
   callbackUrlFor,
@@ -61,6 +62,7 @@ export class SubscriptionAdmin {
       pushEndpoint: "",
       deadLetterTopicId: null,
       ...definedOnly(input),
+      ...chooseRetrySettings(input.deliveryType, input, SUBSCRIPTION_DEFAULTS.messageTtlMs),
     };
     validateSubscriptionSettings(settings);
     validateWebhookUrl("push_endpoint", settings.pushEndpoint, this.urlPolicy);
@@ -129,7 +131,7 @@ export class SubscriptionAdmin {
       if (current.deletedAtMs !== null) {
         throw DomainError.precondition("SUBSCRIPTION_DELETED", `subscription "${name}" is deleted`);
       }
-      const changes: SubscriptionPatch = definedOnly(patch);
+      const changes: SubscriptionPatch = { ...definedOnly(patch), ...changeRetrySettings(patch) };
       if (patch.deadLetterTopic !== undefined) {
         changes.deadLetterTopicId = await resolveDeadLetterTopic(repos, patch.deadLetterTopic);
       }
@@ -214,7 +216,10 @@ async function resolveDeadLetterTopic(repos: Repositories, code: string | undefi
   return topic.id;
 }
 
-/** Drops keys whose value is undefined, so spreading a patch never overwrites with undefined. */
+/**
+ * Drops keys whose value is undefined, so spreading a patch never overwrites with undefined. The
+ * retry schedule is left to chooseRetrySettings/changeRetrySettings, which decide it with the bounds.
+ */
 function definedOnly<T extends object>(value: T): Partial<SubscriptionSettings> {
   const out: Record<string, unknown> = {};
   const settingKeys: (keyof SubscriptionSettings)[] = [

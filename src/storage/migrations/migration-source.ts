@@ -10,6 +10,7 @@ import * as hardeningAuth from "./0003-hardening-auth.js";
 import * as deadLetterForwardTokens from "./0004-dead-letter-forward-tokens.js";
 import * as publishOrderLocks from "./0005-publish-order-locks.js";
 import * as messageSize from "./0006-message-size.js";
+import * as pushSchedulesAndAuth from "./0007-push-schedules-and-auth.js";
 
 interface Migration {
   name: string;
@@ -28,6 +29,11 @@ const MIGRATIONS: readonly Migration[] = [
   },
   { name: "0005-publish-order-locks", up: publishOrderLocks.up, down: publishOrderLocks.down },
   { name: "0006-message-size", up: messageSize.up, down: messageSize.down },
+  {
+    name: "0007-push-schedules-and-auth",
+    up: pushSchedulesAndAuth.up,
+    down: pushSchedulesAndAuth.down,
+  },
 ];
 
 export function createMigrationSource(dialect: Dialect): Knex.MigrationSource<Migration> {

@@ -17,6 +17,7 @@ import {
 } from "../../../gen/google/pubsub/v1/pubsub_pb.js";
 import type { Delivery } from "../../app/consume/delivery-service.js";
 import { DomainError } from "../../domain/domain-error.js";
+import { DEFAULT_PUSH_RETRY_SCHEDULE_MS } from "../../domain/retry-schedule.js";
 import type { Subscription } from "../../domain/subscription.js";
 import {
   createInputFromPubsub,
@@ -67,6 +68,7 @@ function heraldSubscription(overrides: Partial<Subscription> = {}): Subscription
     maxDeliveryAttempts: 100,
     minBackoffMs: 0,
     maxBackoffMs: 0,
+    retryScheduleMs: [],
     messageTtlMs: 7 * 24 * 60 * 60 * 1000,
     enableOrdering: false,
     attributeFilter: "",
@@ -357,6 +359,8 @@ describe("subscriptionToPubsub", () => {
         deliveryType: "push",
         pushEndpoint: "https://h.example/raw",
         callbackUrl: "https://h.example/raw",
+        // What a Pub/Sub push subscription created without a retry policy gets.
+        retryScheduleMs: DEFAULT_PUSH_RETRY_SCHEDULE_MS,
         pushPayload: "unwrapped",
       }),
     ],
@@ -366,6 +370,8 @@ describe("subscriptionToPubsub", () => {
         deliveryType: "push",
         pushEndpoint: "https://h.example/env",
         callbackUrl: "https://h.example/env",
+        // What a Pub/Sub push subscription created without a retry policy gets.
+        retryScheduleMs: DEFAULT_PUSH_RETRY_SCHEDULE_MS,
         pushPayload: "wrapped",
       }),
     ],
@@ -386,9 +392,22 @@ describe("subscriptionToPubsub", () => {
       attributeFilter: s.attributeFilter,
       deadLetterTopic: s.deadLetterTopicCode ?? "",
       maxDeliveryAttempts: s.maxDeliveryAttempts,
-      minBackoffMs: s.minBackoffMs,
-      maxBackoffMs: s.maxBackoffMs,
+      ...(s.retryScheduleMs.length === 0
+        ? { minBackoffMs: s.minBackoffMs, maxBackoffMs: s.maxBackoffMs }
+        : {}),
     });
+  });
+
+  it("leaves a push subscription without a retry policy to Herald's default push schedule", () => {
+    const input = createInputFromPubsub(
+      pubsubSubscription({ pushConfig: { pushEndpoint: "https://h.example/in" } }),
+      "audit",
+      SUBSCRIBER_ID,
+      "p",
+    );
+    expect(input.minBackoffMs).toBeUndefined();
+    expect(input.maxBackoffMs).toBeUndefined();
+    expect(input.retryScheduleMs).toBeUndefined();
   });
 
   it("names the dead-letter topic in the requested project", () => {

@@ -60,7 +60,7 @@ export function subscriptionToPubsub(project: string, s: Subscription): Subscrip
           }),
         }
       : {}),
-    ...(s.maxBackoffMs > 0
+    ...(s.maxBackoffMs > 0 && s.retryScheduleMs.length === 0
       ? {
           retryPolicy: create(RetryPolicySchema, {
             minimumBackoff: msToDuration(s.minBackoffMs),
@@ -169,12 +169,13 @@ export function createInputFromPubsub(
   rejectUnsupported(s);
   if (s.topic === "") throw DomainError.invalid("topic", "is required");
   const topic = parseTopicName("topic", s.topic);
+  const push = pushSettingsFromPubsub(s.pushConfig);
   return {
     name,
     subscriberId,
     topicCode: topic.id,
     pubsubProject: project,
-    ...pushSettingsFromPubsub(s.pushConfig),
+    ...push,
     ackDeadlineSeconds: s.ackDeadlineSeconds || PUBSUB_DEFAULTS.ackDeadlineSeconds,
     messageTtlMs:
       durationToMs("message_retention_duration", s.messageRetentionDuration) ??
@@ -182,7 +183,9 @@ export function createInputFromPubsub(
     enableOrdering: s.enableMessageOrdering,
     attributeFilter: s.filter,
     ...deadLetterFromPubsub(s.deadLetterPolicy),
-    ...backoffFromPubsub(s.retryPolicy),
+    // A push subscription without a retry policy gets Herald's default push retry schedule rather
+    // than immediate redelivery, which would hammer a receiver that is down (Pub/Sub backs off too).
+    ...(s.retryPolicy === undefined && push.deliveryType === "push" ? {} : backoffFromPubsub(s.retryPolicy)),
   };
 }
 
