@@ -67,6 +67,8 @@ export interface Subscription extends SubscriptionSettings {
   deadLetterTopicCode: string | null;
   /** The Pub/Sub project a compatibility-API client named when it created the subscription ("" otherwise). */
   pubsubProject: string;
+  /** Names (lower case) of the static push headers; their values are write-only and never loaded here. */
+  pushHeaderNames: readonly string[];
 }
 
 /** The subscription with its delivered-message count. */
@@ -144,6 +146,18 @@ export function validateSubscriptionSettings(settings: SubscriptionSettings): vo
   if (!PUSH_PAYLOADS.includes(settings.pushPayload)) {
     throw DomainError.invalid("push_payload", `must be one of ${PUSH_PAYLOADS.join(", ")}`);
   }
+}
+
+/**
+ * The push body shape from Herald's API flags (Pub/Sub's `no_wrapper` and its `write_metadata`);
+ * metadata headers need the unwrapped body.
+ */
+export function pushPayloadFrom(noWrapper: boolean, writeMetadata: boolean): PushPayload {
+  if (!noWrapper) {
+    if (writeMetadata) throw DomainError.invalid("write_metadata", "needs no_wrapper");
+    return "wrapped";
+  }
+  return writeMetadata ? "unwrapped_metadata" : "unwrapped";
 }
 
 /** Where pushes go: the subscription's own push endpoint wins over the subscriber's webhook. */

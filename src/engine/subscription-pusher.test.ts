@@ -21,7 +21,11 @@ const subscription = {
   callbackUrl: "http://127.0.0.1:1/hook",
   ackDeadlineSeconds: 30,
   pushPayload: "wrapped",
-} as Subscription;
+  retryScheduleMs: [],
+  minBackoffMs: 0,
+  maxBackoffMs: 0,
+  pushHeaderNames: [],
+} as unknown as Subscription;
 
 const delivery: Delivery = {
   ref: { queueId: 10n, leaseToken: 1n },
@@ -72,6 +76,7 @@ function pusherWithSlowKeys(keysDelayMs: number) {
       clock.advanceMs(keysDelayMs);
       return { current: "whsec_dGVzdA==", previous: null, previousExpiresAtMs: null };
     },
+    authHeaders: async () => ({ authorization: "Bearer static" }),
     clock,
     logger: createJsonLogger("silent"),
     owner: "test",
@@ -88,6 +93,7 @@ describe("SubscriptionPusher", () => {
     await pusher.stop(0);
     expect(sent).toHaveLength(1);
     expect(sent[0]?.timeoutMs).toBe(TIMEOUT_MS);
+    expect(sent[0]?.headers.authorization).toBe("Bearer static");
     expect(outcome?.verdict).toEqual({ kind: "ack" });
   });
 

@@ -29,6 +29,8 @@ export interface PusherDeps {
   wakeups: Wakeups;
   limiter: InflightLimiter;
   signingKeys(subscriberId: bigint): Promise<SigningKeys>;
+  /** Headers the subscription's own authentication adds to every push (static headers, OIDC token); {} for none. */
+  authHeaders(subscription: Subscription): Promise<Record<string, string>>;
   clock: Clock;
   logger: Logger;
   owner: string;
@@ -157,15 +159,18 @@ export class SubscriptionPusher implements BackgroundService {
       limiter.acquire(batch.length);
       this.inflight += batch.length;
       let keys: SigningKeys;
+      let authHeaders: Record<string, string>;
       try {
         keys = await this.deps.signingKeys(sub.subscriberId);
+        authHeaders = await this.deps.authHeaders(sub);
       } catch (error) {
-        this.deps.logger.warn("could not load signing keys", { subscription: sub.name, error });
+        // The error names what failed, never a header value.
+        this.deps.logger.warn("could not load push credentials", { subscription: sub.name, error });
         await deliveries.unclaim(batch.map((d) => d.ref)).catch(() => undefined);
         this.finished(batch.length);
         continue;
       }
-      for (const delivery of batch) void this.push(sub, delivery, keys, leaseEndsAtMs);
+      for (const delivery of batch) void this.push(sub, delivery, { keys, authHeaders }, leaseEndsAtMs);
     }
   }
 
@@ -176,7 +181,7 @@ export class SubscriptionPusher implements BackgroundService {
   private async push(
     sub: Subscription,
     delivery: Delivery,
-    keys: SigningKeys,
+    credentials: { keys: SigningKeys; authHeaders: Record<string, string> },
     leaseEndsAtMs: number,
   ): Promise<void> {
     const { client, clock } = this.deps;
@@ -200,9 +205,11 @@ export class SubscriptionPusher implements BackgroundService {
       const res = await client.send({
         url: sub.callbackUrl,
         body,
+        // The subscription's own headers win over attribute headers (the publisher's); the signature last.
         headers: {
           ...headers,
-          ...signedHeaders(webhookId(sub.id, delivery.message.id), body, keys, clock.nowMs()),
+          ...credentials.authHeaders,
+          ...signedHeaders(webhookId(sub.id, delivery.message.id), body, credentials.keys, clock.nowMs()),
         },
         timeoutMs,
       });

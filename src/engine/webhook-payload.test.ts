@@ -29,6 +29,7 @@ function subscription(overrides: Partial<Subscription> = {}): Subscription {
     lastPushSuccessAtMs: null,
     deadLetterTopicCode: null,
     pubsubProject: "",
+    pushHeaderNames: [],
     identifierFilter: "",
     pushEndpoint: "https://h.example/in",
     ackDeadlineSeconds: 30,

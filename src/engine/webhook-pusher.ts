@@ -3,6 +3,7 @@ import type { Store } from "../app/ports/store.js";
 import type { SigningKeys } from "../app/ports/subscriber-repository.js";
 import type { PushSettlement } from "../app/push/push-settlement.js";
 import type { Clock } from "../domain/clock.js";
+import type { Subscription } from "../domain/subscription.js";
 import type { Logger } from "../logger.js";
 import type { BackgroundService } from "./background-service.js";
 import { InflightLimiter } from "./inflight-limiter.js";
@@ -40,6 +41,10 @@ export class WebhookPusher implements BackgroundService {
   private readonly pushers = new Map<bigint, SubscriptionPusher>();
   private readonly limiter: InflightLimiter;
   private readonly keys = new Map<bigint, { keys: SigningKeys; atMs: number }>();
+  private readonly staticHeaders = new Map<
+    bigint,
+    { headers: Record<string, string>; atMs: number; updatedAtMs: number }
+  >();
   private readonly task: PeriodicTask;
   private closing: Promise<void> | undefined;
 
@@ -97,6 +102,7 @@ export class WebhookPusher implements BackgroundService {
         wakeups,
         limiter: this.limiter,
         signingKeys: (id) => this.signingKeys(id),
+        authHeaders: (sub) => this.authHeaders(sub),
         clock,
         logger,
         owner,
@@ -108,9 +114,29 @@ export class WebhookPusher implements BackgroundService {
     for (const [id, pusher] of this.pushers) {
       if (!seen.has(id)) {
         this.pushers.delete(id);
+        this.staticHeaders.delete(id);
         void pusher.stop(this.params.tuning.timeoutMs);
       }
     }
+  }
+
+  /**
+   * Static headers of the subscription, cached as briefly as signing keys and dropped as soon as the
+   * pusher sees a newer version of the subscription (an update applies with the next refresh).
+   */
+  private async authHeaders(subscription: Subscription): Promise<Record<string, string>> {
+    if (subscription.pushHeaderNames.length === 0) return {};
+    const nowMs = Date.now();
+    const cached = this.staticHeaders.get(subscription.id);
+    if (
+      cached &&
+      cached.updatedAtMs === subscription.updatedAtMs &&
+      nowMs - cached.atMs < SIGNING_KEYS_TTL_MS
+    )
+      return cached.headers;
+    const headers = await this.params.store.repos.subscriptions.findPushHeaders(subscription.id);
+    this.staticHeaders.set(subscription.id, { headers, atMs: nowMs, updatedAtMs: subscription.updatedAtMs });
+    return headers;
   }
 
   private async signingKeys(subscriberId: bigint): Promise<SigningKeys> {

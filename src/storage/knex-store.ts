@@ -30,7 +30,7 @@ function repositoriesOn(db: Knex | Knex.Transaction, dialect: Dialect, secrets: 
     instanceKeys: new KnexInstanceKeyRepository(db),
     topics: new KnexTopicRepository(db, dialect),
     subscribers: new KnexSubscriberRepository(db, secrets),
-    subscriptions: new KnexSubscriptionRepository(db, dialect),
+    subscriptions: new KnexSubscriptionRepository(db, dialect, secrets),
     messages: new KnexMessageRepository(db, dialect),
     dedup: new KnexDedupRepository(db, dialect),
     queue: new KnexQueueRepository(db, dialect),

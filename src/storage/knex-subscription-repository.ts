@@ -1,4 +1,5 @@
 import type { Knex } from "knex";
+import { PLAIN_SECRETS, type SecretSealer } from "../app/auth/secret-box.js";
 import type { Page, PageRequest } from "../app/ports/paging.js";
 import type {
   NewSubscription,
@@ -7,6 +8,7 @@ import type {
   SubscriptionRepository,
 } from "../app/ports/subscription-repository.js";
 import { DomainError } from "../domain/domain-error.js";
+import { normalizePushHeaders, type PushHeaders } from "../domain/push-headers.js";
 import {
   callbackUrlFor,
   type DeliveryType,
@@ -47,6 +49,7 @@ interface SubscriptionRow {
   dead_letter_topic_code: string | null;
   pubsub_project: string;
   retry_schedule_ms: string | null;
+  push_header_names: string | null;
 }
 
 /** A retry schedule as stored: comma-separated whole ms; "" (or NULL, rows before 0007) for none. */
@@ -89,11 +92,13 @@ function toSubscription(row: SubscriptionRow): Subscription {
     deadLetterTopicId: row.dead_letter_topic_id === null ? null : toBigInt(row.dead_letter_topic_id),
     deadLetterTopicCode: row.dead_letter_topic_code,
     pubsubProject: row.pubsub_project,
+    pushHeaderNames:
+      row.push_header_names === null || row.push_header_names === "" ? [] : row.push_header_names.split(","),
   };
 }
 
 const SETTINGS_COLUMNS: Record<
-  Exclude<keyof SubscriptionPatch, "deadLetterTopicId" | "retryScheduleMs">,
+  Exclude<keyof SubscriptionPatch, "deadLetterTopicId" | "retryScheduleMs" | "pushHeaders">,
   string
 > = {
   identifierFilter: "identifier_filter",
@@ -109,11 +114,27 @@ const SETTINGS_COLUMNS: Record<
   deliveryType: "delivery_type",
 };
 
+/**
+ * Static push headers pass through `secrets` on their way in and out (sealed as one JSON object
+ * with HERALD_SECRET_KEYS); `s.*` never carries them out of this file except through findPushHeaders.
+ */
 export class KnexSubscriptionRepository implements SubscriptionRepository {
   constructor(
     private readonly db: Knex | Knex.Transaction,
     private readonly dialect: Dialect,
+    private readonly secrets: SecretSealer = PLAIN_SECRETS,
   ) {}
+
+  /** The two columns a static header set is stored in: names in the clear, the whole set sealed. */
+  private headerColumns(headers: PushHeaders): Record<string, string | null> {
+    const normalized = normalizePushHeaders(headers);
+    const names = Object.keys(normalized);
+    if (names.length === 0) return { push_header_names: null, push_headers_sealed: null };
+    return {
+      push_header_names: names.join(","),
+      push_headers_sealed: this.secrets.seal(JSON.stringify(normalized)),
+    };
+  }
 
   /** Subscriptions joined with their topic code and subscriber webhook (for the callback URL). */
   private selectFull(): Knex.QueryBuilder {
@@ -145,6 +166,7 @@ export class KnexSubscriptionRepository implements SubscriptionRepository {
       updated_at_ms: nowMs,
       deleted_at_ms: null,
       retry_schedule_ms: scheduleToColumn(subscription.retryScheduleMs),
+      ...this.headerColumns(subscription.pushHeaders ?? {}),
     };
     for (const [key, column] of Object.entries(SETTINGS_COLUMNS)) {
       row[column] = subscription[key as keyof NewSubscription];
@@ -189,6 +211,7 @@ export class KnexSubscriptionRepository implements SubscriptionRepository {
     }
     if (patch.retryScheduleMs !== undefined)
       changes.retry_schedule_ms = scheduleToColumn(patch.retryScheduleMs);
+    if (patch.pushHeaders !== undefined) Object.assign(changes, this.headerColumns(patch.pushHeaders));
     if (patch.identifierFilter !== undefined) {
       changes.identifier_pattern = this.dialect.identifierPattern(patch.identifierFilter);
     }
@@ -262,6 +285,39 @@ export class KnexSubscriptionRepository implements SubscriptionRepository {
       .where({ id: idParam(id) })
       .first()) as { push_failing_since_ms: unknown } | undefined;
     return row ? toNumberOrNull(row.push_failing_since_ms) : null;
+  }
+
+  async findPushHeaders(id: bigint): Promise<Record<string, string>> {
+    const row = (await this.db("subscriptions")
+      .select("push_headers_sealed")
+      .where({ id: idParam(id) })
+      .first()) as { push_headers_sealed: string | null } | undefined;
+    if (!row || row.push_headers_sealed === null) return {};
+    return JSON.parse(this.secrets.open(row.push_headers_sealed)) as Record<string, string>;
+  }
+
+  async resealPushHeaders(): Promise<number> {
+    let resealed = 0;
+    let afterId = 0n;
+    for (;;) {
+      const rows = (await this.db("subscriptions")
+        .select("id", "push_headers_sealed")
+        .whereNotNull("push_headers_sealed")
+        .where("id", ">", idParam(afterId))
+        .orderBy("id")
+        .limit(500)) as { id: unknown; push_headers_sealed: string }[];
+      for (const row of rows) {
+        const stored = row.push_headers_sealed;
+        if (!this.secrets.needsReseal(stored)) continue;
+        // Guarded by the value read: a concurrent change of the headers wins over the reseal.
+        resealed += await this.db("subscriptions")
+          .where({ id: idParam(toBigInt(row.id)), push_headers_sealed: stored })
+          .update({ push_headers_sealed: this.secrets.seal(this.secrets.open(stored)) });
+      }
+      const last = rows.at(-1);
+      if (!last) return resealed;
+      afterId = toBigInt(last.id);
+    }
   }
 
   private async count(query: Knex.QueryBuilder): Promise<number> {

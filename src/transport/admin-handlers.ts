@@ -168,6 +168,9 @@ export function createAdminHandlers(
         attributeFilter: req.filter,
         deadLetterTopic: req.deadLetterTopic,
         ...definedSettings(req),
+        pushHeaders: req.pushHeaders,
+        noWrapper: req.noWrapper,
+        writeMetadata: req.writeMetadata,
       });
       return { subscription: subscriptionToPb(created) };
     },
@@ -193,6 +196,9 @@ export function createAdminHandlers(
         attributeFilter: req.filter,
         deadLetterTopic: req.deadLetterTopic,
         ...definedSettings(req),
+        pushHeaders: req.pushHeaders?.headers,
+        noWrapper: req.noWrapper,
+        writeMetadata: req.writeMetadata,
       });
       return { subscription: subscriptionToPb(updated) };
     },

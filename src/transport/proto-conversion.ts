@@ -117,5 +117,8 @@ export function subscriptionToPb(s: Subscription): SubscriptionPb {
     deadLetterTopic: s.deadLetterTopicCode ?? "",
     retrySchedule: s.retryScheduleMs.map(msToDuration),
     effectiveRetryDelays: effectiveRetryDelaysMs(s).map(msToDuration),
+    pushHeaderNames: [...s.pushHeaderNames],
+    noWrapper: s.pushPayload !== "wrapped",
+    writeMetadata: s.pushPayload === "unwrapped_metadata",
   });
 }

@@ -1,10 +1,13 @@
 import type { Clock } from "../../domain/clock.js";
 import { DomainError } from "../../domain/domain-error.js";
+import { type PushHeaders, validatePushHeaders } from "../../domain/push-headers.js";
 import { changeRetrySettings, chooseRetrySettings } from "../../domain/retry-schedule.js";
 import { validateWebhookUrl } from "../../domain/subscriber.js";
 import {
   callbackUrlFor,
   type DeliveryType,
+  type PushPayload,
+  pushPayloadFrom,
   SUBSCRIPTION_DEFAULTS,
   type Subscription,
   type SubscriptionFull,
@@ -27,6 +30,11 @@ export interface CreateSubscriptionInput extends Partial<Omit<SubscriptionSettin
   deadLetterTopic?: string;
   /** Set by the Pub/Sub compatibility API: the project the client named. */
   pubsubProject?: string;
+  /** Static headers added to every push; write-only (stored sealed, never returned). */
+  pushHeaders?: PushHeaders;
+  /** Herald's API form of the push body shape (else `pushPayload`, or wrapped). */
+  noWrapper?: boolean;
+  writeMetadata?: boolean;
 }
 
 /** A change of settings; `deadLetterTopic` "" clears it. */
@@ -34,6 +42,10 @@ export interface UpdateSubscriptionInput extends Omit<SubscriptionPatch, "deadLe
   deadLetterTopic?: string;
   /** Switches between push and pull (Pub/Sub ModifyPushConfig). */
   deliveryType?: DeliveryType;
+  /** Replaces every static push header ({} removes them). */
+  pushHeaders?: PushHeaders;
+  noWrapper?: boolean;
+  writeMetadata?: boolean;
 }
 
 export interface ListSubscriptionsInput {
@@ -64,8 +76,12 @@ export class SubscriptionAdmin {
       ...definedOnly(input),
       ...chooseRetrySettings(input.deliveryType, input, SUBSCRIPTION_DEFAULTS.messageTtlMs),
     };
+    if (input.noWrapper !== undefined || input.writeMetadata !== undefined) {
+      settings.pushPayload = pushPayloadFrom(input.noWrapper ?? false, input.writeMetadata ?? false);
+    }
     validateSubscriptionSettings(settings);
     validateWebhookUrl("push_endpoint", settings.pushEndpoint, this.urlPolicy);
+    if (input.pushHeaders !== undefined) validatePushHeaders("push_headers", input.pushHeaders);
     return this.store.transaction(async (repos) => {
       const subscriber = await repos.subscribers.findById(input.subscriberId);
       if (!subscriber) throw DomainError.notFound("subscriber", input.subscriberId.toString());
@@ -89,6 +105,7 @@ export class SubscriptionAdmin {
           topicId: topic.id,
           deliveryType: input.deliveryType,
           pubsubProject: input.pubsubProject ?? "",
+          ...(input.pushHeaders !== undefined ? { pushHeaders: input.pushHeaders } : {}),
         },
         this.clock.nowMs(),
       );
@@ -136,6 +153,13 @@ export class SubscriptionAdmin {
         changes.deadLetterTopicId = await resolveDeadLetterTopic(repos, patch.deadLetterTopic);
       }
       if (patch.deliveryType !== undefined) changes.deliveryType = patch.deliveryType;
+      if (patch.noWrapper !== undefined || patch.writeMetadata !== undefined) {
+        changes.pushPayload = changedPushPayload(current.pushPayload, patch);
+      }
+      if (patch.pushHeaders !== undefined) {
+        validatePushHeaders("push_headers", patch.pushHeaders);
+        changes.pushHeaders = patch.pushHeaders;
+      }
       validateSubscriptionSettings({ ...current, ...changes });
       if (changes.pushEndpoint !== undefined)
         validateWebhookUrl("push_endpoint", changes.pushEndpoint, this.urlPolicy);
@@ -205,6 +229,16 @@ export class SubscriptionAdmin {
     if (!found) throw DomainError.notFound("subscription", name);
     return found;
   }
+}
+
+/** The body shape after a change of `no_wrapper`/`write_metadata`; an unset flag keeps its value (metadata ends with the wrapper). */
+function changedPushPayload(
+  current: PushPayload,
+  patch: { noWrapper?: boolean; writeMetadata?: boolean },
+): PushPayload {
+  const noWrapper = patch.noWrapper ?? current !== "wrapped";
+  const writeMetadata = patch.writeMetadata ?? (noWrapper && current === "unwrapped_metadata");
+  return pushPayloadFrom(noWrapper, writeMetadata);
 }
 
 /** The id of the named dead-letter topic; null for "" or absent. */

@@ -62,6 +62,7 @@ function heraldSubscription(overrides: Partial<Subscription> = {}): Subscription
     lastPushSuccessAtMs: null,
     deadLetterTopicCode: null,
     pubsubProject: "p",
+    pushHeaderNames: [],
     identifierFilter: "",
     pushEndpoint: "",
     ackDeadlineSeconds: 10,
