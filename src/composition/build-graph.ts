@@ -24,6 +24,7 @@ import { DeadLetterForwarding } from "../app/dead-letters/dead-letter-forwarding
 import { isCommitOutcomeUnknown, type Store } from "../app/ports/store.js";
 import { PublishMessages } from "../app/publish/publish-messages.js";
 import { PubsubIdentities } from "../app/pubsub/pubsub-identities.js";
+import { OidcKeyRing } from "../app/push/oidc-key-ring.js";
 import { PushSettlement } from "../app/push/push-settlement.js";
 import type { HeraldConfig } from "../config/config.js";
 import { type Clock, systemClock } from "../domain/clock.js";
@@ -69,6 +70,8 @@ export interface HeraldGraph {
   readonly pruner: RetentionPruner;
   readonly pusher: WebhookPusher;
   readonly forwarder: DeadLetterForwarder;
+  /** Signs push tokens; its issuer is set once the server listens. */
+  readonly oidc: OidcKeyRing;
   readonly requests: RequestHandling;
   /** Aborted when the server stops: connect ends every open call. */
   readonly shutdown: AbortController;
@@ -154,8 +157,13 @@ function buildOnStore({ config, clock, logger, secrets, store }: Foundation): He
     logger,
     config.retentionIntervalMs,
   );
+  const oidc = new OidcKeyRing(store, clock, {
+    rotationMs: config.pushAuth.oidcKeyRotationMs,
+    overlapMs: config.pushAuth.oidcKeyOverlapMs,
+  });
   const pusher = new WebhookPusher({
     store,
+    oidc,
     deliveries,
     settlement: new PushSettlement(store, clock, config.webhooks.pauseAfterFailingMs, Math.random, metrics),
     client: new WebhookClient(
@@ -231,6 +239,7 @@ function buildOnStore({ config, clock, logger, secrets, store }: Foundation): He
     pubsubIdentities,
     consumers,
     health,
+    oidc,
     shutdownSignal: shutdown.signal,
   });
   metrics.attach({
@@ -257,6 +266,7 @@ function buildOnStore({ config, clock, logger, secrets, store }: Foundation): He
     pruner,
     pusher,
     forwarder,
+    oidc,
     requests,
     shutdown,
   };

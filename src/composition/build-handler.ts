@@ -44,6 +44,7 @@ import { createDeadLetterHandlers } from "../transport/dead-letter-handlers.js";
 import { errorMappingInterceptor, toConnectError } from "../transport/error-mapping.js";
 import { withGrpcUnaryFastPath } from "../transport/grpc-unary-fast-path.js";
 import { createHealthRoutes, type HealthState } from "../transport/health-service.js";
+import { type OidcPublisher, withOidcDiscovery } from "../transport/oidc-discovery.js";
 import { createPublisherHandlers } from "../transport/publisher-handlers.js";
 import { createPubsubRoutes, PUBSUB_FILES } from "../transport/pubsub/pubsub-routes.js";
 import { createReflectionRoutes } from "../transport/reflection-service.js";
@@ -65,6 +66,8 @@ export interface HandlerParams {
   pubsubIdentities: PubsubIdentities;
   consumers: ConsumerEngine;
   health: HealthState;
+  /** Publishes the push-token keys at /.well-known/. */
+  oidc: OidcPublisher;
   /** Aborted when the server stops: ends every open call. */
   shutdownSignal: AbortSignal;
 }
@@ -174,7 +177,7 @@ export function buildRequestHandler(p: HandlerParams): RequestHandling {
   });
   // The per-message calls (Publish, Acknowledge) skip connect's generic pipeline in their usual
   // form (gRPC, binary, uncompressed); see grpc-unary-fast-path.ts for why and what stays equal.
-  const handler = gate.wrap(
+  const rpcHandler = gate.wrap(
     withGrpcUnaryFastPath(
       {
         methods: [
@@ -189,6 +192,9 @@ export function buildRequestHandler(p: HandlerParams): RequestHandling {
       },
       connectHandler,
     ),
+  );
+  const handler = withOidcDiscovery(p.oidc, rpcHandler, (error) =>
+    logger.warn("could not serve the push-token keys", { error }),
   );
   return { handler, gate, gatedRoutes };
 }

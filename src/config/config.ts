@@ -9,7 +9,6 @@ import {
   parseSecretKeys,
   validateDatabaseUrl,
 } from "./config-values.js";
-
 import type {
   AuthConfig,
   HeraldConfig,
@@ -18,6 +17,7 @@ import type {
   TransportConfig,
   WebhookConfig,
 } from "./herald-config.js";
+import { parsePushAuthConfig } from "./push-auth-config.js";
 
 export type {
   AuthConfig,
@@ -340,6 +340,7 @@ export function loadConfig(env: Env = process.env): HeraldConfig {
     86_400_000,
   );
   const webhooks = parseWebhookConfig(problems, env, host);
+  const pushAuth = parsePushAuthConfig(problems, env);
   const auth = parseAuthConfig(problems, env, host);
   const transport = parseTransportConfig(problems, env);
   const metricsRaw = read(env, "HERALD_METRICS_ADDR");
@@ -375,6 +376,7 @@ export function loadConfig(env: Env = process.env): HeraldConfig {
     retentionMs: retentionHours * 3_600_000,
     retentionIntervalMs,
     webhooks,
+    pushAuth,
     auth,
     transport,
     pubsubPublisher,

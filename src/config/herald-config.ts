@@ -1,4 +1,5 @@
 /** The validated configuration Herald runs with (built only by config.ts's loadConfig). */
+import type { PushAuthConfig } from "./push-auth-config.js";
 
 export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
 
@@ -41,6 +42,7 @@ export interface HeraldConfig {
   /** How often retention pruning runs, ms. */
   retentionIntervalMs: number;
   webhooks: WebhookConfig;
+  pushAuth: PushAuthConfig;
   auth: AuthConfig;
   transport: TransportConfig;
   /** Where GET /metrics (Prometheus) is served; undefined when HERALD_METRICS_ADDR is empty (disabled). */

@@ -2,6 +2,7 @@ import { ACK_DEADLINE_SECONDS } from "./ack-deadline.js";
 import { parseAttributeFilter } from "./attribute-filter.js";
 import { DomainError } from "./domain-error.js";
 import { validateIdentifierFilter } from "./identifier-filter.js";
+import { validatePushOidc } from "./push-oidc.js";
 import { validateRetrySchedule } from "./retry-schedule.js";
 import { requireMaxBytes, requireNonEmpty } from "./text-limits.js";
 
@@ -38,6 +39,10 @@ export interface SubscriptionSettings {
   pushPayload: PushPayload;
   /** Dead letters are also published to this topic (Pub/Sub dead-letter policy); null = DLQ only. */
   deadLetterTopicId: bigint | null;
+  /** Pushes carry an OIDC token for this service account ("" = none; Pub/Sub `oidcToken`). */
+  oidcServiceAccountEmail: string;
+  /** The token's audience; "" = the push endpoint's URL. */
+  oidcAudience: string;
 }
 
 /**
@@ -87,6 +92,8 @@ export const SUBSCRIPTION_DEFAULTS: Readonly<
   minBackoffMs: 10_000,
   maxBackoffMs: 600_000,
   retryScheduleMs: Object.freeze([]) as readonly number[],
+  oidcServiceAccountEmail: "",
+  oidcAudience: "",
   messageTtlMs: 24 * 60 * 60 * 1000,
   enableOrdering: false,
 });
@@ -141,6 +148,7 @@ export function validateSubscriptionSettings(settings: SubscriptionSettings): vo
     throw DomainError.invalid("min_backoff", "must not exceed max_backoff");
   }
   validateRetrySchedule("retry_schedule", settings.retryScheduleMs);
+  validatePushOidc("oidc_token", settings.oidcServiceAccountEmail, settings.oidcAudience);
   requireIntInRange("message_ttl", settings.messageTtlMs, messageTtlMs.min, messageTtlMs.max);
   parseAttributeFilter(settings.attributeFilter, "filter");
   if (!PUSH_PAYLOADS.includes(settings.pushPayload)) {

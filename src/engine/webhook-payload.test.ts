@@ -37,6 +37,8 @@ function subscription(overrides: Partial<Subscription> = {}): Subscription {
     minBackoffMs: 10_000,
     maxBackoffMs: 600_000,
     retryScheduleMs: [],
+    oidcServiceAccountEmail: "",
+    oidcAudience: "",
     messageTtlMs: 86_400_000,
     enableOrdering: false,
     attributeFilter: "",

@@ -14,6 +14,8 @@ import type { WebhookClient } from "./webhook-client.js";
 
 export interface WebhookPusherParams {
   store: Store;
+  /** Signs OIDC push tokens for subscriptions that ask for them. */
+  oidc: { tokenFor(subscription: Subscription): Promise<{ token: string; claims: { exp: number } }> };
   deliveries: DeliveryService;
   settlement: PushSettlement;
   client: WebhookClient;
@@ -31,6 +33,8 @@ export interface WebhookPusherParams {
 }
 
 const SIGNING_KEYS_TTL_MS = 1_000;
+/** A cached push token is replaced once less than this is left of its hour. */
+const TOKEN_REUSE_MARGIN_MS = 50 * 60 * 1000;
 
 /**
  * Runs one SubscriptionPusher per live, unpaused PUSH subscription, re-reading the set every
@@ -41,6 +45,7 @@ export class WebhookPusher implements BackgroundService {
   private readonly pushers = new Map<bigint, SubscriptionPusher>();
   private readonly limiter: InflightLimiter;
   private readonly keys = new Map<bigint, { keys: SigningKeys; atMs: number }>();
+  private readonly tokens = new Map<bigint, { token: string; expiresAtMs: number; updatedAtMs: number }>();
   private readonly staticHeaders = new Map<
     bigint,
     { headers: Record<string, string>; atMs: number; updatedAtMs: number }
@@ -115,6 +120,7 @@ export class WebhookPusher implements BackgroundService {
       if (!seen.has(id)) {
         this.pushers.delete(id);
         this.staticHeaders.delete(id);
+        this.tokens.delete(id);
         void pusher.stop(this.params.tuning.timeoutMs);
       }
     }
@@ -125,6 +131,34 @@ export class WebhookPusher implements BackgroundService {
    * pusher sees a newer version of the subscription (an update applies with the next refresh).
    */
   private async authHeaders(subscription: Subscription): Promise<Record<string, string>> {
+    const headers = await this.staticHeadersOf(subscription);
+    if (subscription.oidcServiceAccountEmail === "") return headers;
+    return { ...headers, authorization: `Bearer ${await this.tokenOf(subscription)}` };
+  }
+
+  /**
+   * A push token for the subscription, reused while it has more than TOKEN_REUSE_MARGIN_MS left (as
+   * Google's are; a receiver sees the same token for a while) and until the subscription changes.
+   */
+  private async tokenOf(subscription: Subscription): Promise<string> {
+    const nowMs = this.params.clock.nowMs();
+    const cached = this.tokens.get(subscription.id);
+    if (
+      cached &&
+      cached.updatedAtMs === subscription.updatedAtMs &&
+      cached.expiresAtMs - nowMs > TOKEN_REUSE_MARGIN_MS
+    )
+      return cached.token;
+    const { token, claims } = await this.params.oidc.tokenFor(subscription);
+    this.tokens.set(subscription.id, {
+      token,
+      expiresAtMs: claims.exp * 1000,
+      updatedAtMs: subscription.updatedAtMs,
+    });
+    return token;
+  }
+
+  private async staticHeadersOf(subscription: Subscription): Promise<Record<string, string>> {
     if (subscription.pushHeaderNames.length === 0) return {};
     const nowMs = Date.now();
     const cached = this.staticHeaders.get(subscription.id);

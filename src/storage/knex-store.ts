@@ -12,6 +12,7 @@ import { KnexInspectionRepository } from "./knex-inspection-repository.js";
 import { KnexInstanceKeyRepository } from "./knex-instance-key-repository.js";
 import { KnexMessageRepository } from "./knex-message-repository.js";
 import { KnexNotificationLogRepository } from "./knex-notification-log-repository.js";
+import { KnexOidcKeyRepository } from "./knex-oidc-key-repository.js";
 import { KnexPublisherGrantRepository } from "./knex-publisher-grant-repository.js";
 import { KnexPublisherRepository } from "./knex-publisher-repository.js";
 import { KnexQueueGaugeRepository } from "./knex-queue-gauge-repository.js";
@@ -31,6 +32,7 @@ function repositoriesOn(db: Knex | Knex.Transaction, dialect: Dialect, secrets: 
     topics: new KnexTopicRepository(db, dialect),
     subscribers: new KnexSubscriberRepository(db, secrets),
     subscriptions: new KnexSubscriptionRepository(db, dialect, secrets),
+    oidcKeys: new KnexOidcKeyRepository(db, secrets),
     messages: new KnexMessageRepository(db, dialect),
     dedup: new KnexDedupRepository(db, dialect),
     queue: new KnexQueueRepository(db, dialect),

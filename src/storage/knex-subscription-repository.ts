@@ -50,6 +50,8 @@ interface SubscriptionRow {
   pubsub_project: string;
   retry_schedule_ms: string | null;
   push_header_names: string | null;
+  oidc_service_account_email: string;
+  oidc_audience: string;
 }
 
 /** A retry schedule as stored: comma-separated whole ms; "" (or NULL, rows before 0007) for none. */
@@ -76,6 +78,8 @@ function toSubscription(row: SubscriptionRow): Subscription {
     minBackoffMs: toNumber(row.min_backoff_ms),
     maxBackoffMs: toNumber(row.max_backoff_ms),
     retryScheduleMs: scheduleFromColumn(row.retry_schedule_ms),
+    oidcServiceAccountEmail: row.oidc_service_account_email,
+    oidcAudience: row.oidc_audience,
     messageTtlMs: toNumber(row.message_ttl_ms),
     enableOrdering: toBoolean(row.enable_ordering),
     isActive: toBoolean(row.is_active),
@@ -112,6 +116,8 @@ const SETTINGS_COLUMNS: Record<
   attributeFilter: "attribute_filter",
   pushPayload: "push_payload",
   deliveryType: "delivery_type",
+  oidcServiceAccountEmail: "oidc_service_account_email",
+  oidcAudience: "oidc_audience",
 };
 
 /**

@@ -48,6 +48,13 @@ function definedSettings(req: {
   };
 }
 
+/** The OIDC token settings of a request; nothing when the message is absent (unchanged on update). */
+function oidcSettings(token: { serviceAccountEmail: string; audience: string } | undefined) {
+  return token === undefined
+    ? {}
+    : { oidcServiceAccountEmail: token.serviceAccountEmail, oidcAudience: token.audience };
+}
+
 /** herald.v1.AdminService: thin proto ⇄ use-case translation; rules live in src/app and src/domain. */
 export function createAdminHandlers(
   admin: AdminUseCases,
@@ -171,6 +178,7 @@ export function createAdminHandlers(
         pushHeaders: req.pushHeaders,
         noWrapper: req.noWrapper,
         writeMetadata: req.writeMetadata,
+        ...oidcSettings(req.oidcToken),
       });
       return { subscription: subscriptionToPb(created) };
     },
@@ -199,6 +207,7 @@ export function createAdminHandlers(
         pushHeaders: req.pushHeaders?.headers,
         noWrapper: req.noWrapper,
         writeMetadata: req.writeMetadata,
+        ...oidcSettings(req.oidcToken),
       });
       return { subscription: subscriptionToPb(updated) };
     },

@@ -120,5 +120,8 @@ export function subscriptionToPb(s: Subscription): SubscriptionPb {
     pushHeaderNames: [...s.pushHeaderNames],
     noWrapper: s.pushPayload !== "wrapped",
     writeMetadata: s.pushPayload === "unwrapped_metadata",
+    ...(s.oidcServiceAccountEmail !== ""
+      ? { oidcToken: { serviceAccountEmail: s.oidcServiceAccountEmail, audience: s.oidcAudience } }
+      : {}),
   });
 }

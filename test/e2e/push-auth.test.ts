@@ -169,6 +169,25 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
         Code.InvalidArgument,
         "write_metadata",
       );
+      await expectCode(
+        t.admin.createSubscription({
+          ...base,
+          name: "bad-4",
+          pushHeaders: { authorization: "Bearer x" },
+          oidcToken: { serviceAccountEmail: "a@b.example", audience: "" },
+        }),
+        Code.InvalidArgument,
+        "oidc_token",
+      );
+      await expectCode(
+        t.admin.createSubscription({
+          ...base,
+          name: "bad-5",
+          oidcToken: { serviceAccountEmail: "not-an-email", audience: "" },
+        }),
+        Code.InvalidArgument,
+        "oidc_token.service_account_email",
+      );
     });
   },
 );

@@ -95,6 +95,8 @@ export function subscriptionSettings(
     minBackoffMs: 10_000,
     maxBackoffMs: 600_000,
     retryScheduleMs: [],
+    oidcServiceAccountEmail: "",
+    oidcAudience: "",
     messageTtlMs: 86_400_000,
     enableOrdering: false,
     ...overrides,

@@ -82,6 +82,7 @@ export class SubscriptionAdmin {
     validateSubscriptionSettings(settings);
     validateWebhookUrl("push_endpoint", settings.pushEndpoint, this.urlPolicy);
     if (input.pushHeaders !== undefined) validatePushHeaders("push_headers", input.pushHeaders);
+    requireOneAuthorization(Object.keys(input.pushHeaders ?? {}), settings.oidcServiceAccountEmail);
     return this.store.transaction(async (repos) => {
       const subscriber = await repos.subscribers.findById(input.subscriberId);
       if (!subscriber) throw DomainError.notFound("subscriber", input.subscriberId.toString());
@@ -160,6 +161,10 @@ export class SubscriptionAdmin {
         validatePushHeaders("push_headers", patch.pushHeaders);
         changes.pushHeaders = patch.pushHeaders;
       }
+      requireOneAuthorization(
+        patch.pushHeaders !== undefined ? Object.keys(patch.pushHeaders) : current.pushHeaderNames,
+        changes.oidcServiceAccountEmail ?? current.oidcServiceAccountEmail,
+      );
       validateSubscriptionSettings({ ...current, ...changes });
       if (changes.pushEndpoint !== undefined)
         validateWebhookUrl("push_endpoint", changes.pushEndpoint, this.urlPolicy);
@@ -241,6 +246,13 @@ function changedPushPayload(
   return pushPayloadFrom(noWrapper, writeMetadata);
 }
 
+/** An OIDC token is sent as `authorization`: a static header of that name would be silently replaced. */
+function requireOneAuthorization(headerNames: readonly string[], oidcServiceAccountEmail: string): void {
+  if (oidcServiceAccountEmail !== "" && headerNames.some((n) => n.toLowerCase() === "authorization")) {
+    throw DomainError.invalid("oidc_token", "cannot be combined with a static authorization push header");
+  }
+}
+
 /** The id of the named dead-letter topic; null for "" or absent. */
 async function resolveDeadLetterTopic(repos: Repositories, code: string | undefined): Promise<bigint | null> {
   if (code === undefined || code === "") return null;
@@ -267,6 +279,8 @@ function definedOnly<T extends object>(value: T): Partial<SubscriptionSettings> 
     "enableOrdering",
     "attributeFilter",
     "pushPayload",
+    "oidcServiceAccountEmail",
+    "oidcAudience",
   ];
   for (const key of settingKeys) {
     const v = (value as Record<string, unknown>)[key];

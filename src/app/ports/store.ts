@@ -14,6 +14,7 @@ import type { InspectionRepository } from "./inspection-repository.js";
 import type { InstanceKeyRepository } from "./instance-key-repository.js";
 import type { MessageRepository } from "./message-repository.js";
 import type { NotificationLogRepository } from "./notification-log-repository.js";
+import type { OidcKeyRepository } from "./oidc-key-repository.js";
 import type { PublisherGrantRepository } from "./publisher-grant-repository.js";
 import type { PublisherRepository } from "./publisher-repository.js";
 import type { QueueGaugeRepository } from "./queue-gauge-repository.js";
@@ -42,6 +43,7 @@ export interface Repositories {
   queue: QueueRepository;
   queueGauges: QueueGaugeRepository;
   retention: RetentionRepository;
+  oidcKeys: OidcKeyRepository;
 }
 
 /** The database as the use cases see it. */

@@ -70,6 +70,8 @@ function heraldSubscription(overrides: Partial<Subscription> = {}): Subscription
     minBackoffMs: 0,
     maxBackoffMs: 0,
     retryScheduleMs: [],
+    oidcServiceAccountEmail: "",
+    oidcAudience: "",
     messageTtlMs: 7 * 24 * 60 * 60 * 1000,
     enableOrdering: false,
     attributeFilter: "",
@@ -105,6 +107,8 @@ describe("createInputFromPubsub", () => {
       deliveryType: "pull",
       pushEndpoint: "",
       pushPayload: "wrapped",
+      oidcServiceAccountEmail: "",
+      oidcAudience: "",
       ackDeadlineSeconds: 10,
       messageTtlMs: 7 * 24 * 60 * 60 * 1000,
       enableOrdering: false,
@@ -246,13 +250,25 @@ describe("createInputFromPubsub", () => {
 
 describe("pushSettingsFromPubsub", () => {
   it("means pull when there is no push config or its endpoint is empty", () => {
-    const pull = { deliveryType: "pull", pushEndpoint: "", pushPayload: "wrapped" };
+    const pull = {
+      deliveryType: "pull",
+      pushEndpoint: "",
+      pushPayload: "wrapped",
+      oidcServiceAccountEmail: "",
+      oidcAudience: "",
+    };
     expect(pushSettingsFromPubsub(undefined)).toEqual(pull);
     expect(pushSettingsFromPubsub(create(PushConfigSchema, {}))).toEqual(pull);
   });
 
   it("pushes the wrapped envelope without a wrapper choice or with pubsub_wrapper", () => {
-    const expected = { deliveryType: "push", pushEndpoint: "https://h.example/in", pushPayload: "wrapped" };
+    const expected = {
+      deliveryType: "push",
+      pushEndpoint: "https://h.example/in",
+      pushPayload: "wrapped",
+      oidcServiceAccountEmail: "",
+      oidcAudience: "",
+    };
     expect(
       pushSettingsFromPubsub(create(PushConfigSchema, { pushEndpoint: "https://h.example/in" })),
     ).toEqual(expected);
@@ -278,18 +294,27 @@ describe("pushSettingsFromPubsub", () => {
       deliveryType: "push",
       pushEndpoint: "https://h.example/in",
       pushPayload: payload,
+      oidcServiceAccountEmail: "",
+      oidcAudience: "",
     });
   });
 
-  it("answers UNIMPLEMENTED for push authentication", () => {
-    const config = create(PushConfigSchema, {
-      pushEndpoint: "https://h.example/in",
-      authenticationMethod: {
-        case: "oidcToken",
-        value: create(PushConfig_OidcTokenSchema, { serviceAccountEmail: "a@p.iam.gserviceaccount.com" }),
-      },
+  it("takes the OIDC token's service account and audience, and requires the service account", () => {
+    const config = (serviceAccountEmail: string) =>
+      create(PushConfigSchema, {
+        pushEndpoint: "https://h.example/in",
+        authenticationMethod: {
+          case: "oidcToken",
+          value: create(PushConfig_OidcTokenSchema, { serviceAccountEmail, audience: "https://aud.example" }),
+        },
+      });
+    expect(pushSettingsFromPubsub(config("a@p.iam.gserviceaccount.com"))).toMatchObject({
+      oidcServiceAccountEmail: "a@p.iam.gserviceaccount.com",
+      oidcAudience: "https://aud.example",
     });
-    expect(errorOf(() => pushSettingsFromPubsub(config)).kind).toBe("unimplemented");
+    expect(errorOf(() => pushSettingsFromPubsub(config(""))).field).toBe(
+      "push_config.oidc_token.service_account_email",
+    );
   });
 });
 
@@ -350,6 +375,8 @@ describe("subscriptionToPubsub", () => {
         deadLetterTopicId: 9n,
         deadLetterTopicCode: "orders.dead",
         maxDeliveryAttempts: 12,
+        oidcServiceAccountEmail: "pusher@p.iam.gserviceaccount.com",
+        oidcAudience: "https://aud.example",
         minBackoffMs: 1_500,
         maxBackoffMs: 300_000,
       }),
@@ -387,6 +414,8 @@ describe("subscriptionToPubsub", () => {
       deliveryType: s.deliveryType,
       pushEndpoint: s.pushEndpoint,
       pushPayload: s.pushPayload,
+      oidcServiceAccountEmail: s.oidcServiceAccountEmail,
+      oidcAudience: s.oidcAudience,
       ackDeadlineSeconds: s.ackDeadlineSeconds,
       messageTtlMs: s.messageTtlMs,
       enableOrdering: s.enableOrdering,

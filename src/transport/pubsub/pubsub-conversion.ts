@@ -4,6 +4,7 @@ import {
   DeadLetterPolicySchema,
   type PushConfig,
   PushConfig_NoWrapperSchema,
+  PushConfig_OidcTokenSchema,
   PushConfig_PubsubWrapperSchema,
   PushConfigSchema,
   type ReceivedMessage,
@@ -47,7 +48,7 @@ export function subscriptionToPubsub(project: string, s: Subscription): Subscrip
   return create(SubscriptionSchema, {
     name: subscriptionName(project, s.name),
     topic: topicName(project, s.topicCode),
-    ...(s.deliveryType === "push" ? { pushConfig: pushConfigOf(s.callbackUrl, s.pushPayload) } : {}),
+    ...(s.deliveryType === "push" ? { pushConfig: pushConfigOf(s) } : {}),
     ackDeadlineSeconds: s.ackDeadlineSeconds,
     messageRetentionDuration: msToDuration(s.messageTtlMs),
     enableMessageOrdering: s.enableOrdering,
@@ -72,9 +73,21 @@ export function subscriptionToPubsub(project: string, s: Subscription): Subscrip
   });
 }
 
-function pushConfigOf(endpoint: string, payload: PushPayload): PushConfig {
+function pushConfigOf(s: Subscription): PushConfig {
+  const payload = s.pushPayload;
   return create(PushConfigSchema, {
-    pushEndpoint: endpoint,
+    pushEndpoint: s.callbackUrl,
+    ...(s.oidcServiceAccountEmail !== ""
+      ? {
+          authenticationMethod: {
+            case: "oidcToken" as const,
+            value: create(PushConfig_OidcTokenSchema, {
+              serviceAccountEmail: s.oidcServiceAccountEmail,
+              audience: s.oidcAudience,
+            }),
+          },
+        }
+      : {}),
     wrapper:
       payload === "wrapped"
         ? { case: "pubsubWrapper", value: create(PushConfig_PubsubWrapperSchema, {}) }
@@ -90,11 +103,18 @@ export function pushSettingsFromPubsub(config: PushConfig | undefined): {
   deliveryType: DeliveryType;
   pushEndpoint: string;
   pushPayload: PushPayload;
+  oidcServiceAccountEmail: string;
+  oidcAudience: string;
 } {
   if (config === undefined || config.pushEndpoint === "") {
-    return { deliveryType: "pull", pushEndpoint: "", pushPayload: "wrapped" };
+    return {
+      deliveryType: "pull",
+      pushEndpoint: "",
+      pushPayload: "wrapped",
+      oidcServiceAccountEmail: "",
+      oidcAudience: "",
+    };
   }
-  if (config.authenticationMethod.case !== undefined) throw unimplemented("push authentication (oidc_token)");
   const wrapper = config.wrapper;
   const pushPayload: PushPayload =
     wrapper.case === "noWrapper"
@@ -102,7 +122,18 @@ export function pushSettingsFromPubsub(config: PushConfig | undefined): {
         ? "unwrapped_metadata"
         : "unwrapped"
       : "wrapped";
-  return { deliveryType: "push", pushEndpoint: config.pushEndpoint, pushPayload };
+  const oidc =
+    config.authenticationMethod.case === "oidcToken" ? config.authenticationMethod.value : undefined;
+  if (oidc !== undefined && oidc.serviceAccountEmail === "") {
+    throw DomainError.invalid("push_config.oidc_token.service_account_email", "is required");
+  }
+  return {
+    deliveryType: "push",
+    pushEndpoint: config.pushEndpoint,
+    pushPayload,
+    oidcServiceAccountEmail: oidc?.serviceAccountEmail ?? "",
+    oidcAudience: oidc?.audience ?? "",
+  };
 }
 
 /** Herald's dead-letter topic and attempt limit for a Pub/Sub dead-letter policy (or none). */
