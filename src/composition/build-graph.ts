@@ -164,6 +164,7 @@ function buildOnStore({ config, clock, logger, secrets, store }: Foundation): He
   const pusher = new WebhookPusher({
     store,
     oidc,
+    onThrottled: (subscription, waitedMs) => metrics.pushThrottled(subscription.name, waitedMs),
     deliveries,
     settlement: new PushSettlement(store, clock, config.webhooks.pauseAfterFailingMs, Math.random, metrics),
     client: new WebhookClient(

@@ -43,6 +43,8 @@ export interface SubscriptionSettings {
   oidcServiceAccountEmail: string;
   /** The token's audience; "" = the push endpoint's URL. */
   oidcAudience: string;
+  /** Most push requests per second to the endpoint, across every instance; 0 = no limit. */
+  pushRateLimitPerSecond: number;
 }
 
 /**
@@ -94,6 +96,7 @@ export const SUBSCRIPTION_DEFAULTS: Readonly<
   retryScheduleMs: Object.freeze([]) as readonly number[],
   oidcServiceAccountEmail: "",
   oidcAudience: "",
+  pushRateLimitPerSecond: 0,
   messageTtlMs: 24 * 60 * 60 * 1000,
   enableOrdering: false,
 });
@@ -103,6 +106,7 @@ export const SUBSCRIPTION_LIMITS = Object.freeze({
   maxDeliveryAttempts: { min: 1, max: 100 },
   backoffMs: { min: 0, max: 60 * 60 * 1000 },
   messageTtlMs: { min: 10_000, max: 31 * 24 * 60 * 60 * 1000 },
+  pushRateLimitPerSecond: { min: 0, max: 10_000 },
 });
 
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -149,6 +153,13 @@ export function validateSubscriptionSettings(settings: SubscriptionSettings): vo
   }
   validateRetrySchedule("retry_schedule", settings.retryScheduleMs);
   validatePushOidc("oidc_token", settings.oidcServiceAccountEmail, settings.oidcAudience);
+  const { pushRateLimitPerSecond } = SUBSCRIPTION_LIMITS;
+  requireIntInRange(
+    "push_rate_limit_per_second",
+    settings.pushRateLimitPerSecond,
+    pushRateLimitPerSecond.min,
+    pushRateLimitPerSecond.max,
+  );
   requireIntInRange("message_ttl", settings.messageTtlMs, messageTtlMs.min, messageTtlMs.max);
   parseAttributeFilter(settings.attributeFilter, "filter");
   if (!PUSH_PAYLOADS.includes(settings.pushPayload)) {

@@ -39,6 +39,7 @@ function subscription(overrides: Partial<Subscription> = {}): Subscription {
     retryScheduleMs: [],
     oidcServiceAccountEmail: "",
     oidcAudience: "",
+    pushRateLimitPerSecond: 0,
     messageTtlMs: 86_400_000,
     enableOrdering: false,
     attributeFilter: "",

@@ -14,6 +14,8 @@ import type { WebhookClient } from "./webhook-client.js";
 
 export interface WebhookPusherParams {
   store: Store;
+  /** Time pushes spent waiting for their rate-limit slot (metrics). */
+  onThrottled?: (subscription: Subscription, waitedMs: number) => void;
   /** Signs OIDC push tokens for subscriptions that ask for them. */
   oidc: { tokenFor(subscription: Subscription): Promise<{ token: string; claims: { exp: number } }> };
   deliveries: DeliveryService;
@@ -108,6 +110,8 @@ export class WebhookPusher implements BackgroundService {
         limiter: this.limiter,
         signingKeys: (id) => this.signingKeys(id),
         authHeaders: (sub) => this.authHeaders(sub),
+        rateSlots: this.params.store.repos.pushRateSlots,
+        onThrottled: (sub, waitedMs) => this.params.onThrottled?.(sub, waitedMs),
         clock,
         logger,
         owner,

@@ -15,6 +15,7 @@ import { KnexNotificationLogRepository } from "./knex-notification-log-repositor
 import { KnexOidcKeyRepository } from "./knex-oidc-key-repository.js";
 import { KnexPublisherGrantRepository } from "./knex-publisher-grant-repository.js";
 import { KnexPublisherRepository } from "./knex-publisher-repository.js";
+import { KnexPushRateSlotRepository } from "./knex-push-rate-slot-repository.js";
 import { KnexQueueGaugeRepository } from "./knex-queue-gauge-repository.js";
 import { KnexQueueRepository } from "./knex-queue-repository.js";
 import { KnexRetentionRepository } from "./knex-retention-repository.js";
@@ -33,6 +34,7 @@ function repositoriesOn(db: Knex | Knex.Transaction, dialect: Dialect, secrets: 
     subscribers: new KnexSubscriberRepository(db, secrets),
     subscriptions: new KnexSubscriptionRepository(db, dialect, secrets),
     oidcKeys: new KnexOidcKeyRepository(db, secrets),
+    pushRateSlots: new KnexPushRateSlotRepository(db),
     messages: new KnexMessageRepository(db, dialect),
     dedup: new KnexDedupRepository(db, dialect),
     queue: new KnexQueueRepository(db, dialect),

@@ -52,6 +52,7 @@ interface SubscriptionRow {
   push_header_names: string | null;
   oidc_service_account_email: string;
   oidc_audience: string;
+  push_rate_limit_per_second: unknown;
 }
 
 /** A retry schedule as stored: comma-separated whole ms; "" (or NULL, rows before 0007) for none. */
@@ -80,6 +81,7 @@ function toSubscription(row: SubscriptionRow): Subscription {
     retryScheduleMs: scheduleFromColumn(row.retry_schedule_ms),
     oidcServiceAccountEmail: row.oidc_service_account_email,
     oidcAudience: row.oidc_audience,
+    pushRateLimitPerSecond: toNumber(row.push_rate_limit_per_second),
     messageTtlMs: toNumber(row.message_ttl_ms),
     enableOrdering: toBoolean(row.enable_ordering),
     isActive: toBoolean(row.is_active),
@@ -118,6 +120,7 @@ const SETTINGS_COLUMNS: Record<
   deliveryType: "delivery_type",
   oidcServiceAccountEmail: "oidc_service_account_email",
   oidcAudience: "oidc_audience",
+  pushRateLimitPerSecond: "push_rate_limit_per_second",
 };
 
 /**

@@ -37,8 +37,10 @@ function definedSettings(req: {
   maxBackoff?: Parameters<typeof durationToMs>[1];
   messageTtl?: Parameters<typeof durationToMs>[1];
   retrySchedule: NonNullable<Parameters<typeof durationToMs>[1]>[];
+  pushRateLimitPerSecond?: number;
 }) {
   return {
+    pushRateLimitPerSecond: req.pushRateLimitPerSecond,
     retryScheduleMs: durationsToMs("retry_schedule", req.retrySchedule),
     ackDeadlineSeconds: req.ackDeadlineSeconds,
     maxDeliveryAttempts: req.maxDeliveryAttempts,

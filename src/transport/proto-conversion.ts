@@ -120,6 +120,7 @@ export function subscriptionToPb(s: Subscription): SubscriptionPb {
     pushHeaderNames: [...s.pushHeaderNames],
     noWrapper: s.pushPayload !== "wrapped",
     writeMetadata: s.pushPayload === "unwrapped_metadata",
+    pushRateLimitPerSecond: s.pushRateLimitPerSecond,
     ...(s.oidcServiceAccountEmail !== ""
       ? { oidcToken: { serviceAccountEmail: s.oidcServiceAccountEmail, audience: s.oidcAudience } }
       : {}),

@@ -97,6 +97,7 @@ export function subscriptionSettings(
     retryScheduleMs: [],
     oidcServiceAccountEmail: "",
     oidcAudience: "",
+    pushRateLimitPerSecond: 0,
     messageTtlMs: 86_400_000,
     enableOrdering: false,
     ...overrides,

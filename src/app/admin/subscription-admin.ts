@@ -281,6 +281,7 @@ function definedOnly<T extends object>(value: T): Partial<SubscriptionSettings> 
     "pushPayload",
     "oidcServiceAccountEmail",
     "oidcAudience",
+    "pushRateLimitPerSecond",
   ];
   for (const key of settingKeys) {
     const v = (value as Record<string, unknown>)[key];

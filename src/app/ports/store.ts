@@ -17,6 +17,7 @@ import type { NotificationLogRepository } from "./notification-log-repository.js
 import type { OidcKeyRepository } from "./oidc-key-repository.js";
 import type { PublisherGrantRepository } from "./publisher-grant-repository.js";
 import type { PublisherRepository } from "./publisher-repository.js";
+import type { PushRateSlotRepository } from "./push-rate-slot-repository.js";
 import type { QueueGaugeRepository } from "./queue-gauge-repository.js";
 import type { QueueRepository } from "./queue-repository.js";
 import type { RetentionRepository } from "./retention-repository.js";
@@ -44,6 +45,7 @@ export interface Repositories {
   queueGauges: QueueGaugeRepository;
   retention: RetentionRepository;
   oidcKeys: OidcKeyRepository;
+  pushRateSlots: PushRateSlotRepository;
 }
 
 /** The database as the use cases see it. */

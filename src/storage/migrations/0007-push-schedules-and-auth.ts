@@ -3,7 +3,7 @@
  * NULL, no schedule: they keep exponential backoff with their stored bounds and attempts) and
  * static push headers (names in the clear for display, the whole set sealed like signing secrets),
  * OIDC push tokens (the subscription's service account and audience; the RS256 keys Herald signs
- * them with, private keys sealed like signing secrets).
+ * them with, private keys sealed like signing secrets) and push rate limits shared by every instance.
  * Frozen once released.
  */
 import type { Knex } from "knex";
@@ -22,6 +22,14 @@ export function up(dialect: Dialect) {
       // "" = no OIDC token; audience "" = the push endpoint's URL.
       t.string("oidc_service_account_email", 320).notNullable().defaultTo("");
       t.string("oidc_audience", 1024).notNullable().defaultTo("");
+      // 0 = no limit (every row before this migration).
+      t.integer("push_rate_limit_per_second").notNullable().defaultTo(0);
+    });
+    // One row per rate-limited subscription: the next free send slot, shared by every instance and
+    // moved forward by a compare-and-set UPDATE (see knex-push-rate-slot-repository.ts).
+    await knex.schema.createTable("push_rate_slots", (t) => {
+      t.bigInteger("subscription_id").primary();
+      t.bigInteger("next_slot_at_ms").notNullable();
     });
     await knex.schema.createTable("push_oidc_keys", (t) => {
       if (dialect.name === "mysql") {
@@ -42,8 +50,10 @@ export function up(dialect: Dialect) {
 }
 
 export async function down(knex: Knex): Promise<void> {
+  await knex.schema.dropTableIfExists("push_rate_slots");
   await knex.schema.dropTableIfExists("push_oidc_keys");
   const columns = [
+    "push_rate_limit_per_second",
     "oidc_audience",
     "oidc_service_account_email",
     "push_headers_sealed",

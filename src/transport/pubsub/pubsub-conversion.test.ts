@@ -72,6 +72,7 @@ function heraldSubscription(overrides: Partial<Subscription> = {}): Subscription
     retryScheduleMs: [],
     oidcServiceAccountEmail: "",
     oidcAudience: "",
+    pushRateLimitPerSecond: 0,
     messageTtlMs: 7 * 24 * 60 * 60 * 1000,
     enableOrdering: false,
     attributeFilter: "",
