@@ -21,6 +21,7 @@ import { DeliveryService } from "../app/consume/delivery-service.js";
 import { QueueSweep } from "../app/consume/queue-sweep.js";
 import { DeadLetterAdmin } from "../app/dead-letters/dead-letter-admin.js";
 import { DeadLetterForwarding } from "../app/dead-letters/dead-letter-forwarding.js";
+import { OperationalEvents } from "../app/events/operational-events.js";
 import { isCommitOutcomeUnknown, type Store } from "../app/ports/store.js";
 import { PublishMessages } from "../app/publish/publish-messages.js";
 import { PubsubIdentities } from "../app/pubsub/pubsub-identities.js";
@@ -166,7 +167,25 @@ function buildOnStore({ config, clock, logger, secrets, store }: Foundation): He
     oidc,
     onThrottled: (subscription, waitedMs) => metrics.pushThrottled(subscription.name, waitedMs),
     deliveries,
-    settlement: new PushSettlement(store, clock, config.webhooks.pauseAfterFailingMs, Math.random, metrics),
+    settlement: new PushSettlement(
+      store,
+      clock,
+      config.webhooks.pauseAfterFailingMs,
+      Math.random,
+      metrics,
+      new OperationalEvents(
+        store,
+        publishing,
+        clock,
+        (event) =>
+          logger.warn(`operational event ${event.type}`, {
+            ...event,
+            time: new Date(event.atMs).toISOString(),
+          }),
+        (event, error) => logger.warn("could not publish an operational event", { type: event.type, error }),
+      ),
+      config.events.deadLetterThreshold,
+    ),
     client: new WebhookClient(
       new DestinationPolicy(config.webhooks.allowPrivate, config.webhooks.allowedPorts),
       {

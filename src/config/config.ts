@@ -9,6 +9,7 @@ import {
   parseSecretKeys,
   validateDatabaseUrl,
 } from "./config-values.js";
+import { parseEventsConfig } from "./events-config.js";
 import type {
   AuthConfig,
   HeraldConfig,
@@ -341,6 +342,7 @@ export function loadConfig(env: Env = process.env): HeraldConfig {
   );
   const webhooks = parseWebhookConfig(problems, env, host);
   const pushAuth = parsePushAuthConfig(problems, env);
+  const events = parseEventsConfig(problems, env);
   const auth = parseAuthConfig(problems, env, host);
   const transport = parseTransportConfig(problems, env);
   const metricsRaw = read(env, "HERALD_METRICS_ADDR");
@@ -377,6 +379,7 @@ export function loadConfig(env: Env = process.env): HeraldConfig {
     retentionIntervalMs,
     webhooks,
     pushAuth,
+    events,
     auth,
     transport,
     pubsubPublisher,

@@ -1,4 +1,5 @@
 /** The validated configuration Herald runs with (built only by config.ts's loadConfig). */
+import type { EventsConfig } from "./events-config.js";
 import type { PushAuthConfig } from "./push-auth-config.js";
 
 export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
@@ -43,6 +44,7 @@ export interface HeraldConfig {
   retentionIntervalMs: number;
   webhooks: WebhookConfig;
   pushAuth: PushAuthConfig;
+  events: EventsConfig;
   auth: AuthConfig;
   transport: TransportConfig;
   /** Where GET /metrics (Prometheus) is served; undefined when HERALD_METRICS_ADDR is empty (disabled). */

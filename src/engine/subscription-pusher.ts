@@ -89,6 +89,11 @@ export class SubscriptionPusher implements BackgroundService {
     return this.window.size;
   }
 
+  /** True once stopped, including by itself when its subscription was paused. */
+  get isStopped(): boolean {
+    return this.controller.signal.aborted;
+  }
+
   update(subscription: Subscription): void {
     this.subscription = subscription;
   }

@@ -97,10 +97,13 @@ export class WebhookPusher implements BackgroundService {
     for (const subscription of live) {
       seen.add(subscription.id);
       const existing = this.pushers.get(subscription.id);
-      if (existing) {
+      if (existing && !existing.isStopped) {
         existing.update(subscription);
         continue;
       }
+      // A pusher that stopped itself (its subscription was paused) and was resumed before this
+      // refresh saw the pause: replace it, or the subscription would never be pushed again.
+      if (existing) void existing.stop(this.params.tuning.timeoutMs);
       const { deliveries, settlement, client, wakeups, clock, logger, owner, tuning } = this.params;
       const pusher = new SubscriptionPusher(subscription, {
         deliveries,
