@@ -7,15 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DeliveryType } from "../../gen/herald/v1/resources_pb.js";
 import { createJsonLogger } from "../../src/logger.js";
 import { text } from "../support/fixtures.js";
+import { PUSH_TEST_ENV } from "../support/push-env.js";
 import { type TestDatabase, testDatabaseTargets } from "../support/test-databases.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
 import { startWebhookSink } from "../support/webhook-sink.js";
 
 const ENV = {
-  HERALD_WEBHOOK_ALLOW_PRIVATE: "127.0.0.1/32",
-  HERALD_WEBHOOK_ALLOW_HTTP: "true",
-  HERALD_POLL_MIN_MS: "5",
-  HERALD_POLL_MAX_MS: "50",
+  ...PUSH_TEST_ENV,
   HERALD_PUSH_PAUSE_AFTER_SECONDS: "1",
   HERALD_EVENTS_DLQ_THRESHOLD: "2",
 };

@@ -11,16 +11,14 @@ import { createJsonLogger } from "../../src/logger.js";
 import type { KnexStore } from "../../src/storage/knex-store.js";
 import { expectCode } from "../support/expect-error.js";
 import { text } from "../support/fixtures.js";
+import { PUSH_TEST_ENV } from "../support/push-env.js";
 import { until } from "../support/stream-reader.js";
 import { type TestDatabase, testDatabaseTargets } from "../support/test-databases.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
 import { startWebhookSink } from "../support/webhook-sink.js";
 
 const PUSH_ENV = {
-  HERALD_WEBHOOK_ALLOW_PRIVATE: "127.0.0.1/32",
-  HERALD_WEBHOOK_ALLOW_HTTP: "true",
-  HERALD_POLL_MIN_MS: "5",
-  HERALD_POLL_MAX_MS: "50",
+  ...PUSH_TEST_ENV,
   HERALD_SECRET_KEYS: randomBytes(32).toString("base64"),
 };
 const GATEWAY_TOKEN = "gw-token-3f9a1c7e5b";

@@ -9,6 +9,7 @@ import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, type JSONWebKeySet
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FakeClock } from "../../src/domain/clock.js";
 import { pubsubClients } from "../support/pubsub-client.js";
+import { PUSH_TEST_ENV } from "../support/push-env.js";
 import { until } from "../support/stream-reader.js";
 import { type TestDatabase, testDatabaseTargets } from "../support/test-databases.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
@@ -56,10 +57,7 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
         {
           clock,
           env: {
-            HERALD_WEBHOOK_ALLOW_PRIVATE: "127.0.0.1/32",
-            HERALD_WEBHOOK_ALLOW_HTTP: "true",
-            HERALD_POLL_MIN_MS: "5",
-            HERALD_POLL_MAX_MS: "50",
+            ...PUSH_TEST_ENV,
             HERALD_OIDC_KEY_ROTATION_HOURS: "24",
             HERALD_OIDC_KEY_OVERLAP_HOURS: "2",
           },

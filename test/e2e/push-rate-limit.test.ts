@@ -6,17 +6,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DeliveryType } from "../../gen/herald/v1/resources_pb.js";
 import { text } from "../support/fixtures.js";
+import { PUSH_TEST_ENV } from "../support/push-env.js";
 import { until } from "../support/stream-reader.js";
 import { type TestDatabase, testDatabaseTargets } from "../support/test-databases.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
 import { startWebhookSink } from "../support/webhook-sink.js";
 
-const PUSH_ENV = {
-  HERALD_WEBHOOK_ALLOW_PRIVATE: "127.0.0.1/32",
-  HERALD_WEBHOOK_ALLOW_HTTP: "true",
-  HERALD_POLL_MIN_MS: "5",
-  HERALD_POLL_MAX_MS: "50",
-};
 const RATE = 40;
 const MESSAGES = 240; // six seconds at the limit
 
@@ -41,7 +36,7 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
     beforeAll(async () => {
       db = await target.create();
       const instances = kind === "mysql" ? 2 : 1;
-      for (let i = 0; i < instances; i++) servers.push(await startTestServer(db, {}, { env: PUSH_ENV }));
+      for (let i = 0; i < instances; i++) servers.push(await startTestServer(db, {}, { env: PUSH_TEST_ENV }));
       sink = await startWebhookSink();
     });
     afterAll(async () => {

@@ -3,17 +3,15 @@ import { DeliveryType } from "../../gen/herald/v1/resources_pb.js";
 import { FakeClock } from "../../src/domain/clock.js";
 import { DEFAULT_PUSH_RETRY_SCHEDULE_MS } from "../../src/domain/retry-schedule.js";
 import { text } from "../support/fixtures.js";
+import { PUSH_TEST_ENV } from "../support/push-env.js";
 import { eventually, until } from "../support/stream-reader.js";
 import { type TestDatabase, testDatabaseTargets } from "../support/test-databases.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
 import { startWebhookSink } from "../support/webhook-sink.js";
 
 const PUSH_ENV = {
-  HERALD_WEBHOOK_ALLOW_PRIVATE: "127.0.0.1/32",
-  HERALD_WEBHOOK_ALLOW_HTTP: "true",
+  ...PUSH_TEST_ENV,
   HERALD_PUSH_TIMEOUT_MS: "2000",
-  HERALD_POLL_MIN_MS: "5",
-  HERALD_POLL_MAX_MS: "50",
   HERALD_SWEEP_INTERVAL_MS: "100",
 };
 const MINUTE_MS = 60_000;
