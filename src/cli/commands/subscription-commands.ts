@@ -36,6 +36,8 @@ interface SettingOptions {
   ordering?: boolean;
   filter?: string;
   deadLetterTopic?: string;
+  retrySchedule?: Duration[];
+  pushRateLimit?: number;
 }
 
 function settingOptions(command: Command): Command {
@@ -57,7 +59,17 @@ function settingOptions(command: Command): Command {
     )
     .option("--ordering <bool>", "deliver messages with the same ordering key in order", parseBoolean)
     .option("--filter <expression>", 'Pub/Sub attribute filter, e.g. attributes.region = "eu"')
-    .option("--dead-letter-topic <topic>", 'topic dead letters are also published to ("" for none)');
+    .option("--dead-letter-topic <topic>", 'topic dead letters are also published to ("" for none)')
+    .option(
+      "--retry-schedule <durations>",
+      "delays before each retry, comma-separated (e.g. 0s,5s,5m,30m); replaces exponential backoff",
+      (value: string) => value.split(",").map((d) => parseDuration(d.trim())),
+    )
+    .option(
+      "--push-rate-limit <n>",
+      "most push requests per second, across every instance, 0..10000 (0 = no limit)",
+      integerIn(0, 10_000),
+    );
 }
 
 function settings(o: SettingOptions) {
@@ -72,6 +84,8 @@ function settings(o: SettingOptions) {
     ...(o.ordering !== undefined ? { enableOrdering: o.ordering } : {}),
     ...(o.filter !== undefined ? { filter: o.filter } : {}),
     ...(o.deadLetterTopic !== undefined ? { deadLetterTopic: o.deadLetterTopic } : {}),
+    ...(o.retrySchedule !== undefined ? { retrySchedule: o.retrySchedule } : {}),
+    ...(o.pushRateLimit !== undefined ? { pushRateLimitPerSecond: o.pushRateLimit } : {}),
   };
 }
 
