@@ -90,6 +90,8 @@ export async function runHerald(graph: HeraldGraph): Promise<HeraldServer> {
       warnIfMetricsArePublic(config, logger);
     }
     const server = await startHttpServer(config.host, config.port, config.transport, requests.handler);
+    // Before the pusher starts: every push token names this issuer.
+    graph.oidc.useIssuer(config.pushAuth.oidcIssuer ?? server.url);
     opened.push("server", async () => {
       graph.shutdown.abort();
       await server.close(config.shutdownGraceMs);

@@ -22,10 +22,12 @@ import { DirectTakers } from "../app/consume/direct-takers.js";
 import { QueueSweep } from "../app/consume/queue-sweep.js";
 import { DeadLetterAdmin } from "../app/dead-letters/dead-letter-admin.js";
 import { DeadLetterForwarding } from "../app/dead-letters/dead-letter-forwarding.js";
+import { OperationalEvents } from "../app/events/operational-events.js";
 import { isCommitOutcomeUnknown, type Store } from "../app/ports/store.js";
 import { noTracing, type Tracing } from "../app/ports/tracing.js";
 import { PublishMessages } from "../app/publish/publish-messages.js";
 import { PubsubIdentities } from "../app/pubsub/pubsub-identities.js";
+import { OidcKeyRing } from "../app/push/oidc-key-ring.js";
 import { PushSettlement } from "../app/push/push-settlement.js";
 import { SubscriptionSeek } from "../app/replay/subscription-seek.js";
 import type { HeraldConfig } from "../config/config.js";
@@ -77,6 +79,8 @@ export interface HeraldGraph {
   readonly pruner: RetentionPruner;
   readonly pusher: WebhookPusher;
   readonly forwarder: DeadLetterForwarder;
+  /** Signs push tokens; its issuer is set once the server listens. */
+  readonly oidc: OidcKeyRing;
   readonly requests: RequestHandling;
   /** Aborted when the server stops: connect ends every open call. */
   readonly shutdown: AbortController;
@@ -187,10 +191,34 @@ function buildOnStore({ config, clock, logger, secrets, store: untracedStore }: 
     logger,
     config.retentionIntervalMs,
   );
+  const oidc = new OidcKeyRing(store, clock, {
+    rotationMs: config.pushAuth.oidcKeyRotationMs,
+    overlapMs: config.pushAuth.oidcKeyOverlapMs,
+  });
   const pusher = new WebhookPusher({
     store,
+    oidc,
+    onThrottled: (subscription, waitedMs) => metrics.pushThrottled(subscription.name, waitedMs),
     deliveries,
-    settlement: new PushSettlement(store, clock, config.webhooks.pauseAfterFailingMs, Math.random, metrics),
+    settlement: new PushSettlement(
+      store,
+      clock,
+      config.webhooks.pauseAfterFailingMs,
+      Math.random,
+      metrics,
+      new OperationalEvents(
+        store,
+        publishing,
+        clock,
+        (event) =>
+          logger.warn(`operational event ${event.type}`, {
+            ...event,
+            time: new Date(event.atMs).toISOString(),
+          }),
+        (event, error) => logger.warn("could not publish an operational event", { type: event.type, error }),
+      ),
+      config.events.deadLetterThreshold,
+    ),
     client: new WebhookClient(
       new DestinationPolicy(config.webhooks.allowPrivate, config.webhooks.allowedPorts),
       {
@@ -267,6 +295,7 @@ function buildOnStore({ config, clock, logger, secrets, store: untracedStore }: 
     consumers,
     health,
     tracing,
+    oidc,
     shutdownSignal: shutdown.signal,
   });
   metrics.attach({
@@ -295,6 +324,7 @@ function buildOnStore({ config, clock, logger, secrets, store: untracedStore }: 
     pruner,
     pusher,
     forwarder,
+    oidc,
     requests,
     shutdown,
   };

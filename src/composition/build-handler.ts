@@ -49,6 +49,7 @@ import { createDeadLetterHandlers } from "../transport/dead-letter-handlers.js";
 import { errorMappingInterceptor, toConnectError } from "../transport/error-mapping.js";
 import { withGrpcUnaryFastPath } from "../transport/grpc-unary-fast-path.js";
 import { createHealthRoutes, type HealthState } from "../transport/health-service.js";
+import { type OidcPublisher, withOidcDiscovery } from "../transport/oidc-discovery.js";
 import { createPublisherHandlers } from "../transport/publisher-handlers.js";
 import { createPubsubRoutes, PUBSUB_FILES } from "../transport/pubsub/pubsub-routes.js";
 import { createReflectionRoutes } from "../transport/reflection-service.js";
@@ -73,6 +74,8 @@ export interface HandlerParams {
   health: HealthState;
   /** A server span per call when tracing is on. */
   tracing: Tracing;
+  /** Publishes the push-token keys at /.well-known/. */
+  oidc: OidcPublisher;
   /** Aborted when the server stops: ends every open call. */
   shutdownSignal: AbortSignal;
 }
@@ -207,6 +210,9 @@ export function buildRequestHandler(p: HandlerParams): RequestHandling {
     ),
   );
   // The web console's files (HERALD_CONSOLE_ENABLED); its calls are RPCs like any other client's.
-  const handler = config.isConsoleEnabled ? withConsole(loadConsoleAssets(), rpcHandler) : rpcHandler;
+  const rpcAndConsole = config.isConsoleEnabled ? withConsole(loadConsoleAssets(), rpcHandler) : rpcHandler;
+  const handler = withOidcDiscovery(p.oidc, rpcAndConsole, (error) =>
+    logger.warn("could not serve the push-token keys", { error }),
+  );
   return { handler, gate, gatedRoutes };
 }

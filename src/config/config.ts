@@ -10,7 +10,7 @@ import {
   parseSecretKeys,
   validateDatabaseUrl,
 } from "./config-values.js";
-
+import { parseEventsConfig } from "./events-config.js";
 import type {
   AuthConfig,
   HeraldConfig,
@@ -19,6 +19,7 @@ import type {
   TransportConfig,
   WebhookConfig,
 } from "./herald-config.js";
+import { parsePushAuthConfig } from "./push-auth-config.js";
 import { parseTracingConfig } from "./tracing-config.js";
 
 export type {
@@ -353,6 +354,8 @@ export function loadConfig(env: Env = process.env): HeraldConfig {
     86_400_000,
   );
   const webhooks = parseWebhookConfig(problems, env, host);
+  const pushAuth = parsePushAuthConfig(problems, env);
+  const events = parseEventsConfig(problems, env);
   const auth = parseAuthConfig(problems, env, host);
   const transport = parseTransportConfig(problems, env);
   const metricsRaw = read(env, "HERALD_METRICS_ADDR");
@@ -391,6 +394,8 @@ export function loadConfig(env: Env = process.env): HeraldConfig {
     retentionMs: retentionHours * 3_600_000,
     retentionIntervalMs,
     webhooks,
+    pushAuth,
+    events,
     auth,
     transport,
     pubsubPublisher,

@@ -1,4 +1,6 @@
 /** The validated configuration Herald runs with (built only by config.ts's loadConfig). */
+import type { EventsConfig } from "./events-config.js";
+import type { PushAuthConfig } from "./push-auth-config.js";
 
 import type { TracingConfig } from "./tracing-config.js";
 
@@ -45,6 +47,8 @@ export interface HeraldConfig {
   /** How often retention pruning runs, ms. */
   retentionIntervalMs: number;
   webhooks: WebhookConfig;
+  pushAuth: PushAuthConfig;
+  events: EventsConfig;
   auth: AuthConfig;
   transport: TransportConfig;
   /** Where GET /metrics (Prometheus) is served; undefined when HERALD_METRICS_ADDR is empty (disabled). */

@@ -13,7 +13,7 @@ import {
 } from "./queue-item.js";
 
 const NOW = 1_700_000_000_000;
-const POLICY = { maxDeliveryAttempts: 3, minBackoffMs: 1_000, maxBackoffMs: 8_000 };
+const POLICY = { maxDeliveryAttempts: 3, minBackoffMs: 1_000, maxBackoffMs: 8_000, retryScheduleMs: [] };
 const noJitter = () => 0.5;
 
 function item(fields: Partial<QueueItem> = {}): QueueItem {
@@ -94,6 +94,19 @@ describe("decideFailure", () => {
     expect(decideFailure(1, { kind: "backoff" }, POLICY, NOW, noJitter)).toEqual({
       outcome: "retry",
       nextRetryAtMs: NOW + 2_000,
+    });
+  });
+
+  it("follows the retry schedule instead of exponential backoff when the policy has one", () => {
+    const scheduled = { ...POLICY, maxDeliveryAttempts: 5, retryScheduleMs: [0, 5_000, 300_000] };
+    const delays = [0, 1, 2, 3].map((attempts) => {
+      const decision = decideFailure(attempts, { kind: "backoff" }, scheduled, NOW, noJitter);
+      return decision.outcome === "retry" ? decision.nextRetryAtMs - NOW : -1;
+    });
+    expect(delays).toEqual([0, 5_000, 300_000, 300_000]);
+    expect(decideFailure(4, { kind: "backoff" }, scheduled, NOW)).toEqual({
+      outcome: "dead_letter",
+      reason: "MAX_ATTEMPTS",
     });
   });
 

@@ -1,6 +1,7 @@
 import { computeBackoffMs } from "./backoff.js";
 import type { FailureReason } from "./dead-letter.js";
 import type { DeliveryMethod } from "./notification-log.js";
+import { scheduledDelayMs } from "./retry-schedule.js";
 
 /**
  * Where a queue item is in its delivery, and who moves it there:
@@ -132,12 +133,14 @@ export interface RetryPolicy {
   maxDeliveryAttempts: number;
   minBackoffMs: number;
   maxBackoffMs: number;
+  /** Delays before each retry; when non-empty it replaces exponential backoff (see retry-schedule.ts). */
+  retryScheduleMs: readonly number[];
 }
 
 /**
  * What kind of failure an attempt ended with, which decides when it may be retried:
- * `backoff` (a nack, an error answer, an expired lease: exponential backoff with jitter, or the
- * receiver's Retry-After when it named one), `immediate` (the consumer went away mid-delivery: retry
+ * `backoff` (a nack, an error answer, an expired lease: the retry schedule or exponential backoff,
+ * with jitter, or the receiver's Retry-After when it named one), `immediate` (the consumer went away mid-delivery: retry
  * at once, still counted so a poison message reaches the dead-letter queue), `gone` (the endpoint
  * will never accept it: dead-letter at once whatever attempts are left), `rejected` (the consumer
  * says it will never succeed: dead-letter at once, reason REJECTED).
@@ -171,12 +174,14 @@ export function decideFailure(
   if (failure.kind === "immediate") return { outcome: "retry", nextRetryAtMs: nowMs };
   const delayMs =
     failure.retryAfterMs ??
-    computeBackoffMs({
-      attempt: attempts,
-      minBackoffMs: policy.minBackoffMs,
-      maxBackoffMs: policy.maxBackoffMs,
-      random,
-    });
+    (policy.retryScheduleMs.length > 0
+      ? scheduledDelayMs(policy.retryScheduleMs, attempts, random)
+      : computeBackoffMs({
+          attempt: attempts,
+          minBackoffMs: policy.minBackoffMs,
+          maxBackoffMs: policy.maxBackoffMs,
+          random,
+        }));
   return { outcome: "retry", nextRetryAtMs: nowMs + Math.max(0, delayMs) };
 }
 

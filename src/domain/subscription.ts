@@ -2,6 +2,8 @@ import { ACK_DEADLINE_SECONDS } from "./ack-deadline.js";
 import { parseAttributeFilter } from "./attribute-filter.js";
 import { DomainError } from "./domain-error.js";
 import { validateIdentifierFilter } from "./identifier-filter.js";
+import { validatePushOidc } from "./push-oidc.js";
+import { validateRetrySchedule } from "./retry-schedule.js";
 import { requireMaxBytes, requireNonEmpty } from "./text-limits.js";
 
 /** How a subscription's messages reach its subscriber. */
@@ -24,6 +26,12 @@ export interface SubscriptionSettings {
   maxDeliveryAttempts: number;
   minBackoffMs: number;
   maxBackoffMs: number;
+  /**
+   * Delays before each retry, ms (the last repeats up to max_delivery_attempts); when non-empty it
+   * replaces exponential backoff. PUSH subscriptions created without a retry policy get
+   * DEFAULT_PUSH_RETRY_SCHEDULE_MS; empty for PULL and for subscriptions created before it existed.
+   */
+  retryScheduleMs: readonly number[];
   messageTtlMs: number;
   enableOrdering: boolean;
   /** Pub/Sub attribute filter ("" = every message); see attribute-filter.ts. */
@@ -33,6 +41,12 @@ export interface SubscriptionSettings {
   deadLetterTopicId: bigint | null;
   /** Acked messages are kept for `messageTtlMs` from their publish, so Seek can replay them. */
   retainAckedMessages: boolean;
+  /** Pushes carry an OIDC token for this service account ("" = none; Pub/Sub `oidcToken`). */
+  oidcServiceAccountEmail: string;
+  /** The token's audience; "" = the push endpoint's URL. */
+  oidcAudience: string;
+  /** Most push requests per second to the endpoint, across every instance; 0 = no limit. */
+  pushRateLimitPerSecond: number;
 }
 
 /**
@@ -62,6 +76,8 @@ export interface Subscription extends SubscriptionSettings {
   deadLetterTopicCode: string | null;
   /** The Pub/Sub project a compatibility-API client named when it created the subscription ("" otherwise). */
   pubsubProject: string;
+  /** Names (lower case) of the static push headers; their values are write-only and never loaded here. */
+  pushHeaderNames: readonly string[];
 }
 
 /** The subscription with its delivered-message count. */
@@ -79,6 +95,10 @@ export const SUBSCRIPTION_DEFAULTS: Readonly<
   maxDeliveryAttempts: 5,
   minBackoffMs: 10_000,
   maxBackoffMs: 600_000,
+  retryScheduleMs: Object.freeze([]) as readonly number[],
+  oidcServiceAccountEmail: "",
+  oidcAudience: "",
+  pushRateLimitPerSecond: 0,
   messageTtlMs: 24 * 60 * 60 * 1000,
   enableOrdering: false,
   retainAckedMessages: false,
@@ -89,6 +109,7 @@ export const SUBSCRIPTION_LIMITS = Object.freeze({
   maxDeliveryAttempts: { min: 1, max: 100 },
   backoffMs: { min: 0, max: 60 * 60 * 1000 },
   messageTtlMs: { min: 10_000, max: 31 * 24 * 60 * 60 * 1000 },
+  pushRateLimitPerSecond: { min: 0, max: 10_000 },
 });
 
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -133,11 +154,32 @@ export function validateSubscriptionSettings(settings: SubscriptionSettings): vo
   if (settings.minBackoffMs > settings.maxBackoffMs) {
     throw DomainError.invalid("min_backoff", "must not exceed max_backoff");
   }
+  validateRetrySchedule("retry_schedule", settings.retryScheduleMs);
+  validatePushOidc("oidc_token", settings.oidcServiceAccountEmail, settings.oidcAudience);
+  const { pushRateLimitPerSecond } = SUBSCRIPTION_LIMITS;
+  requireIntInRange(
+    "push_rate_limit_per_second",
+    settings.pushRateLimitPerSecond,
+    pushRateLimitPerSecond.min,
+    pushRateLimitPerSecond.max,
+  );
   requireIntInRange("message_ttl", settings.messageTtlMs, messageTtlMs.min, messageTtlMs.max);
   parseAttributeFilter(settings.attributeFilter, "filter");
   if (!PUSH_PAYLOADS.includes(settings.pushPayload)) {
     throw DomainError.invalid("push_payload", `must be one of ${PUSH_PAYLOADS.join(", ")}`);
   }
+}
+
+/**
+ * The push body shape from Herald's API flags (Pub/Sub's `no_wrapper` and its `write_metadata`);
+ * metadata headers need the unwrapped body.
+ */
+export function pushPayloadFrom(noWrapper: boolean, writeMetadata: boolean): PushPayload {
+  if (!noWrapper) {
+    if (writeMetadata) throw DomainError.invalid("write_metadata", "needs no_wrapper");
+    return "wrapped";
+  }
+  return writeMetadata ? "unwrapped_metadata" : "unwrapped";
 }
 
 /** Where pushes go: the subscription's own push endpoint wins over the subscriber's webhook. */

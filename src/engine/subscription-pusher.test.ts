@@ -21,7 +21,12 @@ const subscription = {
   callbackUrl: "http://127.0.0.1:1/hook",
   ackDeadlineSeconds: 30,
   pushPayload: "wrapped",
-} as Subscription;
+  retryScheduleMs: [],
+  minBackoffMs: 0,
+  maxBackoffMs: 0,
+  pushHeaderNames: [],
+  pushRateLimitPerSecond: 0,
+} as unknown as Subscription;
 
 const delivery: Delivery = {
   ref: { queueId: 10n, leaseToken: 1n },
@@ -41,7 +46,7 @@ const delivery: Delivery = {
 };
 
 /** A pusher over fakes whose single delivery's signing keys take `keysDelayMs` of (fake) time to load. */
-function pusherWithSlowKeys(keysDelayMs: number) {
+function pusherWithSlowKeys(keysDelayMs: number, rate?: { limitPerSecond: number; firstSlotInMs: number }) {
   const clock = new FakeClock();
   const sent: WebhookRequest[] = [];
   let settled: (outcomes: readonly PushOutcome[]) => void = () => {};
@@ -49,35 +54,42 @@ function pusherWithSlowKeys(keysDelayMs: number) {
     settled = resolve;
   });
   let claims = 0;
-  const pusher = new SubscriptionPusher(subscription, {
-    deliveries: {
-      claim: async () => (claims++ === 0 ? [delivery] : []),
-      unclaim: async () => {},
-    } as unknown as DeliveryService,
-    settlement: {
-      settle: async (_s: Subscription, batch: readonly PushOutcome[]) => {
-        settled(batch);
-        return null;
+  const throttledMs: number[] = [];
+  const pusher = new SubscriptionPusher(
+    rate ? ({ ...subscription, pushRateLimitPerSecond: rate.limitPerSecond } as Subscription) : subscription,
+    {
+      deliveries: {
+        claim: async () => (claims++ === 0 ? [delivery] : []),
+        unclaim: async () => {},
+      } as unknown as DeliveryService,
+      settlement: {
+        settle: async (_s: Subscription, batch: readonly PushOutcome[]) => {
+          settled(batch);
+          return null;
+        },
+      } as unknown as PushSettlement,
+      client: {
+        send: async (req: WebhookRequest) => {
+          sent.push(req);
+          return { status: 204, retryAfter: undefined, detail: "", blocked: false, durationMs: 1 };
+        },
+      } as unknown as WebhookClient,
+      wakeups: new Wakeups(),
+      limiter: new InflightLimiter(100),
+      signingKeys: async () => {
+        clock.advanceMs(keysDelayMs);
+        return { current: "whsec_dGVzdA==", previous: null, previousExpiresAtMs: null };
       },
-    } as unknown as PushSettlement,
-    client: {
-      send: async (req: WebhookRequest) => {
-        sent.push(req);
-        return { status: 204, retryAfter: undefined, detail: "", blocked: false, durationMs: 1 };
-      },
-    } as unknown as WebhookClient,
-    wakeups: new Wakeups(),
-    limiter: new InflightLimiter(100),
-    signingKeys: async () => {
-      clock.advanceMs(keysDelayMs);
-      return { current: "whsec_dGVzdA==", previous: null, previousExpiresAtMs: null };
+      authHeaders: async () => ({ authorization: "Bearer static" }),
+      rateSlots: { reserve: async () => clock.nowMs() + (rate?.firstSlotInMs ?? 0) },
+      onThrottled: (_s, waitedMs) => throttledMs.push(waitedMs),
+      clock,
+      logger: createJsonLogger("silent"),
+      owner: "test",
+      tuning: { timeoutMs: TIMEOUT_MS, windowMax: 8, pollMinMs: 5, pollMaxMs: 10 },
     },
-    clock,
-    logger: createJsonLogger("silent"),
-    owner: "test",
-    tuning: { timeoutMs: TIMEOUT_MS, windowMax: 8, pollMinMs: 5, pollMaxMs: 10 },
-  });
-  return { pusher, sent, outcomes };
+  );
+  return { pusher, sent, outcomes, throttledMs };
 }
 
 describe("SubscriptionPusher", () => {
@@ -88,6 +100,7 @@ describe("SubscriptionPusher", () => {
     await pusher.stop(0);
     expect(sent).toHaveLength(1);
     expect(sent[0]?.timeoutMs).toBe(TIMEOUT_MS);
+    expect(sent[0]?.headers.authorization).toBe("Bearer static");
     expect(outcome?.verdict).toEqual({ kind: "ack" });
   });
 
@@ -98,6 +111,33 @@ describe("SubscriptionPusher", () => {
     const [outcome] = await outcomes;
     await pusher.stop(0);
     expect(sent).toEqual([]);
+    expect(outcome).toMatchObject({ ref: delivery.ref, givenBack: true });
+  });
+
+  it("waits for its rate-limit slot without counting an attempt, then pushes", async () => {
+    const { pusher, sent, outcomes, throttledMs } = pusherWithSlowKeys(0, {
+      limitPerSecond: 10,
+      firstSlotInMs: 30,
+    });
+    pusher.start();
+    const [outcome] = await outcomes;
+    await pusher.stop(0);
+    expect(sent).toHaveLength(1);
+    expect(throttledMs).toEqual([30]);
+    expect(outcome?.verdict).toEqual({ kind: "ack" });
+  });
+
+  it("gives a delivery back unsent when its rate-limit slot comes too late for its lease", async () => {
+    // The lease is timeout + 15 s; a slot 12 s away leaves less than timeout + the settle margin.
+    const { pusher, sent, outcomes, throttledMs } = pusherWithSlowKeys(0, {
+      limitPerSecond: 1,
+      firstSlotInMs: 12_000,
+    });
+    pusher.start();
+    const [outcome] = await outcomes;
+    await pusher.stop(0);
+    expect(sent).toEqual([]);
+    expect(throttledMs).toEqual([]);
     expect(outcome).toMatchObject({ ref: delivery.ref, givenBack: true });
   });
 });

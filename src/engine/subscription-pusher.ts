@@ -4,6 +4,7 @@ import { noTracing, type Tracing } from "../app/ports/tracing.js";
 import type { PushOutcome, PushSettlement } from "../app/push/push-settlement.js";
 import type { Clock } from "../domain/clock.js";
 import { classifyPushResponse, type PushVerdict } from "../domain/push-outcome.js";
+import { retryAfterBounds } from "../domain/retry-schedule.js";
 import type { Subscription } from "../domain/subscription.js";
 import type { Logger } from "../logger.js";
 import type { BackgroundService } from "./background-service.js";
@@ -29,6 +30,14 @@ export interface PusherDeps {
   wakeups: Wakeups;
   limiter: InflightLimiter;
   signingKeys(subscriberId: bigint): Promise<SigningKeys>;
+  /** Headers the subscription's own authentication adds to every push (static headers, OIDC token); {} for none. */
+  authHeaders(subscription: Subscription): Promise<Record<string, string>>;
+  /** Send slots shared by every instance (push_rate_limit_per_second); see PushRateSlotRepository. */
+  rateSlots: {
+    reserve(subscriptionId: bigint, count: number, intervalMs: number, nowMs: number): Promise<number>;
+  };
+  /** A push waited this long for its rate-limit slot (for metrics). */
+  onThrottled(subscription: Subscription, waitedMs: number): void;
   clock: Clock;
   logger: Logger;
   owner: string;
@@ -57,6 +66,8 @@ const FLUSH_LINGER_MS = 3;
 export class SubscriptionPusher implements BackgroundService {
   private readonly window: PushWindow;
   private inflight = 0;
+  /** Of the in-flight pushes, those waiting for their rate-limit slot. */
+  private waiting = 0;
   private readonly outcomes: PushOutcome[] = [];
   private settling: Promise<void> | undefined;
   private readonly controller = new AbortController();
@@ -79,6 +90,11 @@ export class SubscriptionPusher implements BackgroundService {
   /** The concurrency window now (for metrics and tests). */
   get windowSize(): number {
     return this.window.size;
+  }
+
+  /** True once stopped, including by itself when its subscription was paused. */
+  get isStopped(): boolean {
+    return this.controller.signal.aborted;
   }
 
   update(subscription: Subscription): void {
@@ -118,7 +134,11 @@ export class SubscriptionPusher implements BackgroundService {
     let pollMs = tuning.pollMinMs;
     while (!signal.aborted) {
       const window = this.window.size;
-      const room = Math.min(window - this.inflight, limiter.available);
+      // Pushes waiting for a rate-limit slot hold no connection: the window counts those sending, and
+      // at most about a second of slots waits, so the next batch is claimed before the slots run out.
+      let room = Math.min(window - (this.inflight - this.waiting), limiter.available);
+      const pacedAhead = Math.ceil(this.subscription.pushRateLimitPerSecond);
+      if (pacedAhead > 0) room = Math.min(room, pacedAhead - this.waiting);
       // Refill in batches: claiming each time one push finishes would spend a transaction per message.
       const worthClaiming = this.inflight === 0 ? 1 : Math.max(1, Math.floor(window / 4));
       if (room < worthClaiming) {
@@ -142,7 +162,12 @@ export class SubscriptionPusher implements BackgroundService {
         batch = await deliveries.claim(sub, {
           owner: this.deps.owner,
           method: "webhook",
-          max: Math.min(room, 100),
+          // Rate-limited: about a second's worth at a time, so claimed messages do not wait out their lease.
+          max: Math.min(
+            room,
+            100,
+            sub.pushRateLimitPerSecond > 0 ? Math.ceil(sub.pushRateLimitPerSecond) : 100,
+          ),
           leaseMs,
         });
       } catch (error) {
@@ -159,16 +184,48 @@ export class SubscriptionPusher implements BackgroundService {
       limiter.acquire(batch.length);
       this.inflight += batch.length;
       let keys: SigningKeys;
+      let authHeaders: Record<string, string>;
+      let slotsAtMs: number[] | undefined;
       try {
         keys = await this.deps.signingKeys(sub.subscriberId);
+        authHeaders = await this.deps.authHeaders(sub);
+        slotsAtMs = await this.reserveSlots(sub, batch.length);
       } catch (error) {
-        this.deps.logger.warn("could not load signing keys", { subscription: sub.name, error });
+        // The error names what failed, never a header value.
+        this.deps.logger.warn("could not load push credentials", { subscription: sub.name, error });
         await deliveries.unclaim(batch.map((d) => d.ref)).catch(() => undefined);
         this.finished(batch.length);
         continue;
       }
-      for (const delivery of batch) void this.push(sub, delivery, keys, leaseEndsAtMs);
+      batch.forEach((delivery, i) => {
+        void this.push(sub, delivery, { keys, authHeaders }, leaseEndsAtMs, slotsAtMs?.[i]);
+      });
     }
+  }
+
+  /** Send times for `count` pushes under the subscription's rate limit (undefined: no limit). */
+  private async reserveSlots(sub: Subscription, count: number): Promise<number[] | undefined> {
+    if (sub.pushRateLimitPerSecond <= 0) return undefined;
+    const intervalMs = 1000 / sub.pushRateLimitPerSecond;
+    const firstMs = await this.deps.rateSlots.reserve(sub.id, count, intervalMs, this.deps.clock.nowMs());
+    return Array.from({ length: count }, (_, i) => firstMs + i * intervalMs);
+  }
+
+  /** Waits `ms`; false when the pusher stopped meanwhile. */
+  private sleep(ms: number): Promise<boolean> {
+    const signal = this.controller.signal;
+    if (signal.aborted) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const onAbort = () => {
+        clearTimeout(timer);
+        resolve(false);
+      };
+      const timer = setTimeout(() => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(true);
+      }, ms);
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
   }
 
   private timeoutMs(): number {
@@ -178,12 +235,25 @@ export class SubscriptionPusher implements BackgroundService {
   private async push(
     sub: Subscription,
     delivery: Delivery,
-    keys: SigningKeys,
+    credentials: { keys: SigningKeys; authHeaders: Record<string, string> },
     leaseEndsAtMs: number,
+    slotAtMs?: number,
   ): Promise<void> {
     const { client, clock } = this.deps;
     const timeoutMs = this.timeoutMs();
-    if (leaseEndsAtMs - clock.nowMs() < timeoutMs + SETTLE_MARGIN_MS) {
+    // Waiting for a rate-limit slot is not an attempt: a push whose slot comes too late for its
+    // lease, or whose pusher stops while it waits, is given back uncounted below.
+    const waitMs = slotAtMs === undefined ? 0 : Math.max(0, slotAtMs - clock.nowMs());
+    const fitsAfterWait = leaseEndsAtMs - (clock.nowMs() + waitMs) >= timeoutMs + SETTLE_MARGIN_MS;
+    let isStopped = false;
+    if (waitMs > 0 && fitsAfterWait) {
+      this.waiting += 1;
+      isStopped = !(await this.sleep(waitMs));
+      this.waiting -= 1;
+      this.wakeRoom?.();
+      this.deps.onThrottled(sub, waitMs);
+    }
+    if (isStopped || !fitsAfterWait || leaseEndsAtMs - clock.nowMs() < timeoutMs + SETTLE_MARGIN_MS) {
       this.record({
         ref: delivery.ref,
         verdict: { kind: "retry", retryAfterMs: null },
@@ -205,10 +275,12 @@ export class SubscriptionPusher implements BackgroundService {
         client.send({
           url: sub.callbackUrl,
           body,
+          // The subscription's own headers win over attribute headers (the publisher's); the signature last.
           headers: {
             ...headers,
             ...traceHeaders,
-            ...signedHeaders(webhookId(sub.id, delivery.message.id), body, keys, clock.nowMs()),
+            ...credentials.authHeaders,
+            ...signedHeaders(webhookId(sub.id, delivery.message.id), body, credentials.keys, clock.nowMs()),
           },
           timeoutMs,
         }),
@@ -216,7 +288,7 @@ export class SubscriptionPusher implements BackgroundService {
       verdict =
         res.status === null
           ? { kind: "retry", retryAfterMs: null }
-          : classifyPushResponse(res.status, res.retryAfter, clock.nowMs(), sub);
+          : classifyPushResponse(res.status, res.retryAfter, clock.nowMs(), retryAfterBounds(sub));
       outcome = {
         ref: delivery.ref,
         verdict,

@@ -4,6 +4,7 @@ import type { SigningKeys } from "../app/ports/subscriber-repository.js";
 import type { Tracing } from "../app/ports/tracing.js";
 import type { PushSettlement } from "../app/push/push-settlement.js";
 import type { Clock } from "../domain/clock.js";
+import type { Subscription } from "../domain/subscription.js";
 import type { Logger } from "../logger.js";
 import type { BackgroundService } from "./background-service.js";
 import { InflightLimiter } from "./inflight-limiter.js";
@@ -14,6 +15,10 @@ import type { WebhookClient } from "./webhook-client.js";
 
 export interface WebhookPusherParams {
   store: Store;
+  /** Time pushes spent waiting for their rate-limit slot (metrics). */
+  onThrottled?: (subscription: Subscription, waitedMs: number) => void;
+  /** Signs OIDC push tokens for subscriptions that ask for them. */
+  oidc: { tokenFor(subscription: Subscription): Promise<{ token: string; claims: { exp: number } }> };
   deliveries: DeliveryService;
   settlement: PushSettlement;
   client: WebhookClient;
@@ -33,6 +38,8 @@ export interface WebhookPusherParams {
 }
 
 const SIGNING_KEYS_TTL_MS = 1_000;
+/** A cached push token is replaced once less than this is left of its hour. */
+const TOKEN_REUSE_MARGIN_MS = 50 * 60 * 1000;
 
 /**
  * Runs one SubscriptionPusher per live, unpaused PUSH subscription, re-reading the set every
@@ -43,6 +50,11 @@ export class WebhookPusher implements BackgroundService {
   private readonly pushers = new Map<bigint, SubscriptionPusher>();
   private readonly limiter: InflightLimiter;
   private readonly keys = new Map<bigint, { keys: SigningKeys; atMs: number }>();
+  private readonly tokens = new Map<bigint, { token: string; expiresAtMs: number; updatedAtMs: number }>();
+  private readonly staticHeaders = new Map<
+    bigint,
+    { headers: Record<string, string>; atMs: number; updatedAtMs: number }
+  >();
   private readonly task: PeriodicTask;
   private closing: Promise<void> | undefined;
 
@@ -88,10 +100,13 @@ export class WebhookPusher implements BackgroundService {
     for (const subscription of live) {
       seen.add(subscription.id);
       const existing = this.pushers.get(subscription.id);
-      if (existing) {
+      if (existing && !existing.isStopped) {
         existing.update(subscription);
         continue;
       }
+      // A pusher that stopped itself (its subscription was paused) and was resumed before this
+      // refresh saw the pause: replace it, or the subscription would never be pushed again.
+      if (existing) void existing.stop(this.params.tuning.timeoutMs);
       const { deliveries, settlement, client, wakeups, clock, logger, owner, tuning } = this.params;
       const pusher = new SubscriptionPusher(subscription, {
         deliveries,
@@ -100,6 +115,9 @@ export class WebhookPusher implements BackgroundService {
         wakeups,
         limiter: this.limiter,
         signingKeys: (id) => this.signingKeys(id),
+        authHeaders: (sub) => this.authHeaders(sub),
+        rateSlots: this.params.store.repos.pushRateSlots,
+        onThrottled: (sub, waitedMs) => this.params.onThrottled?.(sub, waitedMs),
         clock,
         logger,
         owner,
@@ -112,9 +130,58 @@ export class WebhookPusher implements BackgroundService {
     for (const [id, pusher] of this.pushers) {
       if (!seen.has(id)) {
         this.pushers.delete(id);
+        this.staticHeaders.delete(id);
+        this.tokens.delete(id);
         void pusher.stop(this.params.tuning.timeoutMs);
       }
     }
+  }
+
+  /**
+   * Static headers of the subscription, cached as briefly as signing keys and dropped as soon as the
+   * pusher sees a newer version of the subscription (an update applies with the next refresh).
+   */
+  private async authHeaders(subscription: Subscription): Promise<Record<string, string>> {
+    const headers = await this.staticHeadersOf(subscription);
+    if (subscription.oidcServiceAccountEmail === "") return headers;
+    return { ...headers, authorization: `Bearer ${await this.tokenOf(subscription)}` };
+  }
+
+  /**
+   * A push token for the subscription, reused while it has more than TOKEN_REUSE_MARGIN_MS left (as
+   * Google's are; a receiver sees the same token for a while) and until the subscription changes.
+   */
+  private async tokenOf(subscription: Subscription): Promise<string> {
+    const nowMs = this.params.clock.nowMs();
+    const cached = this.tokens.get(subscription.id);
+    if (
+      cached &&
+      cached.updatedAtMs === subscription.updatedAtMs &&
+      cached.expiresAtMs - nowMs > TOKEN_REUSE_MARGIN_MS
+    )
+      return cached.token;
+    const { token, claims } = await this.params.oidc.tokenFor(subscription);
+    this.tokens.set(subscription.id, {
+      token,
+      expiresAtMs: claims.exp * 1000,
+      updatedAtMs: subscription.updatedAtMs,
+    });
+    return token;
+  }
+
+  private async staticHeadersOf(subscription: Subscription): Promise<Record<string, string>> {
+    if (subscription.pushHeaderNames.length === 0) return {};
+    const nowMs = Date.now();
+    const cached = this.staticHeaders.get(subscription.id);
+    if (
+      cached &&
+      cached.updatedAtMs === subscription.updatedAtMs &&
+      nowMs - cached.atMs < SIGNING_KEYS_TTL_MS
+    )
+      return cached.headers;
+    const headers = await this.params.store.repos.subscriptions.findPushHeaders(subscription.id);
+    this.staticHeaders.set(subscription.id, { headers, atMs: nowMs, updatedAtMs: subscription.updatedAtMs });
+    return headers;
   }
 
   private async signingKeys(subscriberId: bigint): Promise<SigningKeys> {

@@ -66,6 +66,12 @@ export class HeraldMetrics implements QueueObserver {
     labelNames: ["method", "outcome"] as const,
     registers: [this.registry],
   });
+  private readonly throttled = new Counter({
+    name: "herald_push_throttled_seconds_total",
+    help: "Time pushes waited for a send slot of their subscription's push_rate_limit_per_second, by subscription.",
+    labelNames: ["subscription"] as const,
+    registers: [this.registry],
+  });
   private readonly latency = new Histogram({
     name: "herald_delivery_latency_seconds",
     help: "Time from publish to ack of acked deliveries, by method.",
@@ -224,6 +230,10 @@ export class HeraldMetrics implements QueueObserver {
 
   deliveryAcked(method: DeliveryMethod, publishToAckMs: number): void {
     this.latency.observe({ method }, publishToAckMs / 1000);
+  }
+
+  pushThrottled(subscription: string, waitedMs: number): void {
+    this.throttled.inc({ subscription: this.options.nameLabels ? subscription : ALL_NAMES }, waitedMs / 1000);
   }
 
   claimFinished(durationMs: number): void {

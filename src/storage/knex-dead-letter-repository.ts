@@ -55,6 +55,14 @@ export class KnexDeadLetterRepository implements DeadLetterRepository {
    * One INSERT … SELECT per distinct (reason, error, status) — usually one — copying the attempt
    * history from the queue row (update it first) and the payload and callback URL from their tables.
    */
+  async countUnresolved(subscriptionId: bigint): Promise<number> {
+    const row = (await this.db("dead_letters")
+      .where({ subscription_id: idParam(subscriptionId), is_resolved: false })
+      .count({ n: "*" })
+      .first()) as { n: unknown } | undefined;
+    return row ? Number(row.n) : 0;
+  }
+
   async insertFromQueue(entries: readonly DeadLetterEntry[], nowMs: number): Promise<void> {
     if (entries.length === 0) return;
     const groups = new Map<string, { entry: DeadLetterEntry; ids: string[] }>();

@@ -19,8 +19,10 @@ import { KnexInspectionRepository } from "./knex-inspection-repository.js";
 import { KnexInstanceKeyRepository } from "./knex-instance-key-repository.js";
 import { KnexMessageRepository } from "./knex-message-repository.js";
 import { KnexNotificationLogRepository } from "./knex-notification-log-repository.js";
+import { KnexOidcKeyRepository } from "./knex-oidc-key-repository.js";
 import { KnexPublisherGrantRepository } from "./knex-publisher-grant-repository.js";
 import { KnexPublisherRepository } from "./knex-publisher-repository.js";
+import { KnexPushRateSlotRepository } from "./knex-push-rate-slot-repository.js";
 import { KnexQueueGaugeRepository } from "./knex-queue-gauge-repository.js";
 import { KnexQueueRepository } from "./knex-queue-repository.js";
 import { KnexReplayRepository } from "./knex-replay-repository.js";
@@ -38,7 +40,9 @@ function repositoriesOn(db: Knex | Knex.Transaction, dialect: Dialect, secrets: 
     instanceKeys: new KnexInstanceKeyRepository(db),
     topics: new KnexTopicRepository(db, dialect),
     subscribers: new KnexSubscriberRepository(db, secrets),
-    subscriptions: new KnexSubscriptionRepository(db, dialect),
+    subscriptions: new KnexSubscriptionRepository(db, dialect, secrets),
+    oidcKeys: new KnexOidcKeyRepository(db, secrets),
+    pushRateSlots: new KnexPushRateSlotRepository(db),
     messages: new KnexMessageRepository(db, dialect),
     dedup: new KnexDedupRepository(db, dialect),
     queue: new KnexQueueRepository(db, dialect),

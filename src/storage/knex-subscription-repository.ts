@@ -1,4 +1,5 @@
 import type { Knex } from "knex";
+import { PLAIN_SECRETS, type SecretSealer } from "../app/auth/secret-box.js";
 import type { Page, PageRequest } from "../app/ports/paging.js";
 import type {
   NewSubscription,
@@ -7,6 +8,7 @@ import type {
   SubscriptionRepository,
 } from "../app/ports/subscription-repository.js";
 import { DomainError } from "../domain/domain-error.js";
+import { normalizePushHeaders, type PushHeaders } from "../domain/push-headers.js";
 import {
   callbackUrlFor,
   type DeliveryType,
@@ -47,6 +49,20 @@ interface SubscriptionRow {
   dead_letter_topic_code: string | null;
   pubsub_project: string;
   retain_acked_messages: unknown;
+  retry_schedule_ms: string | null;
+  push_header_names: string | null;
+  oidc_service_account_email: string;
+  oidc_audience: string;
+  push_rate_limit_per_second: unknown;
+}
+
+/** A retry schedule as stored: comma-separated whole ms; "" (or NULL, rows before 0007) for none. */
+function scheduleToColumn(scheduleMs: readonly number[]): string {
+  return scheduleMs.join(",");
+}
+
+function scheduleFromColumn(value: string | null): number[] {
+  return value === null || value === "" ? [] : value.split(",").map(Number);
 }
 
 function toSubscription(row: SubscriptionRow): Subscription {
@@ -63,6 +79,10 @@ function toSubscription(row: SubscriptionRow): Subscription {
     maxDeliveryAttempts: toNumber(row.max_delivery_attempts),
     minBackoffMs: toNumber(row.min_backoff_ms),
     maxBackoffMs: toNumber(row.max_backoff_ms),
+    retryScheduleMs: scheduleFromColumn(row.retry_schedule_ms),
+    oidcServiceAccountEmail: row.oidc_service_account_email,
+    oidcAudience: row.oidc_audience,
+    pushRateLimitPerSecond: toNumber(row.push_rate_limit_per_second),
     messageTtlMs: toNumber(row.message_ttl_ms),
     enableOrdering: toBoolean(row.enable_ordering),
     isActive: toBoolean(row.is_active),
@@ -80,10 +100,15 @@ function toSubscription(row: SubscriptionRow): Subscription {
     deadLetterTopicCode: row.dead_letter_topic_code,
     pubsubProject: row.pubsub_project,
     retainAckedMessages: toBoolean(row.retain_acked_messages),
+    pushHeaderNames:
+      row.push_header_names === null || row.push_header_names === "" ? [] : row.push_header_names.split(","),
   };
 }
 
-const SETTINGS_COLUMNS: Record<Exclude<keyof SubscriptionPatch, "deadLetterTopicId">, string> = {
+const SETTINGS_COLUMNS: Record<
+  Exclude<keyof SubscriptionPatch, "deadLetterTopicId" | "retryScheduleMs" | "pushHeaders">,
+  string
+> = {
   identifierFilter: "identifier_filter",
   pushEndpoint: "push_endpoint",
   ackDeadlineSeconds: "ack_deadline_seconds",
@@ -96,13 +121,32 @@ const SETTINGS_COLUMNS: Record<Exclude<keyof SubscriptionPatch, "deadLetterTopic
   pushPayload: "push_payload",
   deliveryType: "delivery_type",
   retainAckedMessages: "retain_acked_messages",
+  oidcServiceAccountEmail: "oidc_service_account_email",
+  oidcAudience: "oidc_audience",
+  pushRateLimitPerSecond: "push_rate_limit_per_second",
 };
 
+/**
+ * Static push headers pass through `secrets` on their way in and out (sealed as one JSON object
+ * with HERALD_SECRET_KEYS); `s.*` never carries them out of this file except through findPushHeaders.
+ */
 export class KnexSubscriptionRepository implements SubscriptionRepository {
   constructor(
     private readonly db: Knex | Knex.Transaction,
     private readonly dialect: Dialect,
+    private readonly secrets: SecretSealer = PLAIN_SECRETS,
   ) {}
+
+  /** The two columns a static header set is stored in: names in the clear, the whole set sealed. */
+  private headerColumns(headers: PushHeaders): Record<string, string | null> {
+    const normalized = normalizePushHeaders(headers);
+    const names = Object.keys(normalized);
+    if (names.length === 0) return { push_header_names: null, push_headers_sealed: null };
+    return {
+      push_header_names: names.join(","),
+      push_headers_sealed: this.secrets.seal(JSON.stringify(normalized)),
+    };
+  }
 
   /** Subscriptions joined with their topic code and subscriber webhook (for the callback URL). */
   private selectFull(): Knex.QueryBuilder {
@@ -133,6 +177,8 @@ export class KnexSubscriptionRepository implements SubscriptionRepository {
       created_at_ms: nowMs,
       updated_at_ms: nowMs,
       deleted_at_ms: null,
+      retry_schedule_ms: scheduleToColumn(subscription.retryScheduleMs),
+      ...this.headerColumns(subscription.pushHeaders ?? {}),
     };
     for (const [key, column] of Object.entries(SETTINGS_COLUMNS)) {
       row[column] = subscription[key as keyof NewSubscription];
@@ -175,6 +221,9 @@ export class KnexSubscriptionRepository implements SubscriptionRepository {
       const value = patch[key as keyof SubscriptionPatch];
       if (value !== undefined) changes[column] = value;
     }
+    if (patch.retryScheduleMs !== undefined)
+      changes.retry_schedule_ms = scheduleToColumn(patch.retryScheduleMs);
+    if (patch.pushHeaders !== undefined) Object.assign(changes, this.headerColumns(patch.pushHeaders));
     if (patch.identifierFilter !== undefined) {
       changes.identifier_pattern = this.dialect.identifierPattern(patch.identifierFilter);
     }
@@ -248,6 +297,39 @@ export class KnexSubscriptionRepository implements SubscriptionRepository {
       .where({ id: idParam(id) })
       .first()) as { push_failing_since_ms: unknown } | undefined;
     return row ? toNumberOrNull(row.push_failing_since_ms) : null;
+  }
+
+  async findPushHeaders(id: bigint): Promise<Record<string, string>> {
+    const row = (await this.db("subscriptions")
+      .select("push_headers_sealed")
+      .where({ id: idParam(id) })
+      .first()) as { push_headers_sealed: string | null } | undefined;
+    if (!row || row.push_headers_sealed === null) return {};
+    return JSON.parse(this.secrets.open(row.push_headers_sealed)) as Record<string, string>;
+  }
+
+  async resealPushHeaders(): Promise<number> {
+    let resealed = 0;
+    let afterId = 0n;
+    for (;;) {
+      const rows = (await this.db("subscriptions")
+        .select("id", "push_headers_sealed")
+        .whereNotNull("push_headers_sealed")
+        .where("id", ">", idParam(afterId))
+        .orderBy("id")
+        .limit(500)) as { id: unknown; push_headers_sealed: string }[];
+      for (const row of rows) {
+        const stored = row.push_headers_sealed;
+        if (!this.secrets.needsReseal(stored)) continue;
+        // Guarded by the value read: a concurrent change of the headers wins over the reseal.
+        resealed += await this.db("subscriptions")
+          .where({ id: idParam(toBigInt(row.id)), push_headers_sealed: stored })
+          .update({ push_headers_sealed: this.secrets.seal(this.secrets.open(stored)) });
+      }
+      const last = rows.at(-1);
+      if (!last) return resealed;
+      afterId = toBigInt(last.id);
+    }
   }
 
   private async count(query: Knex.QueryBuilder): Promise<number> {

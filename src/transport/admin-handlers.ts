@@ -16,6 +16,7 @@ import { createInspectionHandlers } from "./inspection-handlers.js";
 import { timestampToMs } from "./operations-conversion.js";
 import {
   deliveryTypeFromPb,
+  durationsToMs,
   durationToMs,
   publisherToPb,
   subscriberToPb,
@@ -39,14 +40,25 @@ function definedSettings(req: {
   minBackoff?: Parameters<typeof durationToMs>[1];
   maxBackoff?: Parameters<typeof durationToMs>[1];
   messageTtl?: Parameters<typeof durationToMs>[1];
+  retrySchedule: NonNullable<Parameters<typeof durationToMs>[1]>[];
+  pushRateLimitPerSecond?: number;
 }) {
   return {
+    pushRateLimitPerSecond: req.pushRateLimitPerSecond,
+    retryScheduleMs: durationsToMs("retry_schedule", req.retrySchedule),
     ackDeadlineSeconds: req.ackDeadlineSeconds,
     maxDeliveryAttempts: req.maxDeliveryAttempts,
     minBackoffMs: durationToMs("min_backoff", req.minBackoff),
     maxBackoffMs: durationToMs("max_backoff", req.maxBackoff),
     messageTtlMs: durationToMs("message_ttl", req.messageTtl),
   };
+}
+
+/** The OIDC token settings of a request; nothing when the message is absent (unchanged on update). */
+function oidcSettings(token: { serviceAccountEmail: string; audience: string } | undefined) {
+  return token === undefined
+    ? {}
+    : { oidcServiceAccountEmail: token.serviceAccountEmail, oidcAudience: token.audience };
 }
 
 /** herald.v1.AdminService: thin proto ⇄ use-case translation; rules live in src/app and src/domain. */
@@ -182,6 +194,10 @@ export function createAdminHandlers(
         deadLetterTopic: req.deadLetterTopic,
         retainAckedMessages: req.retainAckedMessages,
         ...definedSettings(req),
+        pushHeaders: req.pushHeaders,
+        noWrapper: req.noWrapper,
+        writeMetadata: req.writeMetadata,
+        ...oidcSettings(req.oidcToken),
       });
       return { subscription: subscriptionToPb(created) };
     },
@@ -208,6 +224,10 @@ export function createAdminHandlers(
         deadLetterTopic: req.deadLetterTopic,
         retainAckedMessages: req.retainAckedMessages,
         ...definedSettings(req),
+        pushHeaders: req.pushHeaders?.headers,
+        noWrapper: req.noWrapper,
+        writeMetadata: req.writeMetadata,
+        ...oidcSettings(req.oidcToken),
       });
       return { subscription: subscriptionToPb(updated) };
     },

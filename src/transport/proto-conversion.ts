@@ -14,6 +14,7 @@ import {
 } from "../../gen/herald/v1/resources_pb.js";
 import { DomainError } from "../domain/domain-error.js";
 import type { Publisher } from "../domain/publisher.js";
+import { effectiveRetryDelaysMs } from "../domain/retry-schedule.js";
 import type { Subscriber } from "../domain/subscriber.js";
 import type { DeliveryType, Subscription } from "../domain/subscription.js";
 import type { Topic } from "../domain/topic.js";
@@ -27,6 +28,12 @@ export function durationToMs(field: string, duration: Duration | undefined): num
     throw DomainError.invalid(field, "must be a non-negative duration");
   if (seconds > 10n ** 12n) throw DomainError.invalid(field, "is too long");
   return Number(seconds) * 1000 + Math.floor(nanos / 1_000_000);
+}
+
+/** A repeated Duration field as ms each; undefined when empty (proto3 cannot tell empty from unset). */
+export function durationsToMs(field: string, durations: readonly Duration[]): number[] | undefined {
+  if (durations.length === 0) return undefined;
+  return durations.map((d, i) => durationToMs(`${field}[${i}]`, d) ?? 0);
 }
 
 export function msToDuration(ms: number): Duration {
@@ -110,5 +117,14 @@ export function subscriptionToPb(s: Subscription): SubscriptionPb {
     filter: s.attributeFilter,
     deadLetterTopic: s.deadLetterTopicCode ?? "",
     retainAckedMessages: s.retainAckedMessages,
+    retrySchedule: s.retryScheduleMs.map(msToDuration),
+    effectiveRetryDelays: effectiveRetryDelaysMs(s).map(msToDuration),
+    pushHeaderNames: [...s.pushHeaderNames],
+    noWrapper: s.pushPayload !== "wrapped",
+    writeMetadata: s.pushPayload === "unwrapped_metadata",
+    pushRateLimitPerSecond: s.pushRateLimitPerSecond,
+    ...(s.oidcServiceAccountEmail !== ""
+      ? { oidcToken: { serviceAccountEmail: s.oidcServiceAccountEmail, audience: s.oidcAudience } }
+      : {}),
   });
 }

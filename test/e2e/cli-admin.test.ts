@@ -148,6 +148,26 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
         maxDeliveryAttempts: 1,
         filter: 'attributes.kind = "order"',
       });
+      const scheduled = await cli.json<{
+        subscription: {
+          retrySchedule: string[];
+          maxDeliveryAttempts: number;
+          pushRateLimitPerSecond: number;
+        };
+      }>([
+        "subscriptions",
+        "update",
+        "billing-orders",
+        "--retry-schedule",
+        "0s,5s,5m",
+        "--push-rate-limit",
+        "7",
+      ]);
+      expect(scheduled.subscription).toMatchObject({
+        retrySchedule: ["0s", "5s", "300s"],
+        maxDeliveryAttempts: 4,
+        pushRateLimitPerSecond: 7,
+      });
 
       const [publisherKey, subscriberKey, subscriberSecret] = await Promise.all([
         cli.json<{ apiKey: string; previousKeyExpireTime?: string }>([

@@ -1,6 +1,9 @@
 /** Conformance of SubscriptionRepository on every test database. */
+import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { SecretBox } from "../../src/app/auth/secret-box.js";
 import type { SubscriptionFilter } from "../../src/app/ports/subscription-repository.js";
+import { KnexSubscriptionRepository } from "../../src/storage/knex-subscription-repository.js";
 import { testDatabaseTargets } from "../support/test-databases.js";
 import {
   createPublisher,
@@ -10,6 +13,7 @@ import {
   expectDomainError,
   messageToStore,
   NOW_MS,
+  subscriptionSettings,
   unique,
   useConformanceStore,
 } from "./conformance-setup.js";
@@ -38,6 +42,10 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
           maxDeliveryAttempts: 7,
           minBackoffMs: 1_500,
           maxBackoffMs: 3_600_000,
+          retryScheduleMs: [0, 5_000, 86_400_000],
+          oidcServiceAccountEmail: "pusher@example.iam",
+          oidcAudience: "https://receiver.example",
+          pushRateLimitPerSecond: 40,
           messageTtlMs: 2_678_400_000,
           enableOrdering: true,
           retainAckedMessages: true,
@@ -61,6 +69,10 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
         maxDeliveryAttempts: 7,
         minBackoffMs: 1_500,
         maxBackoffMs: 3_600_000,
+        retryScheduleMs: [0, 5_000, 86_400_000],
+        oidcServiceAccountEmail: "pusher@example.iam",
+        oidcAudience: "https://receiver.example",
+        pushRateLimitPerSecond: 40,
         messageTtlMs: 2_678_400_000,
         enableOrdering: true,
         isActive: true,
@@ -78,9 +90,53 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
         deadLetterTopicCode: deadLetterTopic.code,
         pubsubProject: "my-project",
         retainAckedMessages: true,
+        pushHeaderNames: [],
       });
       expect(await store().repos.subscriptions.findByName(name)).toEqual(inserted);
       expect(await store().repos.subscriptions.findById(inserted.id)).toEqual(inserted);
+    });
+
+    it("keeps static push headers sealed: names shown, values only through findPushHeaders", async () => {
+      const topic = await createTopic(store());
+      const subscriber = await createSubscriber(store());
+      const key = randomBytes(32);
+      const sealed = new KnexSubscriptionRepository(store().knex, store().dialect, new SecretBox([key]));
+      const sub = await sealed.insert(
+        {
+          ...subscriptionSettings(),
+          name: unique("headers"),
+          topicId: topic.id,
+          subscriberId: subscriber.id,
+          deliveryType: "push",
+          pushHeaders: { Authorization: "Bearer gateway-token-1", "X-Tenant": "acme" },
+        },
+        NOW_MS,
+      );
+      expect(sub.pushHeaderNames).toEqual(["authorization", "x-tenant"]);
+      expect(await sealed.findPushHeaders(sub.id)).toEqual({
+        authorization: "Bearer gateway-token-1",
+        "x-tenant": "acme",
+      });
+      const raw = await store().knex("subscriptions").where({ id: sub.id.toString() }).first();
+      expect(JSON.stringify(raw, (_k, v) => (typeof v === "bigint" ? v.toString() : v))).not.toContain(
+        "gateway-token-1",
+      );
+      // Key rotation: with a new first key the start-up reseal moves the set under it.
+      const newKey = randomBytes(32);
+      const both = new KnexSubscriptionRepository(
+        store().knex,
+        store().dialect,
+        new SecretBox([newKey, key]),
+      );
+      expect(await both.resealPushHeaders()).toBeGreaterThanOrEqual(1);
+      const onlyNew = new KnexSubscriptionRepository(store().knex, store().dialect, new SecretBox([newKey]));
+      expect((await onlyNew.findPushHeaders(sub.id))["x-tenant"]).toBe("acme");
+      const replaced = await sealed.update(sub.id, { pushHeaders: { "x-api-key": "k2" } }, NOW_MS + 1);
+      expect(replaced.pushHeaderNames).toEqual(["x-api-key"]);
+      expect(await sealed.findPushHeaders(sub.id)).toEqual({ "x-api-key": "k2" });
+      const cleared = await sealed.update(sub.id, { pushHeaders: {} }, NOW_MS + 2);
+      expect(cleared.pushHeaderNames).toEqual([]);
+      expect(await sealed.findPushHeaders(sub.id)).toEqual({});
     });
 
     it("stores a pull subscription with ordering disabled", async () => {

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { Delivery } from "../../src/app/consume/delivery-service.js";
 import { QueueSweep } from "../../src/app/consume/queue-sweep.js";
 import { type PushOutcome, PushSettlement } from "../../src/app/push/push-settlement.js";
+import type { OperationalEvent } from "../../src/domain/operational-event.js";
 import type { PushVerdict } from "../../src/domain/push-outcome.js";
 import type { Subscription } from "../../src/domain/subscription.js";
 import {
@@ -131,6 +132,35 @@ describe("push settlement use case", () => {
     ]);
 
     expect(paused).toMatch(/^every push failed since /);
+  });
+
+  it("emits failing, paused and recovered events after each change committed", async () => {
+    const w = world();
+    const { subscription, delivery } = await pushed(w);
+    const events: OperationalEvent[] = [];
+    const settle = new PushSettlement(w.store, w.clock, HOUR_MS, () => 0.5, undefined, {
+      emit: (e) => events.push(e),
+    });
+    await settle.settle(subscription, [outcome(delivery, { kind: "retry", retryAfterMs: null }, 503)]);
+    expect(events.map((e) => [e.type, e.data.httpStatus])).toEqual([["endpoint.failing", 503]]);
+
+    w.clock.advanceMs(HOUR_MS);
+    const [retry] = await w.delivery.claim(subscription, pullClaim({ method: "webhook" }));
+    await settle.settle(subscription, [outcome(retry, { kind: "retry", retryAfterMs: null }, 503)]);
+    expect(events.map((e) => e.type)).toEqual(["endpoint.failing", "subscription.paused"]);
+
+    await w.store.repos.subscriptions.resume(subscription.id, w.clock.nowMs());
+    w.clock.advanceMs(HOUR_MS);
+    const [again] = await w.delivery.claim(subscription, pullClaim({ method: "webhook" }));
+    await settle.settle(subscription, [outcome(again, { kind: "ack" }, 200)]);
+    expect(events.map((e) => e.type)).toEqual([
+      "endpoint.failing",
+      "subscription.paused",
+      "endpoint.recovered",
+    ]);
+    expect(
+      events.every((e) => e.subscription === subscription.name && e.topic === subscription.topicCode),
+    ).toBe(true);
   });
 
   it("ignores a stale outcome whose lease expired and was claimed again", async () => {

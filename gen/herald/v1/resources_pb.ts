@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file herald/v1/resources.proto.
  */
 export const file_herald_v1_resources: GenFile = /*@__PURE__*/
-  fileDesc("ChloZXJhbGQvdjEvcmVzb3VyY2VzLnByb3RvEgloZXJhbGQudjEi1QEKCVB1Ymxpc2hlchIKCgJpZBgBIAEoAxIMCgRjb2RlGAIgASgJEgwKBG5hbWUYAyABKAkSEwoLZGVzY3JpcHRpb24YBCABKAkSEQoJaXNfYWN0aXZlGAUgASgIEi8KC2NyZWF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOYWxsb3dlZF90b3BpY3MYCCADKAki+AEKBVRvcGljEgoKAmlkGAEgASgDEgwKBGNvZGUYAiABKAkSDAoEbmFtZRgDIAEoCRITCgtkZXNjcmlwdGlvbhgEIAEoCRIRCglpc19hY3RpdmUYBSABKAgSLwoLY3JlYXRlX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI9ChptZXNzYWdlX3JldGVudGlvbl9kdXJhdGlvbhgoIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiLDAQoKU3Vic2NyaWJlchIKCgJpZBgBIAEoAxIRCgljbGllbnRfaWQYAiABKAMSDAoEbmFtZRgDIAEoCRITCgt3ZWJob29rX3VybBgEIAEoCRIRCglpc19hY3RpdmUYBSABKAgSLwoLY3JlYXRlX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKTBgoMU3Vic2NyaXB0aW9uEgoKAmlkGAEgASgDEgwKBG5hbWUYAiABKAkSFQoNc3Vic2NyaWJlcl9pZBgDIAEoAxINCgV0b3BpYxgEIAEoCRISCgppZGVudGlmaWVyGAUgASgJEi4KDWRlbGl2ZXJ5X3R5cGUYBiABKA4yFy5oZXJhbGQudjEuRGVsaXZlcnlUeXBlEhUKDXB1c2hfZW5kcG9pbnQYByABKAkSHAoUYWNrX2RlYWRsaW5lX3NlY29uZHMYCCABKAUSHQoVbWF4X2RlbGl2ZXJ5X2F0dGVtcHRzGAkgASgFEi4KC21pbl9iYWNrb2ZmGAogASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEi4KC21heF9iYWNrb2ZmGAsgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEi4KC21lc3NhZ2VfdHRsGAwgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhcKD2VuYWJsZV9vcmRlcmluZxgNIAEoCBIRCglpc19hY3RpdmUYDiABKAgSLwoLY3JlYXRlX3RpbWUYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGBAgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtkZWxldGVfdGltZRgRIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFAoMY2FsbGJhY2tfdXJsGBIgASgJEi4KCnBhdXNlX3RpbWUYEyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhQKDHBhdXNlX3JlYXNvbhgUIAEoCRI2ChJwdXNoX2ZhaWxpbmdfc2luY2UYFSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBmZpbHRlchgWIAEoCRIZChFkZWFkX2xldHRlcl90b3BpYxgXIAEoCRIdChVyZXRhaW5fYWNrZWRfbWVzc2FnZXMYKCABKAgqXQoMRGVsaXZlcnlUeXBlEh0KGURFTElWRVJZX1RZUEVfVU5TUEVDSUZJRUQQABIWChJERUxJVkVSWV9UWVBFX1BVU0gQARIWChJERUxJVkVSWV9UWVBFX1BVTEwQAmIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("ChloZXJhbGQvdjEvcmVzb3VyY2VzLnByb3RvEgloZXJhbGQudjEi1QEKCVB1Ymxpc2hlchIKCgJpZBgBIAEoAxIMCgRjb2RlGAIgASgJEgwKBG5hbWUYAyABKAkSEwoLZGVzY3JpcHRpb24YBCABKAkSEQoJaXNfYWN0aXZlGAUgASgIEi8KC2NyZWF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOYWxsb3dlZF90b3BpY3MYCCADKAki+AEKBVRvcGljEgoKAmlkGAEgASgDEgwKBGNvZGUYAiABKAkSDAoEbmFtZRgDIAEoCRITCgtkZXNjcmlwdGlvbhgEIAEoCRIRCglpc19hY3RpdmUYBSABKAgSLwoLY3JlYXRlX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI9ChptZXNzYWdlX3JldGVudGlvbl9kdXJhdGlvbhgoIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiLDAQoKU3Vic2NyaWJlchIKCgJpZBgBIAEoAxIRCgljbGllbnRfaWQYAiABKAMSDAoEbmFtZRgDIAEoCRITCgt3ZWJob29rX3VybBgEIAEoCRIRCglpc19hY3RpdmUYBSABKAgSLwoLY3JlYXRlX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKaCAoMU3Vic2NyaXB0aW9uEgoKAmlkGAEgASgDEgwKBG5hbWUYAiABKAkSFQoNc3Vic2NyaWJlcl9pZBgDIAEoAxINCgV0b3BpYxgEIAEoCRISCgppZGVudGlmaWVyGAUgASgJEi4KDWRlbGl2ZXJ5X3R5cGUYBiABKA4yFy5oZXJhbGQudjEuRGVsaXZlcnlUeXBlEhUKDXB1c2hfZW5kcG9pbnQYByABKAkSHAoUYWNrX2RlYWRsaW5lX3NlY29uZHMYCCABKAUSHQoVbWF4X2RlbGl2ZXJ5X2F0dGVtcHRzGAkgASgFEi4KC21pbl9iYWNrb2ZmGAogASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEi4KC21heF9iYWNrb2ZmGAsgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEi4KC21lc3NhZ2VfdHRsGAwgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhcKD2VuYWJsZV9vcmRlcmluZxgNIAEoCBIRCglpc19hY3RpdmUYDiABKAgSLwoLY3JlYXRlX3RpbWUYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGBAgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtkZWxldGVfdGltZRgRIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFAoMY2FsbGJhY2tfdXJsGBIgASgJEi4KCnBhdXNlX3RpbWUYEyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhQKDHBhdXNlX3JlYXNvbhgUIAEoCRI2ChJwdXNoX2ZhaWxpbmdfc2luY2UYFSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBmZpbHRlchgWIAEoCRIZChFkZWFkX2xldHRlcl90b3BpYxgXIAEoCRIdChVyZXRhaW5fYWNrZWRfbWVzc2FnZXMYKCABKAgSMQoOcmV0cnlfc2NoZWR1bGUYHiADKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SOQoWZWZmZWN0aXZlX3JldHJ5X2RlbGF5cxgfIAMoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIZChFwdXNoX2hlYWRlcl9uYW1lcxggIAMoCRISCgpub193cmFwcGVyGCEgASgIEhYKDndyaXRlX21ldGFkYXRhGCIgASgIEiwKCm9pZGNfdG9rZW4YIyABKAsyGC5oZXJhbGQudjEuUHVzaE9pZGNUb2tlbhIiChpwdXNoX3JhdGVfbGltaXRfcGVyX3NlY29uZBgkIAEoBSJACg1QdXNoT2lkY1Rva2VuEh0KFXNlcnZpY2VfYWNjb3VudF9lbWFpbBgBIAEoCRIQCghhdWRpZW5jZRgCIAEoCSpdCgxEZWxpdmVyeVR5cGUSHQoZREVMSVZFUllfVFlQRV9VTlNQRUNJRklFRBAAEhYKEkRFTElWRVJZX1RZUEVfUFVTSBABEhYKEkRFTElWRVJZX1RZUEVfUFVMTBACYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * Publisher is a registered service allowed to publish.
@@ -349,6 +349,61 @@ export type Subscription = Message<"herald.v1.Subscription"> & {
    * @generated from field: bool retain_acked_messages = 40;
    */
   retainAckedMessages: boolean;
+
+  /**
+   * Delays before each retry (the last repeats up to max_delivery_attempts); when set it replaces
+   * exponential backoff (min_backoff/max_backoff). PUSH subscriptions created without a retry policy
+   * get the default: 0 s, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (9 attempts over ~27.6 h).
+   *
+   * @generated from field: repeated google.protobuf.Duration retry_schedule = 30;
+   */
+  retrySchedule: Duration[];
+
+  /**
+   * Output only: the nominal delay (before ±20 % jitter) of every retry the policy allows, from the
+   * schedule or from exponential backoff; max_delivery_attempts - 1 entries.
+   *
+   * @generated from field: repeated google.protobuf.Duration effective_retry_delays = 31;
+   */
+  effectiveRetryDelays: Duration[];
+
+  /**
+   * Names (lower case) of the static headers added to every push; their values are write-only and
+   * never returned.
+   *
+   * @generated from field: repeated string push_header_names = 32;
+   */
+  pushHeaderNames: string[];
+
+  /**
+   * The push body is the raw message data, not the JSON envelope (Pub/Sub's no_wrapper).
+   *
+   * @generated from field: bool no_wrapper = 33;
+   */
+  noWrapper: boolean;
+
+  /**
+   * With no_wrapper: attributes and message metadata travel as headers (x-goog-pubsub-*).
+   *
+   * @generated from field: bool write_metadata = 34;
+   */
+  writeMetadata: boolean;
+
+  /**
+   * Set: every push carries `Authorization: Bearer <JWT>` signed by Herald (RS256; keys at
+   * /.well-known/jwks.json on Herald's port), like Pub/Sub's push config oidc_token.
+   *
+   * @generated from field: herald.v1.PushOidcToken oidc_token = 35;
+   */
+  oidcToken?: PushOidcToken | undefined;
+
+  /**
+   * At most this many push requests per second to the endpoint, across every Herald instance on the
+   * database; 0 = no limit. Waiting for a slot is not a delivery attempt.
+   *
+   * @generated from field: int32 push_rate_limit_per_second = 36;
+   */
+  pushRateLimitPerSecond: number;
 };
 
 /**
@@ -357,6 +412,34 @@ export type Subscription = Message<"herald.v1.Subscription"> & {
  */
 export const SubscriptionSchema: GenMessage<Subscription> = /*@__PURE__*/
   messageDesc(file_herald_v1_resources, 3);
+
+/**
+ * An OIDC token on every push (Pub/Sub's PushConfig.OidcToken).
+ *
+ * @generated from message herald.v1.PushOidcToken
+ */
+export type PushOidcToken = Message<"herald.v1.PushOidcToken"> & {
+  /**
+   * The token's `email` and `sub` claims; required.
+   *
+   * @generated from field: string service_account_email = 1;
+   */
+  serviceAccountEmail: string;
+
+  /**
+   * The token's `aud` claim; "" = the push endpoint URL.
+   *
+   * @generated from field: string audience = 2;
+   */
+  audience: string;
+};
+
+/**
+ * Describes the message herald.v1.PushOidcToken.
+ * Use `create(PushOidcTokenSchema)` to create a new message.
+ */
+export const PushOidcTokenSchema: GenMessage<PushOidcToken> = /*@__PURE__*/
+  messageDesc(file_herald_v1_resources, 4);
 
 /**
  * DeliveryType says how a subscription's messages reach its subscriber.

@@ -1,9 +1,13 @@
 import type { Clock } from "../../domain/clock.js";
 import { DomainError } from "../../domain/domain-error.js";
+import { type PushHeaders, validatePushHeaders } from "../../domain/push-headers.js";
+import { changeRetrySettings, chooseRetrySettings } from "../../domain/retry-schedule.js";
 import { validateWebhookUrl } from "../../domain/subscriber.js";
 import {
   callbackUrlFor,
   type DeliveryType,
+  type PushPayload,
+  pushPayloadFrom,
   SUBSCRIPTION_DEFAULTS,
   type Subscription,
   type SubscriptionFull,
@@ -26,6 +30,11 @@ export interface CreateSubscriptionInput extends Partial<Omit<SubscriptionSettin
   deadLetterTopic?: string;
   /** Set by the Pub/Sub compatibility API: the project the client named. */
   pubsubProject?: string;
+  /** Static headers added to every push; write-only (stored sealed, never returned). */
+  pushHeaders?: PushHeaders;
+  /** Herald's API form of the push body shape (else `pushPayload`, or wrapped). */
+  noWrapper?: boolean;
+  writeMetadata?: boolean;
 }
 
 /** A change of settings; `deadLetterTopic` "" clears it. */
@@ -33,6 +42,10 @@ export interface UpdateSubscriptionInput extends Omit<SubscriptionPatch, "deadLe
   deadLetterTopic?: string;
   /** Switches between push and pull (Pub/Sub ModifyPushConfig). */
   deliveryType?: DeliveryType;
+  /** Replaces every static push header ({} removes them). */
+  pushHeaders?: PushHeaders;
+  noWrapper?: boolean;
+  writeMetadata?: boolean;
 }
 
 export interface ListSubscriptionsInput {
@@ -61,9 +74,15 @@ export class SubscriptionAdmin {
       pushEndpoint: "",
       deadLetterTopicId: null,
       ...definedOnly(input),
+      ...chooseRetrySettings(input.deliveryType, input, SUBSCRIPTION_DEFAULTS.messageTtlMs),
     };
+    if (input.noWrapper !== undefined || input.writeMetadata !== undefined) {
+      settings.pushPayload = pushPayloadFrom(input.noWrapper ?? false, input.writeMetadata ?? false);
+    }
     validateSubscriptionSettings(settings);
     validateWebhookUrl("push_endpoint", settings.pushEndpoint, this.urlPolicy);
+    if (input.pushHeaders !== undefined) validatePushHeaders("push_headers", input.pushHeaders);
+    requireOneAuthorization(Object.keys(input.pushHeaders ?? {}), settings.oidcServiceAccountEmail);
     return this.store.transaction(async (repos) => {
       const subscriber = await repos.subscribers.findById(input.subscriberId);
       if (!subscriber) throw DomainError.notFound("subscriber", input.subscriberId.toString());
@@ -87,6 +106,7 @@ export class SubscriptionAdmin {
           topicId: topic.id,
           deliveryType: input.deliveryType,
           pubsubProject: input.pubsubProject ?? "",
+          ...(input.pushHeaders !== undefined ? { pushHeaders: input.pushHeaders } : {}),
         },
         this.clock.nowMs(),
       );
@@ -129,11 +149,22 @@ export class SubscriptionAdmin {
       if (current.deletedAtMs !== null) {
         throw DomainError.precondition("SUBSCRIPTION_DELETED", `subscription "${name}" is deleted`);
       }
-      const changes: SubscriptionPatch = definedOnly(patch);
+      const changes: SubscriptionPatch = { ...definedOnly(patch), ...changeRetrySettings(patch) };
       if (patch.deadLetterTopic !== undefined) {
         changes.deadLetterTopicId = await resolveDeadLetterTopic(repos, patch.deadLetterTopic);
       }
       if (patch.deliveryType !== undefined) changes.deliveryType = patch.deliveryType;
+      if (patch.noWrapper !== undefined || patch.writeMetadata !== undefined) {
+        changes.pushPayload = changedPushPayload(current.pushPayload, patch);
+      }
+      if (patch.pushHeaders !== undefined) {
+        validatePushHeaders("push_headers", patch.pushHeaders);
+        changes.pushHeaders = patch.pushHeaders;
+      }
+      requireOneAuthorization(
+        patch.pushHeaders !== undefined ? Object.keys(patch.pushHeaders) : current.pushHeaderNames,
+        changes.oidcServiceAccountEmail ?? current.oidcServiceAccountEmail,
+      );
       validateSubscriptionSettings({ ...current, ...changes });
       if (changes.pushEndpoint !== undefined)
         validateWebhookUrl("push_endpoint", changes.pushEndpoint, this.urlPolicy);
@@ -205,6 +236,23 @@ export class SubscriptionAdmin {
   }
 }
 
+/** The body shape after a change of `no_wrapper`/`write_metadata`; an unset flag keeps its value (metadata ends with the wrapper). */
+function changedPushPayload(
+  current: PushPayload,
+  patch: { noWrapper?: boolean; writeMetadata?: boolean },
+): PushPayload {
+  const noWrapper = patch.noWrapper ?? current !== "wrapped";
+  const writeMetadata = patch.writeMetadata ?? (noWrapper && current === "unwrapped_metadata");
+  return pushPayloadFrom(noWrapper, writeMetadata);
+}
+
+/** An OIDC token is sent as `authorization`: a static header of that name would be silently replaced. */
+function requireOneAuthorization(headerNames: readonly string[], oidcServiceAccountEmail: string): void {
+  if (oidcServiceAccountEmail !== "" && headerNames.some((n) => n.toLowerCase() === "authorization")) {
+    throw DomainError.invalid("oidc_token", "cannot be combined with a static authorization push header");
+  }
+}
+
 /** The id of the named dead-letter topic; null for "" or absent. */
 async function resolveDeadLetterTopic(repos: Repositories, code: string | undefined): Promise<bigint | null> {
   if (code === undefined || code === "") return null;
@@ -214,7 +262,10 @@ async function resolveDeadLetterTopic(repos: Repositories, code: string | undefi
   return topic.id;
 }
 
-/** Drops keys whose value is undefined, so spreading a patch never overwrites with undefined. */
+/**
+ * Drops keys whose value is undefined, so spreading a patch never overwrites with undefined. The
+ * retry schedule is left to chooseRetrySettings/changeRetrySettings, which decide it with the bounds.
+ */
 function definedOnly<T extends object>(value: T): Partial<SubscriptionSettings> {
   const out: Record<string, unknown> = {};
   const settingKeys: (keyof SubscriptionSettings)[] = [
@@ -229,6 +280,9 @@ function definedOnly<T extends object>(value: T): Partial<SubscriptionSettings> 
     "attributeFilter",
     "pushPayload",
     "retainAckedMessages",
+    "oidcServiceAccountEmail",
+    "oidcAudience",
+    "pushRateLimitPerSecond",
   ];
   for (const key of settingKeys) {
     const v = (value as Record<string, unknown>)[key];

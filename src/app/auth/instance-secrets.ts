@@ -11,7 +11,8 @@ export interface InstanceSecretsReport {
 }
 
 /**
- * Start-up step for the secrets an instance needs: seals every webhook signing secret under the
+ * Start-up step for the secrets an instance needs: seals every webhook signing secret (and every
+ * subscription's static push headers, every OIDC signing key) under the
  * first HERALD_SECRET_KEYS key (L2) and installs the ack-id MAC key all instances on the database
  * share (L1), creating it on the first start.
  */
@@ -22,7 +23,10 @@ export async function prepareInstanceSecrets(
   report: InstanceSecretsReport,
 ): Promise<void> {
   if (secrets.isEncrypting) {
-    const resealed = await store.repos.subscribers.resealSigningSecrets();
+    const resealed =
+      (await store.repos.subscribers.resealSigningSecrets()) +
+      (await store.repos.subscriptions.resealPushHeaders()) +
+      (await store.repos.oidcKeys.resealPrivateKeys());
     if (resealed > 0) report.resealed(resealed);
   } else {
     report.storedUnencrypted();

@@ -14,4 +14,6 @@ export interface DeadLetterRepository {
   /** Writes one dead-letter row per queue row, copying message data and callback URL (set-based). */
   insertFromQueue(entries: readonly DeadLetterEntry[], nowMs: number): Promise<void>;
   listBySubscription(subscriptionId: bigint): Promise<DeadLetter[]>;
+  /** Unresolved dead letters of the subscription. */
+  countUnresolved(subscriptionId: bigint): Promise<number>;
 }

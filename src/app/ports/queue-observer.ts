@@ -55,6 +55,13 @@ export class DeliveryTally {
     return this.count(method, "sent");
   }
 
+  /** How many outcomes of `outcome` (any method) were counted. */
+  countOf(outcome: DeliveryOutcome): number {
+    let n = 0;
+    for (const entry of this.counts.values()) if (entry.outcome === outcome) n += entry.n;
+    return n;
+  }
+
   /** Adds another tally's outcomes to this one. */
   add(other: DeliveryTally): this {
     for (const { method, outcome, n } of other.counts.values()) this.count(method, outcome, n);

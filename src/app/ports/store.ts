@@ -15,8 +15,10 @@ import type { InspectionRepository } from "./inspection-repository.js";
 import type { InstanceKeyRepository } from "./instance-key-repository.js";
 import type { MessageRepository } from "./message-repository.js";
 import type { NotificationLogRepository } from "./notification-log-repository.js";
+import type { OidcKeyRepository } from "./oidc-key-repository.js";
 import type { PublisherGrantRepository } from "./publisher-grant-repository.js";
 import type { PublisherRepository } from "./publisher-repository.js";
+import type { PushRateSlotRepository } from "./push-rate-slot-repository.js";
 import type { QueueGaugeRepository } from "./queue-gauge-repository.js";
 import type { QueueRepository } from "./queue-repository.js";
 import type { ReplayRepository } from "./replay-repository.js";
@@ -46,6 +48,8 @@ export interface Repositories {
   queueGauges: QueueGaugeRepository;
   retention: RetentionRepository;
   replay: ReplayRepository;
+  oidcKeys: OidcKeyRepository;
+  pushRateSlots: PushRateSlotRepository;
 }
 
 /** The MySQL server (a cluster node) an instance uses, for health and metrics. */

@@ -1,4 +1,5 @@
 /** Storage port of subscriptions. */
+import type { PushHeaders } from "../../domain/push-headers.js";
 import type { DeliveryType, Subscription, SubscriptionSettings } from "../../domain/subscription.js";
 import type { Page, PageRequest } from "./paging.js";
 
@@ -8,9 +9,15 @@ export interface NewSubscription extends SubscriptionSettings {
   topicId: bigint;
   deliveryType: DeliveryType;
   pubsubProject: string;
+  /** Static push headers, stored sealed; absent or empty for none. */
+  pushHeaders?: PushHeaders;
 }
 
-export type SubscriptionPatch = Partial<SubscriptionSettings> & { deliveryType?: DeliveryType };
+/** `pushHeaders` replaces every static header ({} removes them); absent leaves them. */
+export type SubscriptionPatch = Partial<SubscriptionSettings> & {
+  deliveryType?: DeliveryType;
+  pushHeaders?: PushHeaders;
+};
 
 export interface SubscriptionFilter {
   topicId?: bigint;
@@ -44,4 +51,8 @@ export interface SubscriptionRepository {
    * run; a failure starts one if none is running. Returns when the current failing run started.
    */
   recordPushHealth(id: bigint, succeeded: boolean, nowMs: number): Promise<number | null>;
+  /** The subscription's static push headers, opened ({} when none): for the pusher only. */
+  findPushHeaders(id: bigint): Promise<Record<string, string>>;
+  /** Seals every stored push-header set again under the first key where needed; returns how many. */
+  resealPushHeaders(): Promise<number>;
 }

@@ -1,10 +1,12 @@
 import type { Clock } from "../../domain/clock.js";
+import type { OperationalEvent } from "../../domain/operational-event.js";
 import type { PushVerdict } from "../../domain/push-outcome.js";
 import { leaseKey, type QueueItem } from "../../domain/queue-item.js";
 import type { Subscription } from "../../domain/subscription.js";
 import type { AckRef } from "../consume/ack-id.js";
 import { type AttemptFailure, recordFailedAttempts } from "../consume/attempt-failures.js";
 import { lockCurrentLeases } from "../consume/current-leases.js";
+import { IGNORE_EVENTS, type OperationalEventSink } from "../events/operational-events.js";
 import { DeliveryTally, ignoreQueueEvents, type QueueObserver } from "../ports/queue-observer.js";
 import type { Store } from "../ports/store.js";
 
@@ -41,11 +43,24 @@ export class PushSettlement {
     private readonly pauseAfterFailingMs: number,
     private readonly random: () => number = Math.random,
     private readonly observer: QueueObserver = ignoreQueueEvents,
+    private readonly events: OperationalEventSink = IGNORE_EVENTS,
+    /** Unresolved dead letters of one subscription that raise a `dead_letters.threshold` event; 0 = never. */
+    private readonly deadLetterThreshold = 0,
   ) {}
 
   async settle(subscription: Subscription, outcomes: readonly PushOutcome[]): Promise<string | null> {
     if (outcomes.length === 0) return null;
+    const events: OperationalEvent[] = [];
     const { paused, tally } = await this.store.transaction(async (repos) => {
+      events.length = 0; // a retried transaction starts over
+      const event = (type: OperationalEvent["type"], data: OperationalEvent["data"]) =>
+        events.push({
+          type,
+          atMs: nowMs,
+          subscription: subscription.name,
+          topic: subscription.topicCode,
+          data,
+        });
       const tally = new DeliveryTally();
       const nowMs = this.clock.nowMs();
       // Matched by (row, token): a stale outcome (its lease expired and the row was redelivered)
@@ -101,7 +116,16 @@ export class PushSettlement {
         nowMs,
       );
       for (const { record } of acked) tally.acked("webhook", nowMs - record.createdAtMs);
-      tally.add(await recordFailedAttempts(repos, subscription, failures, this.clock, this.random));
+      const failed = await recordFailedAttempts(repos, subscription, failures, this.clock, this.random);
+      tally.add(failed);
+      const deadLettered = failed.countOf("dead_lettered");
+      if (this.deadLetterThreshold > 0 && deadLettered > 0) {
+        const unresolved = await repos.deadLetters.countUnresolved(subscription.id);
+        // Once per crossing: the batch took the count from below the threshold to at or above it.
+        if (unresolved >= this.deadLetterThreshold && unresolved - deadLettered < this.deadLetterThreshold) {
+          event("dead_letters.threshold", { threshold: this.deadLetterThreshold, unresolved });
+        }
+      }
 
       if (acked.length === 0 && failures.length === 0) return { paused: null, tally };
       // Health is written on changes only (a failing run starts or ends), plus a success heartbeat
@@ -114,8 +138,24 @@ export class PushSettlement {
       let failingSince = known.failingSinceMs;
       const changes = succeeded ? failingSince !== null : failingSince === null;
       if (changes || (succeeded && nowMs - known.successWrittenAtMs > HEALTH_HEARTBEAT_MS)) {
+        const before = failingSince;
         failingSince = await repos.subscriptions.recordPushHealth(subscription.id, succeeded, nowMs);
         if (succeeded) known.successWrittenAtMs = nowMs;
+        if (succeeded && before !== null) {
+          event("endpoint.recovered", {
+            endpoint: subscription.callbackUrl,
+            failingSince: new Date(before).toISOString(),
+            failedForSeconds: Math.round((nowMs - before) / 1000),
+          });
+        } else if (!succeeded && failingSince === nowMs) {
+          // This write started the failing run (another instance may have started it first).
+          const first = failures[0];
+          event("endpoint.failing", {
+            endpoint: subscription.callbackUrl,
+            lastError: (first?.error ?? "").slice(0, 200),
+            httpStatus: first?.httpStatus ?? null,
+          });
+        }
       }
       known.failingSinceMs = failingSince;
       this.health.set(subscription.id, known);
@@ -126,11 +166,17 @@ export class PushSettlement {
         reason = `every push failed since ${new Date(failingSince).toISOString()}`;
       }
       if (reason !== null && (await repos.subscriptions.pause(subscription.id, reason, nowMs))) {
+        event("subscription.paused", {
+          reason,
+          failingSince: failingSince === null ? null : new Date(failingSince).toISOString(),
+        });
         return { paused: reason, tally };
       }
       return { paused: null, tally };
     });
     tally.reportTo(this.observer);
+    // After the commit: an event names only what was stored.
+    for (const e of events) this.events.emit(e);
     return paused;
   }
 }

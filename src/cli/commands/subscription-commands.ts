@@ -38,6 +38,8 @@ interface SettingOptions {
   filter?: string;
   deadLetterTopic?: string;
   retainAcked?: boolean;
+  retrySchedule?: Duration[];
+  pushRateLimit?: number;
 }
 
 function settingOptions(command: Command): Command {
@@ -64,6 +66,16 @@ function settingOptions(command: Command): Command {
       "--retain-acked <bool>",
       "keep acked messages for the message TTL, so seek can replay them",
       parseBoolean,
+    )
+    .option(
+      "--retry-schedule <durations>",
+      "delays before each retry, comma-separated (e.g. 0s,5s,5m,30m); replaces exponential backoff",
+      (value: string) => value.split(",").map((d) => parseDuration(d.trim())),
+    )
+    .option(
+      "--push-rate-limit <n>",
+      "most push requests per second, across every instance, 0..10000 (0 = no limit)",
+      integerIn(0, 10_000),
     );
 }
 
@@ -80,6 +92,8 @@ function settings(o: SettingOptions) {
     ...(o.filter !== undefined ? { filter: o.filter } : {}),
     ...(o.deadLetterTopic !== undefined ? { deadLetterTopic: o.deadLetterTopic } : {}),
     ...(o.retainAcked !== undefined ? { retainAckedMessages: o.retainAcked } : {}),
+    ...(o.retrySchedule !== undefined ? { retrySchedule: o.retrySchedule } : {}),
+    ...(o.pushRateLimit !== undefined ? { pushRateLimitPerSecond: o.pushRateLimit } : {}),
   };
 }
 

@@ -10,6 +10,7 @@ import * as hardeningAuth from "./0003-hardening-auth.js";
 import * as deadLetterForwardTokens from "./0004-dead-letter-forward-tokens.js";
 import * as publishOrderLocks from "./0005-publish-order-locks.js";
 import * as messageSize from "./0006-message-size.js";
+import * as pushSchedulesAndAuth from "./0007-push-schedules-and-auth.js";
 import * as replayAndScheduling from "./0008-replay-and-scheduling.js";
 import * as messageTraceContext from "./0009-message-trace-context.js";
 import * as publishOrderLockWrites from "./0010-publish-order-lock-writes.js";
@@ -31,6 +32,11 @@ const MIGRATIONS: readonly Migration[] = [
   },
   { name: "0005-publish-order-locks", up: publishOrderLocks.up, down: publishOrderLocks.down },
   { name: "0006-message-size", up: messageSize.up, down: messageSize.down },
+  {
+    name: "0007-push-schedules-and-auth",
+    up: pushSchedulesAndAuth.up,
+    down: pushSchedulesAndAuth.down,
+  },
   { name: "0008-replay-and-scheduling", up: replayAndScheduling.up, down: replayAndScheduling.down },
   { name: "0009-message-trace-context", up: messageTraceContext.up, down: messageTraceContext.down },
   {

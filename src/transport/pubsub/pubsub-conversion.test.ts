@@ -17,6 +17,7 @@ import {
 } from "../../../gen/google/pubsub/v1/pubsub_pb.js";
 import type { Delivery } from "../../app/consume/delivery-service.js";
 import { DomainError } from "../../domain/domain-error.js";
+import { DEFAULT_PUSH_RETRY_SCHEDULE_MS } from "../../domain/retry-schedule.js";
 import type { Subscription } from "../../domain/subscription.js";
 import {
   createInputFromPubsub,
@@ -61,12 +62,17 @@ function heraldSubscription(overrides: Partial<Subscription> = {}): Subscription
     lastPushSuccessAtMs: null,
     deadLetterTopicCode: null,
     pubsubProject: "p",
+    pushHeaderNames: [],
     identifierFilter: "",
     pushEndpoint: "",
     ackDeadlineSeconds: 10,
     maxDeliveryAttempts: 100,
     minBackoffMs: 0,
     maxBackoffMs: 0,
+    retryScheduleMs: [],
+    oidcServiceAccountEmail: "",
+    oidcAudience: "",
+    pushRateLimitPerSecond: 0,
     messageTtlMs: 7 * 24 * 60 * 60 * 1000,
     enableOrdering: false,
     retainAckedMessages: false,
@@ -103,6 +109,8 @@ describe("createInputFromPubsub", () => {
       deliveryType: "pull",
       pushEndpoint: "",
       pushPayload: "wrapped",
+      oidcServiceAccountEmail: "",
+      oidcAudience: "",
       ackDeadlineSeconds: 10,
       messageTtlMs: 7 * 24 * 60 * 60 * 1000,
       enableOrdering: false,
@@ -245,13 +253,25 @@ describe("createInputFromPubsub", () => {
 
 describe("pushSettingsFromPubsub", () => {
   it("means pull when there is no push config or its endpoint is empty", () => {
-    const pull = { deliveryType: "pull", pushEndpoint: "", pushPayload: "wrapped" };
+    const pull = {
+      deliveryType: "pull",
+      pushEndpoint: "",
+      pushPayload: "wrapped",
+      oidcServiceAccountEmail: "",
+      oidcAudience: "",
+    };
     expect(pushSettingsFromPubsub(undefined)).toEqual(pull);
     expect(pushSettingsFromPubsub(create(PushConfigSchema, {}))).toEqual(pull);
   });
 
   it("pushes the wrapped envelope without a wrapper choice or with pubsub_wrapper", () => {
-    const expected = { deliveryType: "push", pushEndpoint: "https://h.example/in", pushPayload: "wrapped" };
+    const expected = {
+      deliveryType: "push",
+      pushEndpoint: "https://h.example/in",
+      pushPayload: "wrapped",
+      oidcServiceAccountEmail: "",
+      oidcAudience: "",
+    };
     expect(
       pushSettingsFromPubsub(create(PushConfigSchema, { pushEndpoint: "https://h.example/in" })),
     ).toEqual(expected);
@@ -277,18 +297,27 @@ describe("pushSettingsFromPubsub", () => {
       deliveryType: "push",
       pushEndpoint: "https://h.example/in",
       pushPayload: payload,
+      oidcServiceAccountEmail: "",
+      oidcAudience: "",
     });
   });
 
-  it("answers UNIMPLEMENTED for push authentication", () => {
-    const config = create(PushConfigSchema, {
-      pushEndpoint: "https://h.example/in",
-      authenticationMethod: {
-        case: "oidcToken",
-        value: create(PushConfig_OidcTokenSchema, { serviceAccountEmail: "a@p.iam.gserviceaccount.com" }),
-      },
+  it("takes the OIDC token's service account and audience, and requires the service account", () => {
+    const config = (serviceAccountEmail: string) =>
+      create(PushConfigSchema, {
+        pushEndpoint: "https://h.example/in",
+        authenticationMethod: {
+          case: "oidcToken",
+          value: create(PushConfig_OidcTokenSchema, { serviceAccountEmail, audience: "https://aud.example" }),
+        },
+      });
+    expect(pushSettingsFromPubsub(config("a@p.iam.gserviceaccount.com"))).toMatchObject({
+      oidcServiceAccountEmail: "a@p.iam.gserviceaccount.com",
+      oidcAudience: "https://aud.example",
     });
-    expect(errorOf(() => pushSettingsFromPubsub(config)).kind).toBe("unimplemented");
+    expect(errorOf(() => pushSettingsFromPubsub(config(""))).field).toBe(
+      "push_config.oidc_token.service_account_email",
+    );
   });
 });
 
@@ -348,6 +377,8 @@ describe("subscriptionToPubsub", () => {
         deadLetterTopicId: 9n,
         deadLetterTopicCode: "orders.dead",
         maxDeliveryAttempts: 12,
+        oidcServiceAccountEmail: "pusher@p.iam.gserviceaccount.com",
+        oidcAudience: "https://aud.example",
         minBackoffMs: 1_500,
         maxBackoffMs: 300_000,
       }),
@@ -358,6 +389,8 @@ describe("subscriptionToPubsub", () => {
         deliveryType: "push",
         pushEndpoint: "https://h.example/raw",
         callbackUrl: "https://h.example/raw",
+        // What a Pub/Sub push subscription created without a retry policy gets.
+        retryScheduleMs: DEFAULT_PUSH_RETRY_SCHEDULE_MS,
         pushPayload: "unwrapped",
       }),
     ],
@@ -367,6 +400,8 @@ describe("subscriptionToPubsub", () => {
         deliveryType: "push",
         pushEndpoint: "https://h.example/env",
         callbackUrl: "https://h.example/env",
+        // What a Pub/Sub push subscription created without a retry policy gets.
+        retryScheduleMs: DEFAULT_PUSH_RETRY_SCHEDULE_MS,
         pushPayload: "wrapped",
       }),
     ],
@@ -381,6 +416,8 @@ describe("subscriptionToPubsub", () => {
       deliveryType: s.deliveryType,
       pushEndpoint: s.pushEndpoint,
       pushPayload: s.pushPayload,
+      oidcServiceAccountEmail: s.oidcServiceAccountEmail,
+      oidcAudience: s.oidcAudience,
       ackDeadlineSeconds: s.ackDeadlineSeconds,
       messageTtlMs: s.messageTtlMs,
       enableOrdering: s.enableOrdering,
@@ -388,9 +425,22 @@ describe("subscriptionToPubsub", () => {
       retainAckedMessages: s.retainAckedMessages,
       deadLetterTopic: s.deadLetterTopicCode ?? "",
       maxDeliveryAttempts: s.maxDeliveryAttempts,
-      minBackoffMs: s.minBackoffMs,
-      maxBackoffMs: s.maxBackoffMs,
+      ...(s.retryScheduleMs.length === 0
+        ? { minBackoffMs: s.minBackoffMs, maxBackoffMs: s.maxBackoffMs }
+        : {}),
     });
+  });
+
+  it("leaves a push subscription without a retry policy to Herald's default push schedule", () => {
+    const input = createInputFromPubsub(
+      pubsubSubscription({ pushConfig: { pushEndpoint: "https://h.example/in" } }),
+      "audit",
+      SUBSCRIBER_ID,
+      "p",
+    );
+    expect(input.minBackoffMs).toBeUndefined();
+    expect(input.maxBackoffMs).toBeUndefined();
+    expect(input.retryScheduleMs).toBeUndefined();
   });
 
   it("names the dead-letter topic in the requested project", () => {

@@ -4,6 +4,7 @@ import {
   DeadLetterPolicySchema,
   type PushConfig,
   PushConfig_NoWrapperSchema,
+  PushConfig_OidcTokenSchema,
   PushConfig_PubsubWrapperSchema,
   PushConfigSchema,
   type ReceivedMessage,
@@ -60,7 +61,7 @@ export function subscriptionToPubsub(project: string, s: Subscription): Subscrip
   return create(SubscriptionSchema, {
     name: subscriptionName(project, s.name),
     topic: topicName(project, s.topicCode),
-    ...(s.deliveryType === "push" ? { pushConfig: pushConfigOf(s.callbackUrl, s.pushPayload) } : {}),
+    ...(s.deliveryType === "push" ? { pushConfig: pushConfigOf(s) } : {}),
     ackDeadlineSeconds: s.ackDeadlineSeconds,
     messageRetentionDuration: msToDuration(s.messageTtlMs),
     retainAckedMessages: s.retainAckedMessages,
@@ -74,7 +75,7 @@ export function subscriptionToPubsub(project: string, s: Subscription): Subscrip
           }),
         }
       : {}),
-    ...(s.maxBackoffMs > 0
+    ...(s.maxBackoffMs > 0 && s.retryScheduleMs.length === 0
       ? {
           retryPolicy: create(RetryPolicySchema, {
             minimumBackoff: msToDuration(s.minBackoffMs),
@@ -86,9 +87,21 @@ export function subscriptionToPubsub(project: string, s: Subscription): Subscrip
   });
 }
 
-function pushConfigOf(endpoint: string, payload: PushPayload): PushConfig {
+function pushConfigOf(s: Subscription): PushConfig {
+  const payload = s.pushPayload;
   return create(PushConfigSchema, {
-    pushEndpoint: endpoint,
+    pushEndpoint: s.callbackUrl,
+    ...(s.oidcServiceAccountEmail !== ""
+      ? {
+          authenticationMethod: {
+            case: "oidcToken" as const,
+            value: create(PushConfig_OidcTokenSchema, {
+              serviceAccountEmail: s.oidcServiceAccountEmail,
+              audience: s.oidcAudience,
+            }),
+          },
+        }
+      : {}),
     wrapper:
       payload === "wrapped"
         ? { case: "pubsubWrapper", value: create(PushConfig_PubsubWrapperSchema, {}) }
@@ -104,11 +117,18 @@ export function pushSettingsFromPubsub(config: PushConfig | undefined): {
   deliveryType: DeliveryType;
   pushEndpoint: string;
   pushPayload: PushPayload;
+  oidcServiceAccountEmail: string;
+  oidcAudience: string;
 } {
   if (config === undefined || config.pushEndpoint === "") {
-    return { deliveryType: "pull", pushEndpoint: "", pushPayload: "wrapped" };
+    return {
+      deliveryType: "pull",
+      pushEndpoint: "",
+      pushPayload: "wrapped",
+      oidcServiceAccountEmail: "",
+      oidcAudience: "",
+    };
   }
-  if (config.authenticationMethod.case !== undefined) throw unimplemented("push authentication (oidc_token)");
   const wrapper = config.wrapper;
   const pushPayload: PushPayload =
     wrapper.case === "noWrapper"
@@ -116,7 +136,18 @@ export function pushSettingsFromPubsub(config: PushConfig | undefined): {
         ? "unwrapped_metadata"
         : "unwrapped"
       : "wrapped";
-  return { deliveryType: "push", pushEndpoint: config.pushEndpoint, pushPayload };
+  const oidc =
+    config.authenticationMethod.case === "oidcToken" ? config.authenticationMethod.value : undefined;
+  if (oidc !== undefined && oidc.serviceAccountEmail === "") {
+    throw DomainError.invalid("push_config.oidc_token.service_account_email", "is required");
+  }
+  return {
+    deliveryType: "push",
+    pushEndpoint: config.pushEndpoint,
+    pushPayload,
+    oidcServiceAccountEmail: oidc?.serviceAccountEmail ?? "",
+    oidcAudience: oidc?.audience ?? "",
+  };
 }
 
 /** Herald's dead-letter topic and attempt limit for a Pub/Sub dead-letter policy (or none). */
@@ -182,12 +213,13 @@ export function createInputFromPubsub(
   rejectUnsupported(s);
   if (s.topic === "") throw DomainError.invalid("topic", "is required");
   const topic = parseTopicName("topic", s.topic);
+  const push = pushSettingsFromPubsub(s.pushConfig);
   return {
     name,
     subscriberId,
     topicCode: topic.id,
     pubsubProject: project,
-    ...pushSettingsFromPubsub(s.pushConfig),
+    ...push,
     ackDeadlineSeconds: s.ackDeadlineSeconds || PUBSUB_DEFAULTS.ackDeadlineSeconds,
     messageTtlMs:
       durationToMs("message_retention_duration", s.messageRetentionDuration) ??
@@ -196,7 +228,9 @@ export function createInputFromPubsub(
     attributeFilter: s.filter,
     retainAckedMessages: s.retainAckedMessages,
     ...deadLetterFromPubsub(s.deadLetterPolicy),
-    ...backoffFromPubsub(s.retryPolicy),
+    // A push subscription without a retry policy gets Herald's default push retry schedule rather
+    // than immediate redelivery, which would hammer a receiver that is down (Pub/Sub backs off too).
+    ...(s.retryPolicy === undefined && push.deliveryType === "push" ? {} : backoffFromPubsub(s.retryPolicy)),
   };
 }
 
