@@ -4,8 +4,14 @@
  * with `jose` against the JWKS Herald serves on its port, with the right issuer and audience; after
  * a key rotation old tokens keep verifying until the retired key's overlap has passed, and only then fail.
  */
-import http2 from "node:http2";
-import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, type JSONWebKeySet, jwtVerify } from "jose";
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  decodeJwt,
+  decodeProtectedHeader,
+  type JSONWebKeySet,
+  jwtVerify,
+} from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FakeClock } from "../../src/domain/clock.js";
 import { pubsubClients } from "../support/pubsub-client.js";
@@ -19,25 +25,11 @@ const HOUR_MS = 60 * 60 * 1000;
 const SERVICE_ACCOUNT = "pusher@herald-test.iam.gserviceaccount.com";
 const AUDIENCE = "https://receiver.example/push";
 
-/** GET over HTTP/2 (the cleartext port speaks HTTP/2 only), parsed as JSON. */
+/** GET over plain HTTP/1.1 (fetch), as a receiver's JWT library would, parsed as JSON. */
 async function getJson(baseUrl: string, path: string): Promise<{ status: number; body: unknown }> {
-  const session = http2.connect(baseUrl);
-  try {
-    return await new Promise((resolve, reject) => {
-      const req = session.request({ ":method": "GET", ":path": path });
-      let status = 0;
-      const chunks: Buffer[] = [];
-      req.on("response", (headers) => {
-        status = Number(headers[":status"]);
-      });
-      req.on("data", (c: Buffer) => chunks.push(c));
-      req.on("end", () => resolve({ status, body: JSON.parse(Buffer.concat(chunks).toString() || "null") }));
-      req.on("error", reject);
-      req.end();
-    });
-  } finally {
-    session.close();
-  }
+  const res = await fetch(new URL(path, baseUrl));
+  const text = await res.text();
+  return { status: res.status, body: JSON.parse(text || "null") };
 }
 
 describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
@@ -112,6 +104,11 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
         issuer: t.server.url,
         jwks_uri: `${t.server.url}/.well-known/jwks.json`,
         id_token_signing_alg_values_supported: ["RS256"],
+      });
+      // Any standard JWT library verifies against the published JWKS (fetched over HTTP/1.1 here).
+      await jwtVerify(token, createRemoteJWKSet(new URL(`${t.server.url}/.well-known/jwks.json`)), {
+        audience: AUDIENCE,
+        issuer: t.server.url,
       });
       const { payload, protectedHeader } = await verify(token, await jwks());
       expect(protectedHeader.alg).toBe("RS256");
