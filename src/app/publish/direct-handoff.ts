@@ -33,14 +33,24 @@ export interface Handoff extends HandoffLease {
  * duplicates, or that the subscription's filter leaves out, get no row: the taker receives fewer.
  */
 export function planHandoffs(takers: DirectTakers, requests: readonly PublishRequest[]): Handoff[] {
-  const byTopic = new Map<bigint, (BatchSlot & { sizeBytes: number })[]>();
+  const requestsByTopic = new Map<bigint, number[]>();
   requests.forEach((r, request) => {
-    const slots = byTopic.get(r.topicId) ?? [];
-    byTopic.set(r.topicId, slots);
-    r.messages.forEach((m, position) => {
-      slots.push({ request, position, sizeBytes: messageSizeBytes(m.data, m.attributes) });
-    });
+    const indexes = requestsByTopic.get(r.topicId) ?? [];
+    requestsByTopic.set(r.topicId, indexes);
+    indexes.push(request);
   });
+  const byTopic = new Map<bigint, (BatchSlot & { sizeBytes: number })[]>();
+  for (const [topicId, indexes] of requestsByTopic) {
+    // Most publishes find no waiting stream: weigh messages only for topics that have one.
+    if (takers.roomiestPerSubscription(topicId).length === 0) continue;
+    const slots: (BatchSlot & { sizeBytes: number })[] = [];
+    for (const request of indexes) {
+      (requests[request] as PublishRequest).messages.forEach((m, position) => {
+        slots.push({ request, position, sizeBytes: messageSizeBytes(m.data, m.attributes) });
+      });
+    }
+    byTopic.set(topicId, slots);
+  }
   const handoffs: Handoff[] = [];
   for (const [topicId, slots] of byTopic) {
     for (const taker of takers.roomiestPerSubscription(topicId)) {
