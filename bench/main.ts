@@ -42,6 +42,7 @@ import { fanOut } from "./workloads/fan-out.js";
 import { fixedRateLatency } from "./workloads/fixed-rate-latency.js";
 import { publishThroughput } from "./workloads/publish-throughput.js";
 import { pushDelivery } from "./workloads/push-delivery.js";
+import { pushLatency } from "./workloads/push-latency.js";
 import { singlePublish } from "./workloads/single-publish.js";
 import type { Workload } from "./workloads/workload.js";
 
@@ -51,6 +52,7 @@ const WORKLOADS: readonly Workload[] = [
   endToEnd,
   fixedRateLatency,
   pushDelivery,
+  pushLatency,
   fanOut,
 ];
 /** Table order: workloads first, then the ceiling rows. */

@@ -4,54 +4,13 @@
  * consumer stream receives and acks. Latency is measured from each message's SCHEDULED send time,
  * so a stalled publisher or server shows up in the numbers instead of hiding (coordinated omission).
  */
-import { PAYLOAD } from "../bench-message.js";
 import { DeliveryTracker } from "../delivery-tracker.js";
-import type { Peer, Publisher } from "../peers/peer.js";
+import { publishOnSchedule } from "../fixed-rate-schedule.js";
+import type { Peer } from "../peers/peer.js";
 import { summarizeLatencies } from "../stats.js";
 import type { RunResult, Workload, WorkloadContext } from "./workload.js";
 
 const CONSUMER_SETTLE_MS = 200;
-
-interface ScheduleResult {
-  sent: number;
-  publishLatenciesMs: number[];
-  firstError: unknown;
-}
-
-async function publishOnSchedule(
-  publisher: Publisher,
-  tag: string,
-  options: { ratePerSecond: number; total: number; maxInFlight: number; startMs: number; deadlineMs: number },
-): Promise<ScheduleResult> {
-  const intervalMs = 1000 / options.ratePerSecond;
-  const publishLatenciesMs: number[] = [];
-  const inFlight = new Set<Promise<void>>();
-  let firstError: unknown;
-  let sent = 0;
-  while (sent < options.total && performance.now() < options.deadlineMs && firstError === undefined) {
-    const due = Math.min(options.total, Math.floor((performance.now() - options.startMs) / intervalMs) + 1);
-    while (sent < due && inFlight.size < options.maxInFlight) {
-      const scheduledAtMs = options.startMs + sent * intervalMs;
-      const message = { id: `${tag}-${sent}`, data: PAYLOAD, sentAtMs: scheduledAtMs };
-      sent += 1;
-      const callStartMs = performance.now();
-      const call: Promise<void> = publisher.publish([message]).then(
-        () => {
-          publishLatenciesMs.push(performance.now() - callStartMs);
-        },
-        (err: unknown) => {
-          firstError ??= err;
-        },
-      );
-      inFlight.add(call);
-      void call.finally(() => inFlight.delete(call));
-    }
-    const untilNextMs = options.startMs + sent * intervalMs - performance.now();
-    await new Promise((resolve) => setTimeout(resolve, Math.max(1, Math.floor(untilNextMs))));
-  }
-  await Promise.all([...inFlight]);
-  return { sent, publishLatenciesMs, firstError };
-}
 
 async function fixedRateRun(peer: Peer, ctx: WorkloadContext, durationMs: number, isMeasured: boolean) {
   const s = ctx.settings.fixedRate;

@@ -5,74 +5,19 @@
  * 4 publishers send batches of 100; throughput is from the first publish to the N-th distinct
  * message received, latency is publish→receive. Duplicates (redeliveries) are counted.
  */
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { DeliveryTracker } from "../delivery-tracker.js";
-import { asHeraldPeer, SENT_AT_ATTRIBUTE } from "../peers/herald-peer.js";
+import { asHeraldPeer } from "../peers/herald-peer.js";
 import type { Peer } from "../peers/peer.js";
 import { publishConcurrently } from "../publish-loop.js";
+import { PUSHER_REFRESH_SETTLE_MS, startPushReceiver } from "../push-receiver.js";
 import { summarizeLatencies } from "../stats.js";
 import type { RunResult, Workload, WorkloadContext } from "./workload.js";
-
-/** Herald re-reads its PUSH subscriptions every 1 s; waiting this long lets it start pushing at once. */
-const PUSHER_REFRESH_SETTLE_MS = 1_200;
-
-interface PushBody {
-  message?: { identifier?: string; attributes?: Record<string, string> };
-}
-
-/** The receiver: every delivery goes to `tracker`; `completedAtMs` is set at the N-th distinct id. */
-async function startReceiver(tracker: DeliveryTracker) {
-  const state = { completedAtMs: Number.NaN };
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.on("end", () => {
-      const receivedAtMs = performance.now();
-      let message: PushBody["message"];
-      try {
-        message = (JSON.parse(Buffer.concat(chunks).toString("utf8")) as PushBody).message;
-      } catch (err) {
-        tracker.handlers.onError(err);
-      }
-      if (message?.identifier === undefined) {
-        tracker.handlers.onError(new Error("push body without message.identifier"));
-        res.writeHead(400).end();
-        return;
-      }
-      tracker.handlers.onReceived(
-        [{ id: message.identifier, sentAtMs: Number(message.attributes?.[SENT_AT_ATTRIBUTE]) }],
-        receivedAtMs,
-      );
-      if (Number.isNaN(state.completedAtMs) && tracker.uniqueReceived >= tracker.expected) {
-        state.completedAtMs = receivedAtMs;
-      }
-      res.writeHead(204).end();
-      tracker.handlers.onAcked(1);
-    });
-  });
-  server.keepAliveTimeout = 60_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/push`,
-    state,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
 
 async function pushRun(peer: Peer, ctx: WorkloadContext, total: number, isMeasured: boolean) {
   const s = ctx.settings.push;
   const tag = ctx.uniqueTag("w4");
   const tracker = new DeliveryTracker(total);
-  const receiver = await startReceiver(tracker);
+  const receiver = await startPushReceiver(tracker);
   try {
     const channel = await asHeraldPeer(peer).openHeraldChannel(tag, { pushEndpoint: receiver.url });
     const publishers = await Promise.all(Array.from({ length: s.clients }, () => channel.openPublisher()));
