@@ -87,7 +87,9 @@ async function serveUnary(
   req.once("close", onClose);
   const timeout = parseTimeout(firstValue(req.headers["grpc-timeout"]), options.maxTimeoutMs);
   let deadlineTimer: NodeJS.Timeout | undefined;
-  if (timeout.timeoutMs !== undefined) {
+  // A timeout past maxTimeoutMs comes back with an error (the call fails at once) and no timer:
+  // setTimeout would warn about the overflow and fire after 1 ms.
+  if (timeout.timeoutMs !== undefined && timeout.error === undefined) {
     deadlineTimer = setTimeout(
       () => controller.abort(new ConnectError("the operation timed out", Code.DeadlineExceeded)),
       timeout.timeoutMs,
