@@ -44,6 +44,8 @@ interface Case {
   /** The status the case is about, so it cannot quietly test something else. */
   expected: Code | typeof OK;
   contentType?: string;
+  /** Extra request headers. */
+  headers?: Record<string, string>;
   /** The ErrorDetail the answer must carry (grpc-status-details-bin). */
   detail?: { reason: string; field: string };
 }
@@ -193,6 +195,30 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
         contentType: "application/grpc+proto",
         expected: OK,
       },
+      {
+        name: "Acknowledge with a grpc-timeout the call meets",
+        path: ACKNOWLEDGE,
+        token: subscriberKey,
+        body: acknowledge({ subscription: "fp-sub", ackIds: ["forged"] }),
+        headers: { "grpc-timeout": "30S" },
+        expected: OK,
+      },
+      {
+        name: "a grpc-timeout past the longest honoured one",
+        path: PUBLISH,
+        token: publisherKey,
+        body: publish({ publisher: "fp-pub", topic: "fp.t", messages: [{ data: text("x") }] }),
+        headers: { "grpc-timeout": "99999999H" },
+        expected: Code.InvalidArgument,
+      },
+      {
+        name: "a malformed grpc-timeout",
+        path: PUBLISH,
+        token: publisherKey,
+        body: publish({ publisher: "fp-pub", topic: "fp.t", messages: [{ data: text("x") }] }),
+        headers: { "grpc-timeout": "soon" },
+        expected: Code.InvalidArgument,
+      },
     ];
 
     /** The response as a client sees it; `date` is the only header allowed to differ. */
@@ -212,6 +238,7 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
               te: "trailers",
               authorization: `Bearer ${c.token}`,
               "x-request-id": `fast-path-case-${i}`,
+              ...c.headers,
             },
             body: c.body,
           });
