@@ -1,6 +1,7 @@
 /** The bench's command line: mode, which workloads and targets, overrides, profiling. */
 import { parseArgs } from "node:util";
 import type { SettingsOverrides } from "./bench-settings.js";
+import type { ServerRuntime } from "./herald-child.js";
 import { DEFAULT_NATS_URL } from "./peers/jetstream-peer.js";
 import { DEFAULT_AMQP_URL } from "./peers/rabbitmq-peer.js";
 
@@ -17,12 +18,15 @@ export interface CliOptions {
   workloadIds: Set<string>;
   targets: Set<string>;
   isCpuProfiling: boolean;
+  /** How the Herald children run: the compiled build (default; built at start) or tsx. */
+  serverRuntime: ServerRuntime;
   overrides: SettingsOverrides;
 }
 
 function usage(workloadIds: readonly string[]): string {
   return `usage: npm run bench -- [--quick] [--only=${workloadIds.join(",")}]
                        [--targets=${TARGETS.join(",")}] [--rate=<msg/s>] [--runs=<n>] [--cpu-prof]
+                       [--server=dist|tsx]   (dist: npm run build first, children run the compiled build)
 env: BENCH_MYSQL_URL (default mysql://root@127.0.0.1:3306/herald_bench; a fresh <name>_<random> database
      per Herald child, dropped afterwards), BENCH_AMQP_URL (default ${DEFAULT_AMQP_URL}),
      BENCH_NATS_URL (default ${DEFAULT_NATS_URL}); HERALD_* variables pass through to the Herald child`;
@@ -36,12 +40,18 @@ function parseOptions(argv: string[]) {
       only: { type: "string" },
       targets: { type: "string" },
       "cpu-prof": { type: "boolean", default: false },
+      server: { type: "string", default: "dist" },
       rate: { type: "string" },
       runs: { type: "string" },
       help: { type: "boolean", default: false },
     },
     strict: true,
   });
+}
+
+function serverRuntime(raw: string | undefined): ServerRuntime {
+  if (raw === "dist" || raw === "tsx") return raw;
+  throw new UsageError("--server must be dist or tsx");
 }
 
 /** Parses argv; prints usage and exits on --help; throws UsageError on a bad option. */
@@ -84,5 +94,6 @@ export function parseCli(argv: string[], workloadIds: readonly string[]): CliOpt
     workloadIds: list(values.only, workloadIds, "only"),
     targets: list(values.targets, TARGETS, "targets"),
     isCpuProfiling: values["cpu-prof"],
+    serverRuntime: serverRuntime(values.server),
   };
 }

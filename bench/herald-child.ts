@@ -1,6 +1,8 @@
 /**
- * Runs Herald as a child process (`node --import tsx src/cli/main.ts serve`), exactly as an
- * operator would, so its CPU and memory can be read from /proc apart from the benchmark's own.
+ * Runs Herald as a child process, as an operator deploys it — the compiled build
+ * (`node dist/src/cli/main.js serve`, what `npm run build && npm start` runs) — or, with
+ * `--server=tsx`, the TypeScript sources through tsx (`npm start` without a build). Its CPU and
+ * memory are read from /proc apart from the benchmark's own.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
@@ -10,6 +12,9 @@ import { fileURLToPath } from "node:url";
 
 /** The repository root: the child runs from here so `tsx` and `src/` resolve. */
 export const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+/** How the child runs Herald: the compiled build in dist/, or the sources through tsx. */
+export type ServerRuntime = "dist" | "tsx";
 
 export interface HeraldChildOptions {
   /** DATABASE_URL for the child. */
@@ -23,6 +28,8 @@ export interface HeraldChildOptions {
   env?: Record<string, string>;
   /** How long to wait for the "herald listening" line, ms. */
   startTimeoutMs?: number;
+  /** Default "tsx". */
+  runtime?: ServerRuntime;
 }
 
 export interface HeraldChild {
@@ -58,22 +65,27 @@ function keepMainThreadProfile(
 
 /** Starts the child and resolves once it logs "herald listening" with its address. */
 export async function startHeraldChild(options: HeraldChildOptions): Promise<HeraldChild> {
-  const nodeArgs = ["--import", "tsx"];
+  const isCompiled = options.runtime === "dist";
+  const nodeArgs = isCompiled ? [] : ["--import", "tsx"];
   // Node 20 has no per-thread name pattern for --cpu-prof-name, so profiles go to a scratch
   // directory with their default names (…<pid>.<thread id>…) and the main thread's is kept.
   const profileScratch = options.cpuProfile ? mkdtempSync(join(tmpdir(), "herald-cpu-prof-")) : undefined;
   if (profileScratch) nodeArgs.push("--cpu-prof", `--cpu-prof-dir=${profileScratch}`);
-  const child = spawn(process.execPath, [...nodeArgs, "src/cli/main.ts", "serve"], {
-    cwd: REPO_ROOT,
-    env: {
-      ...process.env,
-      ...options.env,
-      HERALD_ADDR: "127.0.0.1:0",
-      HERALD_LOG_LEVEL: "info",
-      DATABASE_URL: options.databaseUrl,
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, isCompiled ? "dist/src/cli/main.js" : "src/cli/main.ts", "serve"],
+    {
+      cwd: REPO_ROOT,
+      env: {
+        ...process.env,
+        ...options.env,
+        HERALD_ADDR: "127.0.0.1:0",
+        HERALD_LOG_LEVEL: "info",
+        DATABASE_URL: options.databaseUrl,
+      },
+      stdio: ["ignore", "ignore", "pipe"],
     },
-    stdio: ["ignore", "ignore", "pipe"],
-  });
+  );
   const tail: string[] = [];
   const errorLines: string[] = [];
   let pending = "";

@@ -26,6 +26,8 @@ export interface MachineFacts {
   /** 1, 5 and 15 minute load averages when the bench started: other work on the machine skews results. */
   loadAverageAtStart: number[];
   sqlite: string;
+  /** How the Herald children ran: "dist" (the compiled build) or "tsx" (the TypeScript sources). */
+  serverRuntime?: string;
   /** HERALD_* variables inherited by the Herald child (HERALD_ADDR and HERALD_LOG_LEVEL are overridden). */
   heraldEnv: Record<string, string>;
   mysql?: MysqlFacts;

@@ -1,11 +1,12 @@
 /**
- * `npm run bench [-- --quick] [--only=publish,e2e,latency,push,fanout,ceiling] [--targets=…] [--cpu-prof]`
+ * `npm run bench [-- --quick] [--only=publish,e2e,latency,push,push-latency,fanout,ceiling] [--targets=…] [--cpu-prof] [--server=dist|tsx]`
  *
  * Measures Herald (a child process on MySQL and on SQLite) against the database's own ceiling and
  * against RabbitMQ and NATS JetStream when they are reachable, all on loopback. Prints a table and
  * writes bench/results/<timestamp>.json. Exits 1 when a Herald or ceiling run fails; a missing
  * peer (RabbitMQ, JetStream) is reported and skipped. See BENCHMARKS.md.
  */
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { mysqlServerFromEnv, mysqlUnreachableReason } from "./bench-databases.js";
@@ -58,6 +59,21 @@ const WORKLOADS: readonly Workload[] = [
 /** Table order: workloads first, then the ceiling rows. */
 const ROW_ORDER = [...WORKLOADS.map((w) => w.id), "ceiling-insert", "ceiling-insert-text", "ceiling-claim"];
 
+/**
+ * Compiles Herald into dist/ (tsconfig.build.json), so the children run what a deployment runs:
+ * the tsx loader adds ~50 MiB of resident memory and its transpiling to the server process.
+ */
+function buildServer(): void {
+  console.log("  building the server (tsc -p tsconfig.build.json) …");
+  const tsc = join(REPO_ROOT, "node_modules", "typescript", "bin", "tsc");
+  const result = spawnSync(process.execPath, [tsc, "-p", "tsconfig.build.json"], {
+    cwd: REPO_ROOT,
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  if (result.status !== 0)
+    throw new Error(`building the server failed (exit ${result.status ?? result.signal})`);
+}
+
 async function main(): Promise<number> {
   const cli = parseCli(process.argv.slice(2), [...WORKLOADS.map((w) => w.id), "ceiling"]);
   const settings = benchSettings(cli.isQuick, cli.overrides);
@@ -74,7 +90,8 @@ async function main(): Promise<number> {
     cpuProfiles: [],
   };
   console.log(`herald bench (${cli.isQuick ? "quick: 1 run, small counts" : `full: ${settings.runs} runs`})`);
-  const machine = baseMachineFacts();
+  const machine = { ...baseMachineFacts(), serverRuntime: cli.serverRuntime };
+  if (cli.serverRuntime === "dist") buildServer();
   const mysql = mysqlServerFromEnv();
   const mysqlProblem = await mysqlUnreachableReason(mysql);
   if (mysqlProblem === undefined) {

@@ -228,6 +228,13 @@ export function formatMachineFacts(machine: MachineFacts): string {
     `node ${machine.node}; SQLite ${machine.sqlite} (Herald: WAL, synchronous=FULL); ` +
       `load average at start ${machine.loadAverageAtStart.join(" / ")}`,
   ];
+  if (machine.serverRuntime) {
+    lines.push(
+      machine.serverRuntime === "dist"
+        ? "Herald children: the compiled build (node dist/src/cli/main.js serve)"
+        : "Herald children: the TypeScript sources through tsx (--server=tsx)",
+    );
+  }
   const heraldEnv = Object.entries(machine.heraldEnv).map(([k, v]) => `${k}=${v}`);
   if (heraldEnv.length > 0) lines.push(`Herald child environment: ${heraldEnv.join(" ")}`);
   const m = machine.mysql;

@@ -130,6 +130,7 @@ async function benchHeraldWorkloads(
         database,
         ...(workload.heraldEnv ? { env: workload.heraldEnv } : {}),
         ...(state.cli.isCpuProfiling ? { cpuProfile: { dir: state.resultsDir, name: profileName } } : {}),
+        runtime: state.cli.serverRuntime,
       });
     } catch (err) {
       console.log(`  [${label}] could not start Herald: ${describeError(err)}`);

@@ -10,7 +10,7 @@ import { PublisherService } from "../../gen/herald/v1/publisher_service_pb.js";
 import { DeliveryType } from "../../gen/herald/v1/resources_pb.js";
 import { SubscriberService } from "../../gen/herald/v1/subscriber_service_pb.js";
 import type { BenchDatabase } from "../bench-databases.js";
-import { type HeraldChild, startHeraldChild } from "../herald-child.js";
+import { type HeraldChild, type ServerRuntime, startHeraldChild } from "../herald-child.js";
 import type { Channel, Consumer, ConsumerHandlers, ConsumerOptions, Peer, Publisher } from "./peer.js";
 
 /** Attribute carrying the publish timestamp (performance.now() of the bench process, ms). */
@@ -159,6 +159,7 @@ export interface HeraldPeerOptions {
   /** Extra environment for the child. */
   env?: Record<string, string>;
   cpuProfile?: { dir: string; name: string };
+  runtime?: ServerRuntime;
 }
 
 /** A Herald child on `options.database` and the close() that stops it and drops the database. */
@@ -171,6 +172,7 @@ export async function startHeraldChildPeer(
       databaseUrl: options.database.url,
       ...(options.env ? { env: options.env } : {}),
       ...(options.cpuProfile ? { cpuProfile: options.cpuProfile } : {}),
+      ...(options.runtime ? { runtime: options.runtime } : {}),
     });
   } catch (err) {
     await options.database.drop();

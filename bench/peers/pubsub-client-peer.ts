@@ -167,6 +167,7 @@ export async function startPubsubClientPeer(options: HeraldPeerOptions): Promise
       databaseUrl: options.database.url,
       ...(options.env ? { env: options.env } : {}),
       ...(options.cpuProfile ? { cpuProfile: options.cpuProfile } : {}),
+      ...(options.runtime ? { runtime: options.runtime } : {}),
     });
   } catch (err) {
     await options.database.drop();
