@@ -4,7 +4,10 @@
  * measured from it shows a stalled publisher or server instead of hiding it (coordinated omission).
  */
 import { PAYLOAD } from "./bench-message.js";
-import type { Publisher } from "./peers/peer.js";
+import type { DeliveryTracker } from "./delivery-tracker.js";
+import type { Peer, Publisher } from "./peers/peer.js";
+import { summarizeLatencies } from "./stats.js";
+import type { RunResult, WorkloadContext } from "./workloads/workload.js";
 
 export interface ScheduleResult {
   sent: number;
@@ -45,4 +48,62 @@ export async function publishOnSchedule(
   }
   await Promise.all([...inFlight]);
   return { sent, publishLatenciesMs, firstError };
+}
+
+export interface ScheduledRun {
+  peer: Peer;
+  ctx: WorkloadContext;
+  publisher: Publisher;
+  tracker: DeliveryTracker;
+  tag: string;
+  total: number;
+  durationMs: number;
+  isMeasured: boolean;
+  /** When delivery finished (performance.now() ms), read after the run drained or timed out. */
+  finishedAtMs(): number;
+}
+
+/**
+ * Publishes `total` messages on the fixed-rate schedule, waits for the tracker to see them all,
+ * and reports the run; "fell behind" when delivery ended more than 10 % after the schedule.
+ */
+export async function measureScheduledRun(run: ScheduledRun): Promise<RunResult> {
+  const { ctx, tracker, total, durationMs } = run;
+  const s = ctx.settings.fixedRate;
+  const meter = run.isMeasured ? await ctx.startMeter(run.peer) : undefined;
+  const startMs = performance.now();
+  const deadlineMs = startMs + durationMs + ctx.settings.runTimeoutMs;
+  const schedule = await publishOnSchedule(run.publisher, run.tag, {
+    ratePerSecond: s.ratePerSecond,
+    total,
+    maxInFlight: s.maxInFlight,
+    startMs,
+    deadlineMs,
+  });
+  const isDrained = schedule.firstError === undefined && (await tracker.waitForAll(deadlineMs));
+  const cost = await meter?.finish();
+  const failure = schedule.firstError ?? tracker.firstError;
+  const problem =
+    failure !== undefined
+      ? `error: ${failure instanceof Error ? failure.message : String(failure)}`
+      : !isDrained
+        ? `run timeout: ${schedule.sent}/${total} sent, ${tracker.uniqueReceived} received`
+        : undefined;
+  const seconds = (run.finishedAtMs() - startMs) / 1000;
+  const isBehind = seconds > (durationMs / 1000) * 1.1 + 0.5;
+  return {
+    count: tracker.uniqueReceived,
+    expected: total,
+    seconds,
+    perSecond: tracker.uniqueReceived / seconds,
+    isComplete: problem === undefined,
+    latency: summarizeLatencies(tracker.latenciesMs),
+    publishLatency: summarizeLatencies(schedule.publishLatenciesMs),
+    duplicates: tracker.duplicates,
+    ...(cost ? { cost } : {}),
+    ...(problem ? { problem } : {}),
+    ...(!problem && isBehind
+      ? { remark: `fell behind: ${durationMs / 1000} s of schedule took ${seconds.toFixed(1)} s to deliver` }
+      : {}),
+  };
 }

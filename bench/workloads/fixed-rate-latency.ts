@@ -5,10 +5,9 @@
  * so a stalled publisher or server shows up in the numbers instead of hiding (coordinated omission).
  */
 import { DeliveryTracker } from "../delivery-tracker.js";
-import { publishOnSchedule } from "../fixed-rate-schedule.js";
+import { measureScheduledRun } from "../fixed-rate-schedule.js";
 import type { Peer } from "../peers/peer.js";
-import { summarizeLatencies } from "../stats.js";
-import type { RunResult, Workload, WorkloadContext } from "./workload.js";
+import type { Workload, WorkloadContext } from "./workload.js";
 
 const CONSUMER_SETTLE_MS = 200;
 
@@ -24,46 +23,17 @@ async function fixedRateRun(peer: Peer, ctx: WorkloadContext, durationMs: number
   });
   try {
     await new Promise((resolve) => setTimeout(resolve, CONSUMER_SETTLE_MS));
-    const meter = isMeasured ? await ctx.startMeter(peer) : undefined;
-    const startMs = performance.now();
-    const deadlineMs = startMs + durationMs + ctx.settings.runTimeoutMs;
-    const schedule = await publishOnSchedule(publisher, tag, {
-      ratePerSecond: s.ratePerSecond,
+    return await measureScheduledRun({
+      peer,
+      ctx,
+      publisher,
+      tracker,
+      tag,
       total,
-      maxInFlight: s.maxInFlight,
-      startMs,
-      deadlineMs,
+      durationMs,
+      isMeasured,
+      finishedAtMs: () => tracker.lastAckAtMs,
     });
-    const isDrained = schedule.firstError === undefined && (await tracker.waitForAll(deadlineMs));
-    const cost = await meter?.finish();
-    const failure = schedule.firstError ?? tracker.firstError;
-    const problem =
-      failure !== undefined
-        ? `error: ${failure instanceof Error ? failure.message : String(failure)}`
-        : !isDrained
-          ? `run timeout: ${schedule.sent}/${total} sent, ${tracker.uniqueReceived} received`
-          : undefined;
-    const seconds = (tracker.lastAckAtMs - startMs) / 1000;
-    // Delivery finishing more than 10 % after the schedule means the rate was not sustained.
-    const isBehind = seconds > (durationMs / 1000) * 1.1 + 0.5;
-    const run: RunResult = {
-      count: tracker.uniqueReceived,
-      expected: total,
-      seconds,
-      perSecond: tracker.uniqueReceived / seconds,
-      isComplete: problem === undefined,
-      latency: summarizeLatencies(tracker.latenciesMs),
-      publishLatency: summarizeLatencies(schedule.publishLatenciesMs),
-      duplicates: tracker.duplicates,
-      ...(cost ? { cost } : {}),
-      ...(problem ? { problem } : {}),
-      ...(!problem && isBehind
-        ? {
-            remark: `fell behind: ${durationMs / 1000} s of schedule took ${seconds.toFixed(1)} s to deliver`,
-          }
-        : {}),
-    };
-    return run;
   } finally {
     await consumer.close().catch(() => {});
     await publisher.close().catch(() => {});
