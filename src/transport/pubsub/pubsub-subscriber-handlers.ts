@@ -66,6 +66,9 @@ function updateFromMask(s: SubscriptionPb, paths: readonly string[]): UpdateSubs
       case "retain_acked_messages":
         update.retainAckedMessages = s.retainAckedMessages;
         break;
+      case "enable_exactly_once_delivery":
+        update.enableExactlyOnceDelivery = s.enableExactlyOnceDelivery;
+        break;
       case "labels":
       case "expiration_policy":
         break;
