@@ -436,6 +436,7 @@ describe("subscriptionToPubsub", () => {
       enableOrdering: s.enableOrdering,
       attributeFilter: s.attributeFilter,
       retainAckedMessages: s.retainAckedMessages,
+      enableExactlyOnceDelivery: s.enableExactlyOnceDelivery,
       deadLetterTopic: s.deadLetterTopicCode ?? "",
       maxDeliveryAttempts: s.maxDeliveryAttempts,
       ...(s.retryScheduleMs.length === 0

@@ -13,6 +13,7 @@ import { timestampToMs } from "../operations-conversion.js";
 import { durationToMs } from "../proto-conversion.js";
 import type { StreamAccessOptions } from "../stream-access.js";
 import { validateAckIds } from "../subscriber-handlers.js";
+import { confirmUnary } from "./ack-confirmations.js";
 import {
   backoffFromPubsub,
   createInputFromPubsub,
@@ -152,14 +153,20 @@ export function createPubsubSubscriberHandlers(deps: PubsubSubscriberDeps): Serv
       validateAckIds(req.ackIds);
       const subscription = await consumable(req.subscription, ctx);
       // Without exactly-once delivery Pub/Sub answers OK for unknown or expired ack ids too.
-      await engine.acknowledge(subscription, req.ackIds);
+      confirmUnary(
+        subscription.enableExactlyOnceDelivery,
+        await engine.acknowledge(subscription, req.ackIds),
+      );
       return {};
     },
 
     async modifyAckDeadline(req, ctx) {
       validateAckIds(req.ackIds);
       const subscription = await consumable(req.subscription, ctx);
-      await engine.modifyAckDeadline(subscription, req.ackIds, req.ackDeadlineSeconds);
+      confirmUnary(
+        subscription.enableExactlyOnceDelivery,
+        await engine.modifyAckDeadline(subscription, req.ackIds, req.ackDeadlineSeconds),
+      );
       return {};
     },
 

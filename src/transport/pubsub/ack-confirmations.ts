@@ -1,0 +1,78 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { StreamingPullResponseSchema } from "../../../gen/google/pubsub/v1/pubsub_pb.js";
+import { ErrorInfoSchema } from "../../../gen/google/rpc/error_details_pb.js";
+import type { AckOutcome } from "../../app/consume/delivery-service.js";
+import {
+  EXACTLY_ONCE_FAILURE_REASON,
+  INVALID_ACK_ID_CODE,
+  splitAckResults,
+} from "../../domain/exactly-once.js";
+
+type StreamingPullResponseInit = MessageInitShape<typeof StreamingPullResponseSchema>;
+
+/** The ErrorInfo domain Pub/Sub names; clients read only reason and metadata. */
+const PUBSUB_DOMAIN = "pubsub.googleapis.com";
+
+/**
+ * Pub/Sub's answer to a unary Acknowledge or ModifyAckDeadline of an exactly-once subscription
+ * naming ack ids that are invalid (unknown, expired and redelivered, already settled): INVALID_ARGUMENT
+ * with a google.rpc.ErrorInfo whose metadata maps each such ack id to PERMANENT_FAILURE_INVALID_ACK_ID.
+ * The official clients reject exactly those acks' promises with an invalid-ack-id AckError. The
+ * other ack ids of the call did take effect (their writes committed in the same transaction);
+ * the Java, Go and Python clients confirm them, while the Node client reports them as failed too,
+ * as it does against Pub/Sub itself.
+ */
+export function invalidAckIdsError(invalidAckIds: readonly string[]): ConnectError {
+  const metadata: Record<string, string> = {};
+  for (const id of invalidAckIds) metadata[id] = INVALID_ACK_ID_CODE;
+  return new ConnectError(
+    "Some acknowledgement ids in the request were invalid. This could be because the acknowledgement ids have expired or the acknowledgement ids were malformed.",
+    Code.InvalidArgument,
+    undefined,
+    [
+      {
+        desc: ErrorInfoSchema,
+        value: { reason: EXACTLY_ONCE_FAILURE_REASON, domain: PUBSUB_DOMAIN, metadata },
+      },
+    ],
+  );
+}
+
+/** Throws `invalidAckIdsError` when an exactly-once call named invalid ack ids. */
+export function confirmUnary(isExactlyOnce: boolean, outcome: AckOutcome): void {
+  if (isExactlyOnce && outcome.invalidAckIds.length > 0) throw invalidAckIdsError(outcome.invalidAckIds);
+}
+
+/** What one StreamingPull request's acks and deadline changes came to, per ack id. */
+export interface StreamAckResults {
+  acks: { ackIds: readonly string[]; invalidAckIds: readonly string[]; failed: boolean };
+  modifies: { ackIds: readonly string[]; invalidAckIds: readonly string[]; failed: boolean };
+}
+
+/**
+ * The confirmation responses of an exactly-once stream for one request: an ack or deadline
+ * change is confirmed once its fenced write committed; ids whose lease was lost are invalid; when
+ * the database could not be reached every id of that kind is a temporary failure (clients retry).
+ * Undefined when the request carried neither.
+ */
+export function streamConfirmation(results: StreamAckResults): StreamingPullResponseInit | undefined {
+  const response: StreamingPullResponseInit = {};
+  const { acks, modifies } = results;
+  if (acks.ackIds.length > 0) {
+    if (acks.failed) response.acknowledgeConfirmation = { temporaryFailedAckIds: [...new Set(acks.ackIds)] };
+    else {
+      const { confirmed, invalid } = splitAckResults(acks.ackIds, acks.invalidAckIds);
+      response.acknowledgeConfirmation = { ackIds: confirmed, invalidAckIds: invalid };
+    }
+  }
+  if (modifies.ackIds.length > 0) {
+    if (modifies.failed) {
+      response.modifyAckDeadlineConfirmation = { temporaryFailedAckIds: [...new Set(modifies.ackIds)] };
+    } else {
+      const { confirmed, invalid } = splitAckResults(modifies.ackIds, modifies.invalidAckIds);
+      response.modifyAckDeadlineConfirmation = { ackIds: confirmed, invalidAckIds: invalid };
+    }
+  }
+  return response.acknowledgeConfirmation || response.modifyAckDeadlineConfirmation ? response : undefined;
+}
