@@ -14,21 +14,31 @@ type StreamingPullResponseInit = MessageInitShape<typeof StreamingPullResponseSc
 /** The ErrorInfo domain Pub/Sub names; clients read only reason and metadata. */
 const PUBSUB_DOMAIN = "pubsub.googleapis.com";
 
+const INVALID_ACK_IDS_MESSAGE =
+  "Some acknowledgement ids in the request were invalid. This could be because the acknowledgement ids have expired or the acknowledgement ids were malformed.";
+
 /**
  * Pub/Sub's answer to a unary Acknowledge or ModifyAckDeadline of an exactly-once subscription
- * naming ack ids that are invalid (unknown, expired and redelivered, already settled): INVALID_ARGUMENT
- * with a google.rpc.ErrorInfo whose metadata maps each such ack id to PERMANENT_FAILURE_INVALID_ACK_ID.
- * The official clients reject exactly those acks' promises with an invalid-ack-id AckError. The
- * other ack ids of the call did take effect (their writes committed in the same transaction);
- * the Java, Go and Python clients confirm them, while the Node client reports them as failed too,
- * as it does against Pub/Sub itself.
+ * naming ack ids that are invalid (unknown, expired and redelivered, already settled): an error
+ * with a google.rpc.ErrorInfo whose metadata maps each such ack id to
+ * PERMANENT_FAILURE_INVALID_ACK_ID, which the official clients turn into an invalid-ack-id
+ * AckError for exactly those acks.
+ *
+ * The code decides what a client makes of the ack ids the metadata does not list. When every id
+ * was invalid it is INVALID_ARGUMENT. When some took effect (their writes committed in the same
+ * transaction) it is ABORTED: the official Node client would fail the unlisted acks along with
+ * the invalid ones under a permanent code, but retries them under a transient one, and the retry
+ * is confirmed (an ack of an already-acked delivery, or an extension of a lease still held, is
+ * valid again). Java and Go clients confirm unlisted ids either way.
  */
-export function invalidAckIdsError(invalidAckIds: readonly string[]): ConnectError {
+export function invalidAckIdsError(invalidAckIds: readonly string[], someTookEffect: boolean): ConnectError {
   const metadata: Record<string, string> = {};
   for (const id of invalidAckIds) metadata[id] = INVALID_ACK_ID_CODE;
   return new ConnectError(
-    "Some acknowledgement ids in the request were invalid. This could be because the acknowledgement ids have expired or the acknowledgement ids were malformed.",
-    Code.InvalidArgument,
+    someTookEffect
+      ? `${INVALID_ACK_IDS_MESSAGE} The other acknowledgement ids took effect; send them again to confirm them.`
+      : INVALID_ACK_IDS_MESSAGE,
+    someTookEffect ? Code.Aborted : Code.InvalidArgument,
     undefined,
     [
       {
@@ -40,8 +50,10 @@ export function invalidAckIdsError(invalidAckIds: readonly string[]): ConnectErr
 }
 
 /** Throws `invalidAckIdsError` when an exactly-once call named invalid ack ids. */
-export function confirmUnary(isExactlyOnce: boolean, outcome: AckOutcome): void {
-  if (isExactlyOnce && outcome.invalidAckIds.length > 0) throw invalidAckIdsError(outcome.invalidAckIds);
+export function confirmUnary(isExactlyOnce: boolean, ackIds: readonly string[], outcome: AckOutcome): void {
+  if (!isExactlyOnce || outcome.invalidAckIds.length === 0) return;
+  const { confirmed, invalid } = splitAckResults(ackIds, outcome.invalidAckIds);
+  throw invalidAckIdsError(invalid, confirmed.length > 0);
 }
 
 /** What one StreamingPull request's acks and deadline changes came to, per ack id. */

@@ -153,20 +153,16 @@ export function createPubsubSubscriberHandlers(deps: PubsubSubscriberDeps): Serv
       validateAckIds(req.ackIds);
       const subscription = await consumable(req.subscription, ctx);
       // Without exactly-once delivery Pub/Sub answers OK for unknown or expired ack ids too.
-      confirmUnary(
-        subscription.enableExactlyOnceDelivery,
-        await engine.acknowledge(subscription, req.ackIds),
-      );
+      const outcome = await engine.acknowledge(subscription, req.ackIds);
+      confirmUnary(subscription.enableExactlyOnceDelivery, req.ackIds, outcome);
       return {};
     },
 
     async modifyAckDeadline(req, ctx) {
       validateAckIds(req.ackIds);
       const subscription = await consumable(req.subscription, ctx);
-      confirmUnary(
-        subscription.enableExactlyOnceDelivery,
-        await engine.modifyAckDeadline(subscription, req.ackIds, req.ackDeadlineSeconds),
-      );
+      const outcome = await engine.modifyAckDeadline(subscription, req.ackIds, req.ackDeadlineSeconds);
+      confirmUnary(subscription.enableExactlyOnceDelivery, req.ackIds, outcome);
       return {};
     },
 
