@@ -331,6 +331,14 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
         [ackId]: "PERMANENT_FAILURE_INVALID_ACK_ID",
       });
       await subscriber.acknowledge({ subscription: subscription.name, ackIds: [current] });
+      // Many invalid ids: the trailer lists a bounded number, the rest are to be sent again.
+      const forged = Array.from({ length: 2_000 }, (_, i) => `forged-${i}`.padEnd(43, "x"));
+      const many = await subscriber.acknowledge({ subscription: subscription.name, ackIds: forged }).then(
+        () => undefined,
+        (e: unknown) => ConnectError.from(e),
+      );
+      expect(many?.code).toBe(Code.Aborted);
+      expect(Object.keys(many?.findDetails(ErrorInfoSchema)[0]?.metadata ?? {})).toHaveLength(300);
       const stats = (await t.admin.getSubscriptionStats({ name: subscription.name.split("/").pop() ?? "" }))
         .stats;
       expect(stats?.inFlight).toBe(0n);

@@ -1,7 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { ErrorInfoSchema } from "../../../gen/google/rpc/error_details_pb.js";
-import { confirmUnary, streamConfirmation } from "./ack-confirmations.js";
+import { confirmUnary, MAX_LISTED_ACK_IDS, streamConfirmation } from "./ack-confirmations.js";
 
 function thrownBy(fn: () => void): ConnectError | undefined {
   try {
@@ -35,6 +35,15 @@ describe("unary confirmations", () => {
     expect(error?.findDetails(ErrorInfoSchema)[0]?.metadata).toEqual({
       b: "PERMANENT_FAILURE_INVALID_ACK_ID",
     });
+  });
+
+  it("lists at most MAX_LISTED_ACK_IDS ids and answers ABORTED for the rest to be sent again", () => {
+    const ids = Array.from({ length: MAX_LISTED_ACK_IDS + 5 }, (_, i) => `id-${i}`);
+    const error = thrownBy(() => confirmUnary(true, ids, { invalidAckIds: ids, settled: [] }));
+    expect(error?.code).toBe(Code.Aborted);
+    expect(Object.keys(error?.findDetails(ErrorInfoSchema)[0]?.metadata ?? {})).toHaveLength(
+      MAX_LISTED_ACK_IDS,
+    );
   });
 });
 

@@ -14,6 +14,14 @@ type StreamingPullResponseInit = MessageInitShape<typeof StreamingPullResponseSc
 /** The ErrorInfo domain Pub/Sub names; clients read only reason and metadata. */
 const PUBSUB_DOMAIN = "pubsub.googleapis.com";
 
+/**
+ * Most ack ids one error lists. The ErrorInfo travels in the grpc-status-details-bin trailer,
+ * and HTTP/2 clients refuse header lists over 64 KiB by default (Node's maxHeaderListSize):
+ * 300 entries of ~80 bytes stay near 32 KiB once base64-encoded. Ids beyond it go unlisted in an
+ * ABORTED answer, so clients send them again and learn their outcome from the next answer.
+ */
+export const MAX_LISTED_ACK_IDS = 300;
+
 const INVALID_ACK_IDS_MESSAGE =
   "Some acknowledgement ids in the request were invalid. This could be because the acknowledgement ids have expired or the acknowledgement ids were malformed.";
 
@@ -29,16 +37,18 @@ const INVALID_ACK_IDS_MESSAGE =
  * transaction) it is ABORTED: the official Node client would fail the unlisted acks along with
  * the invalid ones under a permanent code, but retries them under a transient one, and the retry
  * is confirmed (an ack of an already-acked delivery, or an extension of a lease still held, is
- * valid again). Java and Go clients confirm unlisted ids either way.
+ * valid again). Java and Go clients confirm unlisted ids either way. Beyond MAX_LISTED_ACK_IDS
+ * the answer is ABORTED too.
  */
 export function invalidAckIdsError(invalidAckIds: readonly string[], someTookEffect: boolean): ConnectError {
   const metadata: Record<string, string> = {};
-  for (const id of invalidAckIds) metadata[id] = INVALID_ACK_ID_CODE;
+  for (const id of invalidAckIds.slice(0, MAX_LISTED_ACK_IDS)) metadata[id] = INVALID_ACK_ID_CODE;
+  const isTransient = someTookEffect || invalidAckIds.length > MAX_LISTED_ACK_IDS;
   return new ConnectError(
     someTookEffect
       ? `${INVALID_ACK_IDS_MESSAGE} The other acknowledgement ids took effect; send them again to confirm them.`
       : INVALID_ACK_IDS_MESSAGE,
-    someTookEffect ? Code.Aborted : Code.InvalidArgument,
+    isTransient ? Code.Aborted : Code.InvalidArgument,
     undefined,
     [
       {
