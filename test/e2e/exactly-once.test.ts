@@ -95,7 +95,7 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
 
     beforeAll(async () => {
       db = await target.create();
-      t = await startTestServer(db, { pollMaxMs: 50 }, { clock });
+      t = await startTestServer(db, { pollMaxMs: 50, sweepIntervalMs: 100 }, { clock });
       pubsub = clients.create();
       const transport = createGrpcTransport({ baseUrl: t.server.url });
       subscriber = createClient(Subscriber, transport);
@@ -385,5 +385,61 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
         (await t.subscriber.pull({ subscription: f.subscription, maxMessages: 2 })).receivedMessages,
       ).toEqual([]);
     });
+    it("never redelivers a message whose ack Herald's API confirmed, across competing Subscribe streams", async () => {
+      const f = await createFixture(t, {
+        deliveryType: DeliveryType.PULL,
+        enableExactlyOnceDelivery: true,
+        minBackoff: { seconds: 0n },
+        maxBackoff: { seconds: 0n },
+      });
+      const total = 40;
+      await f.publish(Array.from({ length: total }, (_, i) => ({ data: text(`h${i}`) })));
+      const confirmed = new Set<string>();
+      const redeliveredAfterConfirm: string[] = [];
+      let invalid = 0;
+      let deliveries = 0;
+      const controller = new AbortController();
+      const consume = async (stream: number) => {
+        const responses = t.subscriber.subscribe(
+          { subscription: f.subscription, maxOutstandingMessages: 10, ackDeadlineSeconds: 10 },
+          { signal: controller.signal },
+        );
+        try {
+          for await (const { receivedMessages } of responses) {
+            for (const m of receivedMessages) {
+              deliveries += 1;
+              const id = m.message?.messageId ?? "";
+              if (confirmed.has(id)) redeliveredAfterConfirm.push(id);
+              // Every third delivery is acked late, after the clock ran past its lease.
+              const holdMs = (deliveries + stream) % 3 === 0 ? 1_000 : 0;
+              setTimeout(() => {
+                void t.subscriber
+                  .acknowledge({ subscription: f.subscription, ackIds: [m.ackId] })
+                  .then(({ invalidAckIds }) => {
+                    if (invalidAckIds.length === 0) confirmed.add(id);
+                    else invalid += 1;
+                  });
+              }, holdMs);
+            }
+          }
+        } catch (error) {
+          if (!controller.signal.aborted) throw error;
+        }
+      };
+      const streams = [consume(0), consume(1)];
+      const pressure = setInterval(() => clock.advanceMs(PAST_ANY_LEASE_MS), 150);
+      try {
+        await until(() => confirmed.size === total, 60_000, "every message confirmed");
+        const settled = deliveries;
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        expect(deliveries).toBe(settled);
+      } finally {
+        clearInterval(pressure);
+        controller.abort();
+        await Promise.all(streams);
+      }
+      expect(redeliveredAfterConfirm).toEqual([]);
+      expect(invalid).toBeGreaterThan(0);
+    }, 90_000);
   },
 );
