@@ -391,6 +391,9 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
         enableExactlyOnceDelivery: true,
         minBackoff: { seconds: 0n },
         maxBackoff: { seconds: 0n },
+        // The clock runs days ahead meanwhile: neither attempts nor the TTL may dead-letter a message.
+        maxDeliveryAttempts: 100,
+        messageTtl: { seconds: BigInt(31 * 24 * 3600) },
       });
       const total = 40;
       await f.publish(Array.from({ length: total }, (_, i) => ({ data: text(`h${i}`) })));
