@@ -20,5 +20,8 @@ for f in iam_policy options policy; do
   cp "$gax/google/iam/v1/$f.proto" "$stage/google/iam/v1/"
 done
 cp "$gax/google/type/expr.proto" "$stage/google/type/"
+# google.rpc.ErrorInfo: the per-ack-id failures of exactly-once Acknowledge/ModifyAckDeadline.
+mkdir -p "$stage/google/rpc"
+cp "$gax/google/rpc/error_details.proto" "$stage/google/rpc/"
 buf generate
 buf generate "$stage" --template buf.gen.google.yaml

@@ -41,6 +41,11 @@ export interface SubscriptionSettings {
   deadLetterTopicId: bigint | null;
   /** Acked messages are kept for `messageTtlMs` from their publish, so Seek can replay them. */
   retainAckedMessages: boolean;
+  /**
+   * Pub/Sub exactly-once delivery: acks and deadline changes are confirmed per ack id (an expired or
+   * superseded ack id is reported, never silently ignored). Pull only; see exactly-once.ts.
+   */
+  enableExactlyOnceDelivery: boolean;
   /** Pushes carry an OIDC token for this service account ("" = none; Pub/Sub `oidcToken`). */
   oidcServiceAccountEmail: string;
   /** The token's audience; "" = the push endpoint's URL. */
@@ -102,6 +107,7 @@ export const SUBSCRIPTION_DEFAULTS: Readonly<
   messageTtlMs: 24 * 60 * 60 * 1000,
   enableOrdering: false,
   retainAckedMessages: false,
+  enableExactlyOnceDelivery: false,
 });
 
 export const SUBSCRIPTION_LIMITS = Object.freeze({

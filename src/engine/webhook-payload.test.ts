@@ -43,6 +43,7 @@ function subscription(overrides: Partial<Subscription> = {}): Subscription {
     messageTtlMs: 86_400_000,
     enableOrdering: false,
     retainAckedMessages: false,
+    enableExactlyOnceDelivery: false,
     attributeFilter: "",
     pushPayload: "wrapped",
     deadLetterTopicId: null,

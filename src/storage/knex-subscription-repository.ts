@@ -49,6 +49,7 @@ interface SubscriptionRow {
   dead_letter_topic_code: string | null;
   pubsub_project: string;
   retain_acked_messages: unknown;
+  enable_exactly_once_delivery: unknown;
   retry_schedule_ms: string | null;
   push_header_names: string | null;
   oidc_service_account_email: string;
@@ -100,6 +101,7 @@ function toSubscription(row: SubscriptionRow): Subscription {
     deadLetterTopicCode: row.dead_letter_topic_code,
     pubsubProject: row.pubsub_project,
     retainAckedMessages: toBoolean(row.retain_acked_messages),
+    enableExactlyOnceDelivery: toBoolean(row.enable_exactly_once_delivery),
     pushHeaderNames:
       row.push_header_names === null || row.push_header_names === "" ? [] : row.push_header_names.split(","),
   };
@@ -121,6 +123,7 @@ const SETTINGS_COLUMNS: Record<
   pushPayload: "push_payload",
   deliveryType: "delivery_type",
   retainAckedMessages: "retain_acked_messages",
+  enableExactlyOnceDelivery: "enable_exactly_once_delivery",
   oidcServiceAccountEmail: "oidc_service_account_email",
   oidcAudience: "oidc_audience",
   pushRateLimitPerSecond: "push_rate_limit_per_second",

@@ -117,6 +117,7 @@ export function subscriptionToPb(s: Subscription): SubscriptionPb {
     filter: s.attributeFilter,
     deadLetterTopic: s.deadLetterTopicCode ?? "",
     retainAckedMessages: s.retainAckedMessages,
+    enableExactlyOnceDelivery: s.enableExactlyOnceDelivery,
     retrySchedule: s.retryScheduleMs.map(msToDuration),
     effectiveRetryDelays: effectiveRetryDelaysMs(s).map(msToDuration),
     pushHeaderNames: [...s.pushHeaderNames],

@@ -112,4 +112,38 @@ describe("herald publish --deliver-at, reject and subscriptions seek", {
       .receivedMessages;
     expect(again?.message?.messageId).toBe(delivery?.message?.messageId);
   });
+  it("turns exactly-once delivery on and off, and refuses it for a push subscription", async () => {
+    const g = await createFixture(t, { deliveryType: DeliveryType.PULL });
+    const base = ["--topic", g.topic, "--subscriber-id", String(g.subscriberId)];
+    const created = await cli.run([
+      "subscriptions",
+      "create",
+      "cli-eod-sub",
+      ...base,
+      "--exactly-once",
+      "true",
+    ]);
+    expect(created.code).toBe(0);
+    const enabled = async () =>
+      (await t.admin.getSubscription({ name: "cli-eod-sub" })).subscription?.enableExactlyOnceDelivery;
+    expect(await enabled()).toBe(true);
+    expect((await cli.run(["subscriptions", "update", "cli-eod-sub", "--exactly-once", "false"])).code).toBe(
+      0,
+    );
+    expect(await enabled()).toBe(false);
+    const push = await cli.run([
+      "subscriptions",
+      "create",
+      "cli-eod-push",
+      ...base,
+      "--type",
+      "push",
+      "--push-endpoint",
+      "https://hooks.example.com/in",
+      "--exactly-once",
+      "true",
+    ]);
+    expect(push.code).not.toBe(0);
+    expect(push.stderr).toContain("enable_exactly_once_delivery");
+  });
 });

@@ -101,6 +101,7 @@ export function subscriptionSettings(
     messageTtlMs: 86_400_000,
     enableOrdering: false,
     retainAckedMessages: false,
+    enableExactlyOnceDelivery: false,
     ...overrides,
   };
 }

@@ -49,6 +49,7 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
           messageTtlMs: 2_678_400_000,
           enableOrdering: true,
           retainAckedMessages: true,
+          enableExactlyOnceDelivery: false,
           attributeFilter: 'attributes.region = "eu"',
           pushPayload: "unwrapped_metadata",
           deadLetterTopicId: deadLetterTopic.id,
@@ -90,6 +91,7 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
         deadLetterTopicCode: deadLetterTopic.code,
         pubsubProject: "my-project",
         retainAckedMessages: true,
+        enableExactlyOnceDelivery: false,
         pushHeaderNames: [],
       });
       expect(await store().repos.subscriptions.findByName(name)).toEqual(inserted);
@@ -243,6 +245,7 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
         attributeFilter: "attributes:k",
         pushPayload: "unwrapped" as const,
         deliveryType: "pull" as const,
+        enableExactlyOnceDelivery: true,
       };
       const updated = await store().repos.subscriptions.update(created.id, settings, NOW_MS + 3);
       expect(updated).toEqual({

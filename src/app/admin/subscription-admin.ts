@@ -1,5 +1,6 @@
 import type { Clock } from "../../domain/clock.js";
 import { DomainError } from "../../domain/domain-error.js";
+import { validateExactlyOnceDelivery } from "../../domain/exactly-once.js";
 import { type PushHeaders, validatePushHeaders } from "../../domain/push-headers.js";
 import { changeRetrySettings, chooseRetrySettings } from "../../domain/retry-schedule.js";
 import { validateWebhookUrl } from "../../domain/subscriber.js";
@@ -80,6 +81,7 @@ export class SubscriptionAdmin {
       settings.pushPayload = pushPayloadFrom(input.noWrapper ?? false, input.writeMetadata ?? false);
     }
     validateSubscriptionSettings(settings);
+    validateExactlyOnceDelivery(input.deliveryType, settings.enableExactlyOnceDelivery);
     validateWebhookUrl("push_endpoint", settings.pushEndpoint, this.urlPolicy);
     if (input.pushHeaders !== undefined) validatePushHeaders("push_headers", input.pushHeaders);
     requireOneAuthorization(Object.keys(input.pushHeaders ?? {}), settings.oidcServiceAccountEmail);
@@ -169,6 +171,10 @@ export class SubscriptionAdmin {
       if (changes.pushEndpoint !== undefined)
         validateWebhookUrl("push_endpoint", changes.pushEndpoint, this.urlPolicy);
       const deliveryType = changes.deliveryType ?? current.deliveryType;
+      validateExactlyOnceDelivery(
+        deliveryType,
+        changes.enableExactlyOnceDelivery ?? current.enableExactlyOnceDelivery,
+      );
       const pushEndpoint = changes.pushEndpoint ?? current.pushEndpoint;
       if (deliveryType === "push" && pushEndpoint === "") {
         const subscriber = await repos.subscribers.findById(current.subscriberId);
@@ -280,6 +286,7 @@ function definedOnly<T extends object>(value: T): Partial<SubscriptionSettings> 
     "attributeFilter",
     "pushPayload",
     "retainAckedMessages",
+    "enableExactlyOnceDelivery",
     "oidcServiceAccountEmail",
     "oidcAudience",
     "pushRateLimitPerSecond",

@@ -38,6 +38,7 @@ interface SettingOptions {
   filter?: string;
   deadLetterTopic?: string;
   retainAcked?: boolean;
+  exactlyOnce?: boolean;
   retrySchedule?: Duration[];
   pushRateLimit?: number;
 }
@@ -68,6 +69,11 @@ function settingOptions(command: Command): Command {
       parseBoolean,
     )
     .option(
+      "--exactly-once <bool>",
+      "exactly-once delivery: acks are confirmed per ack id (PULL only)",
+      parseBoolean,
+    )
+    .option(
       "--retry-schedule <durations>",
       "delays before each retry, comma-separated (e.g. 0s,5s,5m,30m); replaces exponential backoff",
       (value: string) => value.split(",").map((d) => parseDuration(d.trim())),
@@ -92,6 +98,7 @@ function settings(o: SettingOptions) {
     ...(o.filter !== undefined ? { filter: o.filter } : {}),
     ...(o.deadLetterTopic !== undefined ? { deadLetterTopic: o.deadLetterTopic } : {}),
     ...(o.retainAcked !== undefined ? { retainAckedMessages: o.retainAcked } : {}),
+    ...(o.exactlyOnce !== undefined ? { enableExactlyOnceDelivery: o.exactlyOnce } : {}),
     ...(o.retrySchedule !== undefined ? { retrySchedule: o.retrySchedule } : {}),
     ...(o.pushRateLimit !== undefined ? { pushRateLimitPerSecond: o.pushRateLimit } : {}),
   };

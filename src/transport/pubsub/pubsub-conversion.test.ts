@@ -76,6 +76,7 @@ function heraldSubscription(overrides: Partial<Subscription> = {}): Subscription
     messageTtlMs: 7 * 24 * 60 * 60 * 1000,
     enableOrdering: false,
     retainAckedMessages: false,
+    enableExactlyOnceDelivery: false,
     attributeFilter: "",
     pushPayload: "wrapped",
     deadLetterTopicId: null,
@@ -116,6 +117,7 @@ describe("createInputFromPubsub", () => {
       enableOrdering: false,
       attributeFilter: "",
       retainAckedMessages: false,
+      enableExactlyOnceDelivery: false,
       deadLetterTopic: "",
       maxDeliveryAttempts: 100,
       minBackoffMs: 0,
@@ -321,6 +323,18 @@ describe("pushSettingsFromPubsub", () => {
   });
 });
 
+describe("exactly-once delivery", () => {
+  it("carries enable_exactly_once_delivery into Herald's create input", () => {
+    const input = createInputFromPubsub(
+      pubsubSubscription({ enableExactlyOnceDelivery: true }),
+      "audit",
+      SUBSCRIBER_ID,
+      "p",
+    );
+    expect(input.enableExactlyOnceDelivery).toBe(true);
+  });
+});
+
 describe("rejectUnsupported", () => {
   it("accepts a subscription that uses only supported fields", () => {
     expect(() => rejectUnsupported(pubsubSubscription({ filter: "attributes:k" }))).not.toThrow();
@@ -330,7 +344,6 @@ describe("rejectUnsupported", () => {
     ["BigQuery subscriptions", { bigqueryConfig: create(BigQueryConfigSchema, {}) }],
     ["Cloud Storage subscriptions", { cloudStorageConfig: create(CloudStorageConfigSchema, {}) }],
     ["Bigtable subscriptions", { bigtableConfig: create(BigtableConfigSchema, {}) }],
-    ["exactly-once delivery", { enableExactlyOnceDelivery: true }],
     ["message transforms", { messageTransforms: [create(MessageTransformSchema, {})] }],
   ])("answers UNIMPLEMENTED for %s", (what, init) => {
     const error = errorOf(() => rejectUnsupported(pubsubSubscription(init)));
@@ -423,6 +436,7 @@ describe("subscriptionToPubsub", () => {
       enableOrdering: s.enableOrdering,
       attributeFilter: s.attributeFilter,
       retainAckedMessages: s.retainAckedMessages,
+      enableExactlyOnceDelivery: s.enableExactlyOnceDelivery,
       deadLetterTopic: s.deadLetterTopicCode ?? "",
       maxDeliveryAttempts: s.maxDeliveryAttempts,
       ...(s.retryScheduleMs.length === 0

@@ -65,6 +65,7 @@ export function subscriptionToPubsub(project: string, s: Subscription): Subscrip
     ackDeadlineSeconds: s.ackDeadlineSeconds,
     messageRetentionDuration: msToDuration(s.messageTtlMs),
     retainAckedMessages: s.retainAckedMessages,
+    enableExactlyOnceDelivery: s.enableExactlyOnceDelivery,
     enableMessageOrdering: s.enableOrdering,
     filter: s.attributeFilter,
     ...(s.deadLetterTopicCode !== null
@@ -199,7 +200,6 @@ export function rejectUnsupported(s: SubscriptionPb): void {
   if (s.bigqueryConfig) throw unimplemented("BigQuery subscriptions");
   if (s.cloudStorageConfig) throw unimplemented("Cloud Storage subscriptions");
   if (s.bigtableConfig) throw unimplemented("Bigtable subscriptions");
-  if (s.enableExactlyOnceDelivery) throw unimplemented("exactly-once delivery");
   if (s.messageTransforms.length > 0) throw unimplemented("message transforms");
 }
 
@@ -227,6 +227,7 @@ export function createInputFromPubsub(
     enableOrdering: s.enableMessageOrdering,
     attributeFilter: s.filter,
     retainAckedMessages: s.retainAckedMessages,
+    enableExactlyOnceDelivery: s.enableExactlyOnceDelivery,
     ...deadLetterFromPubsub(s.deadLetterPolicy),
     // A push subscription without a retry policy gets Herald's default push retry schedule rather
     // than immediate redelivery, which would hammer a receiver that is down (Pub/Sub backs off too).

@@ -13,6 +13,7 @@ import { timestampToMs } from "../operations-conversion.js";
 import { durationToMs } from "../proto-conversion.js";
 import type { StreamAccessOptions } from "../stream-access.js";
 import { validateAckIds } from "../subscriber-handlers.js";
+import { confirmUnary } from "./ack-confirmations.js";
 import {
   backoffFromPubsub,
   createInputFromPubsub,
@@ -65,6 +66,9 @@ function updateFromMask(s: SubscriptionPb, paths: readonly string[]): UpdateSubs
         break;
       case "retain_acked_messages":
         update.retainAckedMessages = s.retainAckedMessages;
+        break;
+      case "enable_exactly_once_delivery":
+        update.enableExactlyOnceDelivery = s.enableExactlyOnceDelivery;
         break;
       case "labels":
       case "expiration_policy":
@@ -149,14 +153,16 @@ export function createPubsubSubscriberHandlers(deps: PubsubSubscriberDeps): Serv
       validateAckIds(req.ackIds);
       const subscription = await consumable(req.subscription, ctx);
       // Without exactly-once delivery Pub/Sub answers OK for unknown or expired ack ids too.
-      await engine.acknowledge(subscription, req.ackIds);
+      const outcome = await engine.acknowledge(subscription, req.ackIds);
+      confirmUnary(subscription.enableExactlyOnceDelivery, req.ackIds, outcome);
       return {};
     },
 
     async modifyAckDeadline(req, ctx) {
       validateAckIds(req.ackIds);
       const subscription = await consumable(req.subscription, ctx);
-      await engine.modifyAckDeadline(subscription, req.ackIds, req.ackDeadlineSeconds);
+      const outcome = await engine.modifyAckDeadline(subscription, req.ackIds, req.ackDeadlineSeconds);
+      confirmUnary(subscription.enableExactlyOnceDelivery, req.ackIds, outcome);
       return {};
     },
 
