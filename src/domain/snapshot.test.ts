@@ -43,7 +43,9 @@ describe("snapshotExpireAtMs", () => {
 
   it("is expired from its expire time on, by the clock", () => {
     const created = clock.nowMs();
-    const snapshot = { expireAtMs: snapshotExpireAtMs(created, created - HOUR, { subscriptionMs: 2 * HOUR, topicMs: 0 }) };
+    const snapshot = {
+      expireAtMs: snapshotExpireAtMs(created, created - HOUR, { subscriptionMs: 2 * HOUR, topicMs: 0 }),
+    };
     expect(isSnapshotExpired(snapshot, clock.nowMs())).toBe(false);
     clock.advanceMs(HOUR - 1);
     expect(isSnapshotExpired(snapshot, clock.nowMs())).toBe(false);
@@ -55,7 +57,9 @@ describe("snapshotExpireAtMs", () => {
 describe("validateSnapshotExpireAt", () => {
   const created = Date.UTC(2026, 5, 1);
   it("accepts a future time within 7 days of creation", () => {
-    expect(() => validateSnapshotExpireAt("expire_time", created + DAY, { createdAtMs: created }, created)).not.toThrow();
+    expect(() =>
+      validateSnapshotExpireAt("expire_time", created + DAY, { createdAtMs: created }, created),
+    ).not.toThrow();
   });
   it("refuses a past time and one beyond 7 days, naming the field", () => {
     expect(() => validateSnapshotExpireAt("expire_time", created, { createdAtMs: created }, created)).toThrow(
@@ -85,7 +89,8 @@ describe("snapshotSeekOutcome", () => {
     expect(snapshotSeekOutcome("pending", true)).toBe("keep");
   });
   it("acks every unfinished message the snapshot does not hold and keeps acked ones", () => {
-    for (const status of ["pending", "leased", "failed"] as const) expect(snapshotSeekOutcome(status, false)).toBe("ack");
+    for (const status of ["pending", "leased", "failed"] as const)
+      expect(snapshotSeekOutcome(status, false)).toBe("ack");
     expect(snapshotSeekOutcome("sent", false)).toBe("keep");
   });
   it("keeps dead-lettered messages either way", () => {

@@ -77,7 +77,10 @@ export function validateSnapshotLabels(field: string, labels: Readonly<Record<st
   }
   for (const [key, value] of entries) {
     if (key.length > SNAPSHOT_LABEL_LIMITS.maxKeyBytes || !LABEL_KEY.test(key)) {
-      throw DomainError.invalid(field, "keys must be 1-63 lowercase letters, digits, '_' or '-', starting with a letter");
+      throw DomainError.invalid(
+        field,
+        "keys must be 1-63 lowercase letters, digits, '_' or '-', starting with a letter",
+      );
     }
     if (value.length > SNAPSHOT_LABEL_LIMITS.maxValueBytes || !LABEL_VALUE.test(value)) {
       throw DomainError.invalid(field, "values must be at most 63 lowercase letters, digits, '_' or '-'");
