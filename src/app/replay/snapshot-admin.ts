@@ -15,6 +15,9 @@ import { encodePageToken, toPageRequest } from "../admin/page-token.js";
 import type { Store } from "../ports/store.js";
 import { purgeSnapshot } from "./snapshot-purge.js";
 
+/** Pub/Sub refuses a snapshot that would expire within an hour of its creation. */
+const MIN_SNAPSHOT_LIFETIME_MS = 60 * 60 * 1000;
+
 export interface CreateSnapshotInput {
   name: string;
   subscription: string;
@@ -106,6 +109,13 @@ export class SnapshotAdmin {
         subscriptionMs: subscription.messageTtlMs,
         topicMs: topicRetentionMs,
       });
+      // Pub/Sub's rule: a snapshot that would live less than an hour is refused, not created.
+      if (expireAtMs - nowMs < MIN_SNAPSHOT_LIFETIME_MS) {
+        throw DomainError.precondition(
+          "SNAPSHOT_BACKLOG_TOO_OLD",
+          `the oldest unacked message of subscription "${subscription.name}" leaves retention within an hour; the snapshot would expire too soon`,
+        );
+      }
       await this.store.repos.snapshots.markReady(snapshotId, expireAtMs, this.clock.nowMs());
     } catch (err) {
       // Best effort: a hidden, half-built snapshot left behind is pruned at its provisional expiry.
