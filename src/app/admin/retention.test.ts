@@ -63,7 +63,8 @@ class FakeRetentionRepository implements RetentionRepository {
 }
 
 function fakeStore(retention: RetentionRepository): Store & { transactions: number } {
-  const repos = { retention } as unknown as Repositories;
+  // No snapshots here: their pruning is covered on real databases (test/storage/snapshots.test.ts).
+  const repos = { retention, snapshots: { listExpiredIds: async () => [] } } as unknown as Repositories;
   return {
     kind: "sqlite",
     repos,
