@@ -44,7 +44,9 @@ const UNFINISHED: readonly QueueStatus[] = ["pending", "leased", "failed"];
 /**
  * SnapshotRepository on knex. Capture copies message ids from queue_items into snapshot_items
  * with INSERT … SELECT over one bounded range of queue ids at a time, so no row travels through
- * Node and each statement locks at most one batch; Seek reads a page of queue rows with a LEFT
+ * Node and each statement writes at most one batch (under MySQL's READ COMMITTED, set per session,
+ * the SELECT side is a consistent read that locks no queue row, so acks and claims never wait on
+ * a capture); Seek reads a page of queue rows with a LEFT
  * JOIN on snapshot_items' primary key (snapshot_id, message_id).
  */
 export class KnexSnapshotRepository implements SnapshotRepository {

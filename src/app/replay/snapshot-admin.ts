@@ -70,8 +70,14 @@ export class SnapshotAdmin {
     if (existing && !isSnapshotExpired(existing, this.clock.nowMs())) {
       throw DomainError.alreadyExists("snapshot", input.name);
     }
-    // An expired snapshot is gone to clients; its name is free again.
-    if (existing) await purgeSnapshot(this.store, existing.id, this.batchSize, Number.MAX_SAFE_INTEGER);
+    // An expired snapshot is gone to clients; its name is free again once its rows are. A huge one
+    // may take more than this call's share of batches: the caller retries (or the pruner finishes).
+    if (existing && !(await purgeSnapshot(this.store, existing.id, this.batchSize, this.maxDeleteBatches))) {
+      throw DomainError.precondition(
+        "SNAPSHOT_BEING_DELETED",
+        `an expired snapshot named "${input.name}" is still being deleted; try again shortly`,
+      );
+    }
 
     const nowMs = this.clock.nowMs();
     // Read before the capture: every message published after this request completes has a larger
@@ -176,6 +182,8 @@ export class SnapshotAdmin {
     const snapshot = await this.get(name);
     const nowMs = this.clock.nowMs();
     await this.store.repos.snapshots.update(snapshot.id, { expireAtMs: nowMs }, nowMs);
-    await purgeSnapshot(this.store, snapshot.id, this.batchSize, this.maxDeleteBatches);
+    // Deleted for every caller from here on: a failure while purging leaves rows to the pruner,
+    // not an error to this caller.
+    await purgeSnapshot(this.store, snapshot.id, this.batchSize, this.maxDeleteBatches).catch(() => false);
   }
 }
