@@ -10,6 +10,7 @@ import { registerDeadLetterCommands } from "./commands/dlq-commands.js";
 import { registerInspectionCommands } from "./commands/inspection-commands.js";
 import { registerPublishCommand } from "./commands/publish-command.js";
 import { registerPublisherCommands } from "./commands/publisher-commands.js";
+import { registerSnapshotCommands } from "./commands/snapshot-commands.js";
 import { registerStatusCommands } from "./commands/status-commands.js";
 import { registerSubscriberCommands } from "./commands/subscriber-commands.js";
 import { registerSubscriptionCommands } from "./commands/subscription-commands.js";
@@ -62,6 +63,7 @@ export function buildProgram(runServer: (command: "serve" | "migrate") => Promis
   registerTopicCommands(program);
   registerSubscriberCommands(program);
   registerSubscriptionCommands(program);
+  registerSnapshotCommands(program);
   registerPublishCommand(program);
   registerConsumeCommands(program);
   registerDeadLetterCommands(program);

@@ -29,6 +29,7 @@ import { PublishMessages } from "../app/publish/publish-messages.js";
 import { PubsubIdentities } from "../app/pubsub/pubsub-identities.js";
 import { OidcKeyRing } from "../app/push/oidc-key-ring.js";
 import { PushSettlement } from "../app/push/push-settlement.js";
+import { SnapshotAdmin } from "../app/replay/snapshot-admin.js";
 import { SubscriptionSeek } from "../app/replay/subscription-seek.js";
 import type { HeraldConfig } from "../config/config.js";
 import { type Clock, systemClock } from "../domain/clock.js";
@@ -149,6 +150,7 @@ function buildOnStore({ config, clock, logger, secrets, store: untracedStore }: 
     subscribers: new SubscriberAdmin(store, clock, config.webhooks),
     subscriptions: new SubscriptionAdmin(store, clock, config.webhooks),
     seek: new SubscriptionSeek(store, clock),
+    snapshots: new SnapshotAdmin(store, clock),
   };
   // Every claim (Pull, streams, push) loads at most maxResponseBytes of messages, one larger alone.
   const deliveries = new DeliveryService(

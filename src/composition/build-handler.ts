@@ -119,6 +119,7 @@ export function buildRequestHandler(p: HandlerParams): RequestHandling {
       topicDeletion: new PubsubTopicDeletion(store, clock, publishing),
       subscriptions: admin.subscriptions,
       seek: admin.seek,
+      snapshots: admin.snapshots,
       publishing,
       identities: p.pubsubIdentities,
       lookup,

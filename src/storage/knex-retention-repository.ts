@@ -135,6 +135,24 @@ export class KnexRetentionRepository implements RetentionRepository {
           .whereRaw("topics.id = messages.topic_id")
           .whereRaw("messages.created_at_ms + topics.message_retention_ms > ?", [nowMs]),
       )
+      // A live snapshot holds the messages unacked when it was taken (by row) and every message
+      // of its topic published afterwards (by its high-water mark), so Seek can bring them back.
+      .whereNotExists((q) =>
+        q
+          .select(this.db.raw("1"))
+          .from("snapshot_items as si")
+          .join("snapshots as sn", "sn.id", "si.snapshot_id")
+          .whereRaw("si.message_id = messages.id")
+          .where("sn.expire_at_ms", ">", nowMs),
+      )
+      .whereNotExists((q) =>
+        q
+          .select(this.db.raw("1"))
+          .from("snapshots as sn")
+          .whereRaw("sn.topic_id = messages.topic_id")
+          .whereRaw("messages.id > sn.after_message_id")
+          .where("sn.expire_at_ms", ">", nowMs),
+      )
       .delete();
     return { deleted, next };
   }

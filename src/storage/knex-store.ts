@@ -27,6 +27,7 @@ import { KnexQueueGaugeRepository } from "./knex-queue-gauge-repository.js";
 import { KnexQueueRepository } from "./knex-queue-repository.js";
 import { KnexReplayRepository } from "./knex-replay-repository.js";
 import { KnexRetentionRepository } from "./knex-retention-repository.js";
+import { KnexSnapshotRepository } from "./knex-snapshot-repository.js";
 import { KnexSubscriberRepository } from "./knex-subscriber-repository.js";
 import { KnexSubscriptionRepository } from "./knex-subscription-repository.js";
 import { KnexTopicRepository } from "./knex-topic-repository.js";
@@ -49,6 +50,7 @@ function repositoriesOn(db: Knex | Knex.Transaction, dialect: Dialect, secrets: 
     queueGauges: new KnexQueueGaugeRepository(db),
     retention: new KnexRetentionRepository(db),
     replay: new KnexReplayRepository(db, dialect),
+    snapshots: new KnexSnapshotRepository(db, dialect),
     deliveries: new KnexDeliveryRepository(db, dialect),
     deadLetters: new KnexDeadLetterRepository(db),
     deadLetterForwards: new KnexDeadLetterForwardRepository(db),

@@ -7,13 +7,12 @@ import type { PublisherKeys } from "../app/admin/publisher-keys.js";
 import type { PublisherTopicGrants } from "../app/admin/publisher-topic-grants.js";
 import type { SubscriberAdmin } from "../app/admin/subscriber-admin.js";
 import type { SubscriptionAdmin } from "../app/admin/subscription-admin.js";
+import type { SnapshotAdmin } from "../app/replay/snapshot-admin.js";
 import type { SubscriptionSeek } from "../app/replay/subscription-seek.js";
-import { DomainError } from "../domain/domain-error.js";
 import type { Publisher } from "../domain/publisher.js";
 import { type Topic, validateTopicRetention } from "../domain/topic.js";
 import { NO_TOPICS } from "../domain/topic-grants.js";
 import { createInspectionHandlers } from "./inspection-handlers.js";
-import { timestampToMs } from "./operations-conversion.js";
 import {
   deliveryTypeFromPb,
   durationsToMs,
@@ -23,6 +22,7 @@ import {
   subscriptionToPb,
   topicToPb,
 } from "./proto-conversion.js";
+import { createSnapshotHandlers } from "./snapshot-handlers.js";
 
 export interface AdminUseCases {
   publishers: CodedEntityAdmin<Publisher>;
@@ -32,6 +32,7 @@ export interface AdminUseCases {
   subscribers: SubscriberAdmin;
   subscriptions: SubscriptionAdmin;
   seek: SubscriptionSeek;
+  snapshots: SnapshotAdmin;
 }
 
 function definedSettings(req: {
@@ -71,6 +72,7 @@ export function createAdminHandlers(
     publisherToPb(publisher, (await publisherGrants.of([publisher])).get(publisher.id) ?? NO_TOPICS);
   return {
     ...createInspectionHandlers(inspection),
+    ...createSnapshotHandlers(admin.snapshots, seek),
     async createPublisher(req) {
       const created = await publishers.create(req, (repos, publisher) =>
         req.allowedTopics.length > 0
@@ -242,16 +244,6 @@ export function createAdminHandlers(
     },
     async resumeSubscription(req) {
       return { subscription: subscriptionToPb(await subscriptions.resume(req.name)) };
-    },
-    async seekSubscription(req) {
-      const timeMs = timestampToMs("time", req.time);
-      if (timeMs === undefined) throw DomainError.invalid("time", "is required");
-      const result = await seek.seekByName(req.name, timeMs);
-      return {
-        ackedCount: BigInt(result.acked),
-        requeuedCount: BigInt(result.requeued),
-        replayedCount: BigInt(result.replayed),
-      };
     },
   };
 }

@@ -100,6 +100,7 @@ describe("ServerReflection", () => {
     expect(names[0]).toBe("herald/v1/admin_service.proto");
     expect([...names].sort()).toEqual([
       "google/protobuf/duration.proto",
+      "google/protobuf/field_mask.proto",
       "google/protobuf/timestamp.proto",
       "herald/v1/admin_service.proto",
       "herald/v1/resources.proto",

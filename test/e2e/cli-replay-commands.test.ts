@@ -146,4 +146,53 @@ describe("herald publish --deliver-at, reject and subscriptions seek", {
     expect(push.code).not.toBe(0);
     expect(push.stderr).toContain("enable_exactly_once_delivery");
   });
+
+  it("creates, lists, updates and deletes a snapshot and seeks a subscription back to it", async () => {
+    const g = await createFixture(t, { deliveryType: DeliveryType.PULL });
+    await g.publish([{ data: new TextEncoder().encode("kept") }]);
+    const created = await cli.json<{
+      snapshot: { name: string; topic: string; labels: Record<string, string> };
+    }>(["snapshots", "create", "cli-snap", "--subscription", g.subscription, "--label", "env=ci"]);
+    expect(created.snapshot).toMatchObject({ name: "cli-snap", topic: g.topic, labels: { env: "ci" } });
+    const [delivery] = (await t.subscriber.pull({ subscription: g.subscription, maxMessages: 1 }))
+      .receivedMessages;
+    await t.subscriber.acknowledge({ subscription: g.subscription, ackIds: [delivery?.ackId ?? ""] });
+
+    const listed = await cli.run(["snapshots", "list", "--topic", g.topic]);
+    expect(listed.stdout).toContain("cli-snap");
+    expect(listed.stdout).toContain("env=ci");
+    const updated = await cli.json<{ snapshot: { labels: Record<string, string> } }>([
+      "snapshots",
+      "update",
+      "cli-snap",
+      "--label",
+      "team=ops",
+      "--expire",
+      "2h",
+    ]);
+    expect(updated.snapshot.labels).toEqual({ team: "ops" });
+
+    const seek = await cli.run(["subscriptions", "seek", g.subscription, "--snapshot", "cli-snap"]);
+    expect([seek.code, seek.stdout.trim()]).toEqual([0, "acked 0, requeued 1, replayed 0"]);
+    const [again] = (await t.subscriber.pull({ subscription: g.subscription, maxMessages: 1 }))
+      .receivedMessages;
+    expect(again?.message?.messageId).toBe(delivery?.message?.messageId);
+
+    const both = await cli.run([
+      "subscriptions",
+      "seek",
+      g.subscription,
+      "--snapshot",
+      "cli-snap",
+      "--time",
+      "1h",
+    ]);
+    expect([both.code, both.stderr.trim()]).toEqual([2, "herald: give exactly one of --time and --snapshot"]);
+    expect((await cli.run(["snapshots", "delete", "cli-snap"])).stdout.trim()).toBe(
+      'deleted snapshot "cli-snap"',
+    );
+    const gone = await cli.run(["snapshots", "get", "cli-snap"]);
+    expect(gone.code).not.toBe(0);
+    expect(gone.stderr).toContain("NOT_FOUND");
+  });
 });

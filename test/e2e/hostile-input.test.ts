@@ -61,6 +61,8 @@ const READ_ONLY = new Set([
   "ListSubscribers",
   "GetSubscription",
   "ListSubscriptions",
+  "GetSnapshot",
+  "ListSnapshots",
   "GetSubscriptionStats",
   "ListQueueItems",
   "ListNotificationLogs",

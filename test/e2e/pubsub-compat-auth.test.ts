@@ -108,5 +108,51 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
       expect(await codeOf(pull("pub"))).toBe(Code.PermissionDenied);
       expect((await pull("admin")).receivedMessages).toHaveLength(1);
     });
+
+    it("needs an admin token for snapshots and Seek, as for every resource RPC", async () => {
+      const admin = as("admin");
+      await admin.publisher.createTopic({ name: `${P}/topics/snap-t` });
+      await admin.subscriber.createSubscription({
+        name: `${P}/subscriptions/snap-s`,
+        topic: `${P}/topics/snap-t`,
+      });
+      const snapshot = `${P}/snapshots/snap-1`;
+      const calls: [string, (who?: string) => Promise<unknown>][] = [
+        [
+          "CreateSnapshot",
+          (who) =>
+            as(who).subscriber.createSnapshot({ name: snapshot, subscription: `${P}/subscriptions/snap-s` }),
+        ],
+        ["GetSnapshot", (who) => as(who).subscriber.getSnapshot({ snapshot })],
+        ["ListSnapshots", (who) => as(who).subscriber.listSnapshots({ project: P })],
+        [
+          "UpdateSnapshot",
+          (who) =>
+            as(who).subscriber.updateSnapshot({
+              snapshot: { name: snapshot, labels: { a: "b" } },
+              updateMask: { paths: ["labels"] },
+            }),
+        ],
+        [
+          "Seek",
+          (who) =>
+            as(who).subscriber.seek({
+              subscription: `${P}/subscriptions/snap-s`,
+              target: { case: "snapshot", value: snapshot },
+            }),
+        ],
+        [
+          "ListTopicSnapshots",
+          (who) => as(who).publisher.listTopicSnapshots({ topic: `${P}/topics/snap-t` }),
+        ],
+        ["DeleteSnapshot", (who) => as(who).subscriber.deleteSnapshot({ snapshot })],
+      ];
+      for (const [name, call] of calls) {
+        expect(await codeOf(call()), `${name} without a token`).toBe(Code.Unauthenticated);
+        expect(await codeOf(call("pub")), `${name} as a publisher`).toBe(Code.PermissionDenied);
+        expect(await codeOf(call("sub")), `${name} as a subscriber`).toBe(Code.PermissionDenied);
+        expect(await codeOf(call("admin")), `${name} as admin`).toBe("ok");
+      }
+    });
   },
 );

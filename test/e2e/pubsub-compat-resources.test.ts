@@ -139,12 +139,10 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
       expect((await t.admin.getTopic({ code: retired })).topic?.isActive).toBe(false);
     });
 
-    it("answers UNIMPLEMENTED, saying so, for snapshots (also as a seek target) and schemas", async () => {
+    it("answers UNIMPLEMENTED, saying so, for schemas, IAM and snapshot tags; exactly-once only with pull", async () => {
       const pubsub = clients.create();
       const [topic] = await pubsub.createTopic("unsupported");
-      const [subscription] = await topic.createSubscription("unsupported-sub");
-      expect(await codeOf(subscription.createSnapshot("snap"))).toBe(Code.Unimplemented);
-      expect(await codeOf(subscription.seek(`projects/${PROJECT}/snapshots/snap`))).toBe(Code.Unimplemented);
+      await topic.createSubscription("unsupported-sub");
       expect(await codeOf(pubsub.createSchema("s", "AVRO", "{}"))).toBe(Code.Unimplemented);
       expect(await codeOf(topic.iam.getPolicy())).toBe(Code.Unimplemented);
       // Exactly-once delivery is supported (test/e2e/exactly-once.test.ts), but not with push.
@@ -159,13 +157,14 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
       // The message says what is not supported (raw connect client, to read it exactly).
       const raw = createClient(Subscriber, createGrpcTransport({ baseUrl: t.server.url }));
       const error = await raw
-        .seek({
+        .createSnapshot({
+          name: `projects/${PROJECT}/snapshots/tagged`,
           subscription: `projects/${PROJECT}/subscriptions/unsupported-sub`,
-          target: { case: "snapshot", value: `projects/${PROJECT}/snapshots/snap` },
+          tags: { "123/environment": "production" },
         })
         .catch((e: unknown) => ConnectError.from(e));
       expect(error).toBeInstanceOf(ConnectError);
-      expect((error as ConnectError).rawMessage).toBe("Herald does not support snapshots");
+      expect((error as ConnectError).rawMessage).toBe("Herald does not support tags");
     });
 
     it("pushes the Pub/Sub envelope, and raw data with metadata headers for no_wrapper", async () => {

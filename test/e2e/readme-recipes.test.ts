@@ -74,6 +74,8 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
       ).toHaveLength(1);
       expect(byPath("ReplayDeadLetters")).toEqual({ replayedCount: "1" });
       expect(byPath("PurgeDeadLetters")).toEqual({ purgedCount: "1" });
+      expect(byPath("CreateSnapshot")).toMatchObject({ snapshot: { name: "ledger-before-deploy" } });
+      expect((byPath("ListSnapshots") as { snapshots: unknown[] }).snapshots).toHaveLength(1);
     }, 60_000);
   },
 );

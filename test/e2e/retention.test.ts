@@ -72,7 +72,13 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
       const result = await t.server.pruneNow();
 
       // Two acked rows and the dead-lettered row; their three log rows; the two acked messages.
-      expect(result).toEqual({ queueItems: 3, notificationLogs: 3, messages: 2, dedupEntries: 1 });
+      expect(result).toEqual({
+        queueItems: 3,
+        notificationLogs: 3,
+        messages: 2,
+        dedupEntries: 1,
+        snapshots: 0,
+      });
       for (const id of sent) {
         expect(await repos().messages.findById(BigInt(id))).toBeUndefined();
         expect(await repos().queue.listByMessage(BigInt(id))).toEqual([]);
@@ -102,6 +108,7 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
         notificationLogs: 0,
         messages: 0,
         dedupEntries: 0,
+        snapshots: 0,
       });
     });
 

@@ -81,11 +81,11 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
       expect(await receiveAll(pubsub.subscription("seek-orders-late"), 3)).toEqual(["a", "b", "c"]);
     });
 
-    it("answers UNIMPLEMENTED for seek to a snapshot and refuses a topic retention under 10 minutes", async () => {
+    it("answers NOT_FOUND for seek to a missing snapshot and refuses a topic retention under 10 minutes", async () => {
       const pubsub = clients.create();
       const [topic] = await pubsub.createTopic("seek-snapshot");
       const [sub] = await topic.createSubscription("seek-snapshot-sub");
-      await expect(sub.seek("projects/p/snapshots/s")).rejects.toMatchObject({ code: Code.Unimplemented });
+      await expect(sub.seek("projects/p/snapshots/s")).rejects.toMatchObject({ code: Code.NotFound });
       await expect(
         pubsub.createTopic({ name: "seek-short", messageRetentionDuration: { seconds: 60 } }),
       ).rejects.toMatchObject({ code: Code.InvalidArgument });

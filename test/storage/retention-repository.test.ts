@@ -274,6 +274,7 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))("retention
       notificationLogs: 2_000,
       messages: 2_000,
       dedupEntries: 2_000,
+      snapshots: 0,
     });
     expect(await count("queue_items")).toBe(500);
     expect(await retention.run(NOW_MS)).toEqual({
@@ -281,6 +282,7 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))("retention
       notificationLogs: 500,
       messages: 500,
       dedupEntries: 500,
+      snapshots: 0,
     });
     for (const table of ["queue_items", "notification_logs", "messages", "message_dedup"]) {
       expect(await count(table), table).toBe(0);
@@ -290,6 +292,7 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))("retention
       notificationLogs: 0,
       messages: 0,
       dedupEntries: 0,
+      snapshots: 0,
     });
   });
 });

@@ -59,6 +59,8 @@ interface FieldSite {
 }
 
 const WELL_KNOWN = new Set(["google.protobuf.Duration", "google.protobuf.Timestamp"]);
+/** Messages whose JSON form is not an object (a FieldMask is a string): attacked whole, not field by field. */
+const NOT_OBJECT_IN_JSON = new Set([...WELL_KNOWN, "google.protobuf.FieldMask"]);
 
 function clone<T>(value: T): T {
   return structuredClone(value);
@@ -76,7 +78,7 @@ function fieldSites(target: MethodTarget): FieldSite[] {
       };
       sites.push({ path, field, set });
       if (prefix !== "") continue; // one level of nesting covers every request Herald has
-      if (field.fieldKind === "message" && !WELL_KNOWN.has(field.message.typeName)) {
+      if (field.fieldKind === "message" && !NOT_OBJECT_IN_JSON.has(field.message.typeName)) {
         visit(field.message.fields, `${path}.`, (root) => {
           const child = (root[field.jsonName] ?? {}) as JsonObject;
           root[field.jsonName] = child;

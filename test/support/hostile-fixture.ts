@@ -98,7 +98,24 @@ export function methodTargets(methods: readonly DescMethod[], fx: HostileFixture
     },
     ResumeSubscription: { base: { name: "hostile-push" }, keyFields: ["name"] },
     GetSubscriptionStats: { base: { name: "hostile-sink" }, keyFields: ["name"] },
-    SeekSubscription: { base: { name: "hostile-idle", time: "2020-01-01T00:00:00Z" }, keyFields: ["name"] },
+    SeekSubscription: [
+      { base: { name: "hostile-idle", time: "2020-01-01T00:00:00Z" }, keyFields: ["name"] },
+      { base: { name: "hostile-idle", snapshot: "hostile-snap" }, keyFields: ["name", "snapshot"] },
+    ],
+    CreateSnapshot: {
+      base: { name: "hostile-new-snap", subscription: "hostile-idle", labels: { env: "x" } },
+      keyFields: ["name", "subscription"],
+    },
+    GetSnapshot: { base: { name: "hostile-snap" }, keyFields: ["name"] },
+    ListSnapshots: {
+      base: { pageSize: 2, pageToken: "", topic: "hostile.idle" },
+      keyFields: ["pageToken", "topic"],
+    },
+    UpdateSnapshot: {
+      base: { name: "hostile-snap", labels: { env: "y" }, updateMask: "labels" },
+      keyFields: ["name"],
+    },
+    DeleteSnapshot: { base: { name: "hostile-missing-snap" }, keyFields: ["name"] },
     ListQueueItems: {
       base: { subscription: "hostile-sink", status: "pending", pageSize: 2, pageToken: "" },
       keyFields: ["subscription", "status", "pageToken"],
@@ -257,6 +274,7 @@ export async function createHostileFixture(clients: HeraldTestClients): Promise<
   await sub("hostile-idle", "hostile.idle");
   await sub("hostile-victim", "hostile.idle");
   await sub("hostile-push", "hostile.idle", { deliveryType: DeliveryType.PUSH });
+  await admin.createSnapshot({ name: "hostile-snap", subscription: "hostile-idle" });
   await admin.createSubscription({
     name: "hostile-dlq",
     subscriberId: S2,

@@ -63,7 +63,8 @@ class FakeRetentionRepository implements RetentionRepository {
 }
 
 function fakeStore(retention: RetentionRepository): Store & { transactions: number } {
-  const repos = { retention } as unknown as Repositories;
+  // No snapshots here: their pruning is covered on real databases (test/storage/snapshots.test.ts).
+  const repos = { retention, snapshots: { listExpiredIds: async () => [] } } as unknown as Repositories;
   return {
     kind: "sqlite",
     repos,
@@ -86,7 +87,13 @@ describe("Retention", () => {
     repo.logs = [NOW_MS - 3 * HOUR_MS, NOW_MS - 2 * HOUR_MS, NOW_MS - HOUR_MS];
     repo.dedupExpiries = [NOW_MS - 1, NOW_MS, NOW_MS + 1];
     const result = await new Retention(fakeStore(repo), { retentionMs: 2 * HOUR_MS }).run(NOW_MS);
-    expect(result).toEqual({ queueItems: 0, notificationLogs: 2, messages: 0, dedupEntries: 2 });
+    expect(result).toEqual({
+      queueItems: 0,
+      notificationLogs: 2,
+      messages: 0,
+      dedupEntries: 2,
+      snapshots: 0,
+    });
     expect(repo.logs).toEqual([NOW_MS - HOUR_MS]);
     expect(repo.dedupExpiries).toEqual([NOW_MS + 1]);
     expect(repo.calls).toContain(`logs cutoff ${NOW_MS - 2 * HOUR_MS}`);
@@ -160,7 +167,13 @@ describe("Retention", () => {
     repo.logs = [NOW_MS - HOUR_MS];
     repo.messages = [{ id: 1n, createdAtMs: NOW_MS - HOUR_MS, isReferenced: false }];
     const result = await new Retention(fakeStore(repo), { retentionMs: 2 * HOUR_MS }).run(NOW_MS);
-    expect(result).toEqual({ queueItems: 0, notificationLogs: 0, messages: 0, dedupEntries: 0 });
+    expect(result).toEqual({
+      queueItems: 0,
+      notificationLogs: 0,
+      messages: 0,
+      dedupEntries: 0,
+      snapshots: 0,
+    });
   });
 
   it("rejects a negative retention and an empty batch size", () => {

@@ -1,5 +1,6 @@
 import type { MessageCursor, RetentionRepository } from "../ports/retention-repository.js";
 import type { Store } from "../ports/store.js";
+import { purgeSnapshot } from "../replay/snapshot-purge.js";
 
 /** Rows deleted by one retention run, per kind. */
 export interface RetentionResult {
@@ -11,6 +12,8 @@ export interface RetentionResult {
   messages: number;
   /** Dedup entries past their expiry (independent of the retention). */
   dedupEntries: number;
+  /** Snapshots past their expire time, deleted with their held-message rows. */
+  snapshots: number;
 }
 
 export interface RetentionOptions {
@@ -26,7 +29,7 @@ export interface RetentionOptions {
  * Retention pruning (safe on every instance at once): deletes what has outlived the retention in
  * small committed batches, never one long transaction. Dead letters are never touched (they stay
  * until purged), and neither are pending, leased or failed queue rows or the messages they, or a
- * dead letter, reference. Passes over queue rows and messages that run out of batches resume where
+ * dead letter, or a live snapshot, reference. Passes over queue rows and messages that run out of batches resume where
  * they stopped on the next run, so rows that must be kept cannot starve the ones behind them.
  */
 export class Retention {
@@ -52,7 +55,15 @@ export class Retention {
   /** One run at `nowMs`: queue rows first, so messages they free are pruned in the same run. */
   async run(nowMs: number): Promise<RetentionResult> {
     const cutoffMs = nowMs - this.retentionMs;
-    const result: RetentionResult = { queueItems: 0, notificationLogs: 0, messages: 0, dedupEntries: 0 };
+    const result: RetentionResult = {
+      queueItems: 0,
+      notificationLogs: 0,
+      messages: 0,
+      dedupEntries: 0,
+      snapshots: 0,
+    };
+    // Expired snapshots first: the messages only they held are then pruned in this same run.
+    result.snapshots = await this.pruneExpiredSnapshots(nowMs);
 
     for (let i = 0; i < this.maxBatchesPerRun; i++) {
       const batch = await this.batch((r) =>
@@ -73,6 +84,17 @@ export class Retention {
     }
     result.dedupEntries = await this.untilShort((r) => r.pruneExpiredDedup(nowMs, this.batchSize));
     return result;
+  }
+
+  /** Deletes expired snapshots, spending at most maxBatchesPerRun item batches in all. */
+  private async pruneExpiredSnapshots(nowMs: number): Promise<number> {
+    const expired = await this.store.repos.snapshots.listExpiredIds(nowMs, this.maxBatchesPerRun);
+    let pruned = 0;
+    for (const id of expired) {
+      if (!(await purgeSnapshot(this.store, id, this.batchSize, this.maxBatchesPerRun))) break;
+      pruned++;
+    }
+    return pruned;
   }
 
   /** Repeats a delete-up-to-batchSize step until it deletes fewer, at most maxBatchesPerRun times. */

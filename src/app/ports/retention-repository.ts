@@ -43,7 +43,8 @@ export interface RetentionRepository {
    * Examines up to `limit` messages created at or before `cutoffMs`, in (created_at_ms, id) order
    * after `after` (null starts a pass), and deletes those that no queue row and no dead letter
    * references. Referenced messages are skipped, so a large dead-letter queue never stalls a pass;
-   * so are messages still inside their topic's message retention at `nowMs`.
+   * so are messages still inside their topic's message retention at `nowMs` and messages a
+   * snapshot not expired at `nowMs` holds.
    */
   pruneMessages(
     after: MessageCursor | null,

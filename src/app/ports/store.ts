@@ -23,6 +23,7 @@ import type { QueueGaugeRepository } from "./queue-gauge-repository.js";
 import type { QueueRepository } from "./queue-repository.js";
 import type { ReplayRepository } from "./replay-repository.js";
 import type { RetentionRepository } from "./retention-repository.js";
+import type { SnapshotRepository } from "./snapshot-repository.js";
 import type { SubscriberRepository } from "./subscriber-repository.js";
 import type { SubscriptionRepository } from "./subscription-repository.js";
 import type { TopicRepository } from "./topic-repository.js";
@@ -48,6 +49,7 @@ export interface Repositories {
   queueGauges: QueueGaugeRepository;
   retention: RetentionRepository;
   replay: ReplayRepository;
+  snapshots: SnapshotRepository;
   oidcKeys: OidcKeyRepository;
   pushRateSlots: PushRateSlotRepository;
 }

@@ -3,8 +3,15 @@ import type { Clock } from "../../domain/clock.js";
 import { DomainError } from "../../domain/domain-error.js";
 import { matchesIdentifier } from "../../domain/identifier-filter.js";
 import { retainedSinceMs, type SeekTarget, seekOutcome } from "../../domain/seek.js";
+import {
+  isSnapshotExpired,
+  type Snapshot,
+  snapshotSeekOutcome,
+  validateSnapshotName,
+} from "../../domain/snapshot.js";
 import { type Subscription, validateSubscriptionName } from "../../domain/subscription.js";
-import type { Store } from "../ports/store.js";
+import type { ReplayCandidate } from "../ports/replay-repository.js";
+import type { Repositories, Store } from "../ports/store.js";
 
 /** What one Seek changed. */
 export interface SeekResult {
@@ -44,16 +51,110 @@ export class SubscriptionSeek {
 
   /** Seeks the live subscription `name` (NOT_FOUND; FAILED_PRECONDITION when deleted) to `timeMs`. */
   async seekByName(name: string, timeMs: number): Promise<SeekResult> {
+    const subscription = await this.liveSubscription(name);
+    return this.notified(subscription, await this.seekToTime(subscription, timeMs));
+  }
+
+  /**
+   * Seeks the live subscription `name` to the snapshot `snapshotName` (NOT_FOUND when it does not
+   * exist or has expired; FAILED_PRECONDITION when it is of another topic, as in Pub/Sub).
+   */
+  async seekToSnapshotByName(name: string, snapshotName: string): Promise<SeekResult> {
+    validateSnapshotName("snapshot", snapshotName);
+    const subscription = await this.liveSubscription(name);
+    const snapshot = await this.store.repos.snapshots.findByName(snapshotName);
+    if (!snapshot || isSnapshotExpired(snapshot, this.clock.nowMs())) {
+      throw DomainError.notFound("snapshot", snapshotName);
+    }
+    if (snapshot.topicId !== subscription.topicId) {
+      throw DomainError.precondition(
+        "SNAPSHOT_TOPIC_MISMATCH",
+        `snapshot "${snapshotName}" is of another topic than subscription "${name}"`,
+      );
+    }
+    return this.notified(subscription, await this.seekToSnapshot(subscription, snapshot));
+  }
+
+  private async liveSubscription(name: string): Promise<Subscription> {
     validateSubscriptionName("name", name);
     const subscription = await this.store.repos.subscriptions.findByName(name);
     if (!subscription) throw DomainError.notFound("subscription", name);
     if (subscription.deletedAtMs !== null) {
       throw DomainError.precondition("SUBSCRIPTION_DELETED", `subscription "${name}" is deleted`);
     }
-    const result = await this.seekToTime(subscription, timeMs);
+    return subscription;
+  }
+
+  private notified(subscription: Subscription, result: SeekResult): SeekResult {
     if (result.requeued + result.replayed > 0)
       for (const listener of this.listeners) listener(subscription.id);
     return result;
+  }
+
+  /**
+   * Restores the acked state `snapshot` captured: the messages it holds become unacked, every
+   * other one acked. Same batches, lease-token bumps and requeue rules as Seek to a time; then
+   * the held messages the subscription has no row for (its acked row was pruned, or it was
+   * created after the snapshot) are queued for it when its filters match.
+   */
+  async seekToSnapshot(subscription: Subscription, snapshot: Snapshot): Promise<SeekResult> {
+    const nowMs = this.clock.nowMs();
+    const result: SeekResult = { acked: 0, requeued: 0, replayed: 0 };
+    let afterId = 0n;
+    for (;;) {
+      const page = await this.store.transaction(async (repos) => {
+        const rows = await repos.snapshots.lockSeekPage(subscription.id, snapshot, afterId, this.batchSize);
+        const toAck: bigint[] = [];
+        const toUnack: bigint[] = [];
+        const toRestore: bigint[] = [];
+        for (const row of rows) {
+          const outcome = snapshotSeekOutcome(row.status, row.isHeldBySnapshot);
+          if (outcome === "ack") toAck.push(row.id);
+          else if (outcome === "unack") toUnack.push(row.id);
+          else if (outcome === "restore") toRestore.push(row.id);
+        }
+        await this.applyOutcomes(repos, subscription, { toAck, toUnack, toRestore }, nowMs, result);
+        return rows;
+      });
+      const last = page[page.length - 1];
+      if (!last || page.length < this.batchSize) break;
+      afterId = last.id;
+    }
+    result.replayed += await this.replayMissing(subscription, nowMs, (after) =>
+      this.store.repos.snapshots.listHeldMessagesMissing(snapshot.id, subscription.id, after, this.batchSize),
+    );
+    result.replayed += await this.replayMissing(subscription, nowMs, (after) =>
+      this.store.repos.replay.listTopicMessagesSince(
+        subscription.topicId,
+        subscription.id,
+        0,
+        after === 0n ? snapshot.afterMessageId : after,
+        this.batchSize,
+      ),
+    );
+    return result;
+  }
+
+  private async applyOutcomes(
+    repos: Repositories,
+    subscription: Subscription,
+    outcomes: { toAck: bigint[]; toUnack: bigint[]; toRestore: bigint[] },
+    nowMs: number,
+    result: SeekResult,
+  ): Promise<void> {
+    result.acked += await repos.replay.ackBySeek(outcomes.toAck, nowMs);
+    result.requeued += await repos.replay.requeueBySeek(
+      outcomes.toUnack,
+      ["leased", "failed"],
+      nowMs,
+      subscription.messageTtlMs,
+    );
+    result.requeued += await repos.replay.requeueBySeek(
+      outcomes.toRestore,
+      ["sent"],
+      nowMs,
+      subscription.messageTtlMs,
+    );
   }
 
   async seekToTime(subscription: Subscription, timeMs: number): Promise<SeekResult> {
@@ -77,19 +178,7 @@ export class SubscriptionSeek {
           else if (outcome === "unack") toUnack.push(row.id);
           else if (outcome === "restore") toRestore.push(row.id);
         }
-        result.acked += await repos.replay.ackBySeek(toAck, nowMs);
-        result.requeued += await repos.replay.requeueBySeek(
-          toUnack,
-          ["leased", "failed"],
-          nowMs,
-          subscription.messageTtlMs,
-        );
-        result.requeued += await repos.replay.requeueBySeek(
-          toRestore,
-          ["sent"],
-          nowMs,
-          subscription.messageTtlMs,
-        );
+        await this.applyOutcomes(repos, subscription, { toAck, toUnack, toRestore }, nowMs, result);
         return rows;
       });
       const last = page[page.length - 1];
@@ -107,22 +196,32 @@ export class SubscriptionSeek {
   }
 
   /** Queues the topic's retained messages published since `sinceMs` that the subscription lacks and its filters match. */
-  private async replayTopicRetention(
-    subscription: Subscription,
-    sinceMs: number,
-    nowMs: number,
-  ): Promise<number> {
-    const filter = parseAttributeFilter(subscription.attributeFilter);
-    let replayed = 0;
-    let after = 0n;
-    for (;;) {
-      const { candidates, next } = await this.store.repos.replay.listTopicMessagesSince(
+  private replayTopicRetention(subscription: Subscription, sinceMs: number, nowMs: number): Promise<number> {
+    return this.replayMissing(subscription, nowMs, (after) =>
+      this.store.repos.replay.listTopicMessagesSince(
         subscription.topicId,
         subscription.id,
         sinceMs,
         after,
         this.batchSize,
-      );
+      ),
+    );
+  }
+
+  /**
+   * Pages through messages the subscription lacks (`listPage` from a message-id cursor, 0n first)
+   * and queues those its filters match, one short transaction per page.
+   */
+  private async replayMissing(
+    subscription: Subscription,
+    nowMs: number,
+    listPage: (after: bigint) => Promise<{ candidates: ReplayCandidate[]; next: bigint | null }>,
+  ): Promise<number> {
+    const filter = parseAttributeFilter(subscription.attributeFilter);
+    let replayed = 0;
+    let after = 0n;
+    for (;;) {
+      const { candidates, next } = await listPage(after);
       const matching = candidates
         .filter(
           (c) =>

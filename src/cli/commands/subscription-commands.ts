@@ -1,4 +1,4 @@
-/** `herald subscriptions list|get|create|update|delete|pause|resume|seek`. */
+/** `herald subscriptions list|get|create|update|delete|pause|resume|seek` (to a time or a snapshot). */
 import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
 import { type Command, Option } from "commander";
 import {
@@ -13,6 +13,7 @@ import {
 } from "../../../gen/herald/v1/admin_service_pb.js";
 import { DeliveryType, type Subscription, SubscriptionSchema } from "../../../gen/herald/v1/resources_pb.js";
 import { withConnection } from "../cli-context.js";
+import { UsageError } from "../exit-codes.js";
 import { messageJson, printFields, printJson, printLine, printNextPageHint, printTable } from "../output.js";
 import { integerIn, parseBoolean, parseDuration, parseId, parseInstant } from "../parse-values.js";
 import { pageOptions } from "./common.js";
@@ -243,17 +244,24 @@ export function registerSubscriptionCommands(program: Command): void {
 
   subscriptions
     .command("seek")
-    .description("seek to a time: earlier messages become acked, later ones (if retained) unacked")
-    .argument("<name>", "subscription name")
-    .requiredOption(
-      "--time <time>",
-      "RFC 3339, or a duration ago (1h); a future time skips the backlog",
-      (v) => parseInstant(v),
+    .description(
+      "seek to a time (earlier messages acked, later ones unacked if retained) or to a snapshot (its acked state)",
     )
+    .argument("<name>", "subscription name")
+    .option("--time <time>", "RFC 3339, or a duration ago (1h); a future time skips the backlog", (v) =>
+      parseInstant(v),
+    )
+    .option("--snapshot <name>", "a snapshot of the subscription's topic (herald snapshots create)")
     .action(
       withConnection(async ({ conn, isJson, args, command }) => {
-        const { time } = command.opts<{ time: Timestamp }>();
-        const response = await conn.admin.seekSubscription({ name: args[0] as string, time }, conn.unary);
+        const { time, snapshot } = command.opts<{ time?: Timestamp; snapshot?: string }>();
+        if ((time === undefined) === (snapshot === undefined)) {
+          throw new UsageError("give exactly one of --time and --snapshot");
+        }
+        const response = await conn.admin.seekSubscription(
+          { name: args[0] as string, ...(time !== undefined ? { time } : { snapshot }) },
+          conn.unary,
+        );
         if (isJson) return printJson(messageJson(SeekSubscriptionResponseSchema, response));
         printLine(
           `acked ${response.ackedCount}, requeued ${response.requeuedCount}, replayed ${response.replayedCount}`,

@@ -14,6 +14,7 @@ import * as pushSchedulesAndAuth from "./0007-push-schedules-and-auth.js";
 import * as replayAndScheduling from "./0008-replay-and-scheduling.js";
 import * as messageTraceContext from "./0009-message-trace-context.js";
 import * as publishOrderLockWrites from "./0010-publish-order-lock-writes.js";
+import * as snapshots from "./0011-snapshots.js";
 import * as exactlyOnceDelivery from "./0012-exactly-once-delivery.js";
 
 interface Migration {
@@ -45,6 +46,7 @@ const MIGRATIONS: readonly Migration[] = [
     up: publishOrderLockWrites.up,
     down: publishOrderLockWrites.down,
   },
+  { name: "0011-snapshots", up: snapshots.up, down: snapshots.down },
   { name: "0012-exactly-once-delivery", up: exactlyOnceDelivery.up, down: exactlyOnceDelivery.down },
 ];
 

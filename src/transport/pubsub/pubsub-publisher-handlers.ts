@@ -6,10 +6,12 @@ import { authorizePublish } from "../../app/auth/authorization.js";
 import type { PublishMessages } from "../../app/publish/publish-messages.js";
 import type { PubsubIdentities } from "../../app/pubsub/pubsub-identities.js";
 import type { PubsubTopicDeletion } from "../../app/pubsub/pubsub-topic-deletion.js";
+import type { SnapshotAdmin } from "../../app/replay/snapshot-admin.js";
 import { DomainError } from "../../domain/domain-error.js";
 import type { Topic } from "../../domain/topic.js";
 import { principalOf } from "../authentication.js";
 import { topicRetentionFromPubsub, topicToPubsub, unimplemented } from "./pubsub-conversion.js";
+import { createPubsubTopicSnapshotHandlers } from "./pubsub-snapshot-handlers.js";
 import { parseProjectName, parseTopicName, subscriptionName } from "./resource-names.js";
 
 export interface PubsubPublisherDeps {
@@ -18,6 +20,7 @@ export interface PubsubPublisherDeps {
   subscriptions: SubscriptionAdmin;
   publishing: PublishMessages;
   identities: PubsubIdentities;
+  snapshots: SnapshotAdmin;
 }
 
 /** Topic update-mask paths Herald accepts: labels are accepted and not stored (see README). */
@@ -125,9 +128,7 @@ export function createPubsubPublisherHandlers(deps: PubsubPublisherDeps): Servic
       return { messageIds: result.messageIds.map((messageId) => messageId.toString()) };
     },
 
-    async listTopicSnapshots() {
-      throw unimplemented("snapshots");
-    },
+    ...createPubsubTopicSnapshotHandlers(deps),
 
     async detachSubscription() {
       throw unimplemented("detaching subscriptions");

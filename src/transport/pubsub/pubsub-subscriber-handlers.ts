@@ -4,12 +4,10 @@ import type { SubscriptionAdmin, UpdateSubscriptionInput } from "../../app/admin
 import { authorizeConsume } from "../../app/auth/authorization.js";
 import type { SubscriptionLookup } from "../../app/consume/subscription-lookup.js";
 import type { PubsubIdentities } from "../../app/pubsub/pubsub-identities.js";
-import type { SubscriptionSeek } from "../../app/replay/subscription-seek.js";
 import { CONSUMER_LIMITS } from "../../domain/consumer-limits.js";
 import { DomainError } from "../../domain/domain-error.js";
 import type { ConsumerEngine } from "../../engine/consumer-engine.js";
 import { principalOf } from "../authentication.js";
-import { timestampToMs } from "../operations-conversion.js";
 import { durationToMs } from "../proto-conversion.js";
 import type { StreamAccessOptions } from "../stream-access.js";
 import { validateAckIds } from "../subscriber-handlers.js";
@@ -22,12 +20,12 @@ import {
   pushSettingsFromPubsub,
   receivedToPubsub,
   subscriptionToPubsub,
-  unimplemented,
 } from "./pubsub-conversion.js";
+import { createPubsubSnapshotHandlers, type PubsubSnapshotDeps } from "./pubsub-snapshot-handlers.js";
 import { parseProjectName, parseSubscriptionName } from "./resource-names.js";
 import { createStreamingPull, type StreamAckErrorReporter } from "./streaming-pull.js";
 
-export interface PubsubSubscriberDeps {
+export interface PubsubSubscriberDeps extends PubsubSnapshotDeps {
   subscriptions: SubscriptionAdmin;
   lookup: SubscriptionLookup;
   engine: ConsumerEngine;
@@ -35,7 +33,6 @@ export interface PubsubSubscriberDeps {
   onAckError: StreamAckErrorReporter;
   /** Re-checks of open StreamingPull streams' credentials and subscription. */
   streamAccess: StreamAccessOptions;
-  seek: SubscriptionSeek;
 }
 
 /** How long a Pull without return_immediately waits for the first message. */
@@ -166,27 +163,6 @@ export function createPubsubSubscriberHandlers(deps: PubsubSubscriberDeps): Serv
       return {};
     },
 
-    async getSnapshot() {
-      throw unimplemented("snapshots");
-    },
-    async listSnapshots() {
-      throw unimplemented("snapshots");
-    },
-    async createSnapshot() {
-      throw unimplemented("snapshots");
-    },
-    async updateSnapshot() {
-      throw unimplemented("snapshots");
-    },
-    async deleteSnapshot() {
-      throw unimplemented("snapshots");
-    },
-    async seek(req) {
-      const { id } = parseSubscriptionName("subscription", req.subscription);
-      if (req.target.case === "snapshot") throw unimplemented("snapshots");
-      if (req.target.case !== "time") throw DomainError.invalid("time", "a time or a snapshot is required");
-      await deps.seek.seekByName(id, timestampToMs("time", req.target.value) ?? 0);
-      return {};
-    },
+    ...createPubsubSnapshotHandlers(deps),
   };
 }

@@ -2,8 +2,10 @@ import { describe, expect, it } from "vitest";
 import { DomainError } from "../../domain/domain-error.js";
 import {
   parseProjectName,
+  parseSnapshotName,
   parseSubscriptionName,
   parseTopicName,
+  snapshotName,
   subscriptionName,
   topicName,
 } from "./resource-names.js";
@@ -156,5 +158,23 @@ describe("ids that are not Herald codes or names", () => {
     expect(topic.message).toMatch(/^name: /);
     const subscription = errorOf(() => parseSubscriptionName("subscription", "projects/p/subscriptions/s+1"));
     expect(subscription).toMatchObject({ kind: "invalid_argument", field: "subscription" });
+  });
+});
+
+describe("parseSnapshotName", () => {
+  it("returns the project and the snapshot name, and names round-trip", () => {
+    expect(parseSnapshotName("snapshot", "projects/p/snapshots/before-deploy")).toEqual({
+      project: "p",
+      id: "before-deploy",
+    });
+    expect(parseSnapshotName("snapshot", snapshotName("p", "s.1"))).toEqual({ project: "p", id: "s.1" });
+  });
+
+  it("refuses a subscription or topic name and an invalid snapshot name, naming the request's field", () => {
+    expect(errorOf(() => parseSnapshotName("snapshot", "projects/p/subscriptions/s")).message).toBe(
+      "snapshot: must be projects/{project}/snapshots/{id}",
+    );
+    expect(errorOf(() => parseSnapshotName("name", "projects/p/topics/t")).field).toBe("name");
+    expect(errorOf(() => parseSnapshotName("snapshot", "projects/p/snapshots/-bad")).field).toBe("snapshot");
   });
 });

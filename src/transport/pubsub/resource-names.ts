@@ -1,10 +1,12 @@
 import { DomainError } from "../../domain/domain-error.js";
+import { validateSnapshotName } from "../../domain/snapshot.js";
 import { validateSubscriptionName } from "../../domain/subscription.js";
 import { validateTopicCode } from "../../domain/topic.js";
 
 /**
  * google.pubsub.v1 resource names ⇄ Herald's codes. `projects/{project}/topics/{id}` names the
  * topic whose code is `id`; `projects/{project}/subscriptions/{id}` the subscription named `id`.
+ * `projects/{project}/snapshots/{id}` the snapshot named `id`.
  * Herald has one namespace: any project is accepted and the same topic is seen from every project.
  */
 
@@ -16,7 +18,11 @@ export interface ResourceName {
   id: string;
 }
 
-function parse(field: string, name: string, collection: "topics" | "subscriptions"): ResourceName {
+function parse(
+  field: string,
+  name: string,
+  collection: "topics" | "subscriptions" | "snapshots",
+): ResourceName {
   const parts = name.split("/");
   if (parts.length !== 4 || parts[0] !== "projects" || parts[2] !== collection || parts[3] === "") {
     throw DomainError.invalid(field, `must be projects/{project}/${collection}/{id}`);
@@ -40,6 +46,13 @@ export function parseSubscriptionName(field: string, name: string): ResourceName
   return parsed;
 }
 
+/** The id must be a Herald snapshot name; errors name the request's field. */
+export function parseSnapshotName(field: string, name: string): ResourceName {
+  const parsed = parse(field, name, "snapshots");
+  validateSnapshotName(field, parsed.id);
+  return parsed;
+}
+
 /** `projects/{project}` of a List request. */
 export function parseProjectName(field: string, name: string): string {
   const parts = name.split("/");
@@ -55,4 +68,8 @@ export function topicName(project: string, code: string): string {
 
 export function subscriptionName(project: string, name: string): string {
   return `projects/${project}/subscriptions/${name}`;
+}
+
+export function snapshotName(project: string, name: string): string {
+  return `projects/${project}/snapshots/${name}`;
 }
