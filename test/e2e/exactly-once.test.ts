@@ -229,7 +229,7 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
           }, holdMs);
         });
       });
-      const pressure = setInterval(() => clock.advanceMs(PAST_ANY_LEASE_MS), 200);
+      const pressure = leaseExpiryPressure(clock, 200);
       try {
         await until(() => confirmedAtDelivery.size === total, 60_000, "every message confirmed").catch(
           (error: unknown) => {
@@ -240,10 +240,11 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
         );
         const settledCount = deliveryCount;
         // Well past every lease again: a confirmed message never comes back.
+        clock.advanceMs(PAST_ANY_LEASE_MS);
         await new Promise((resolve) => setTimeout(resolve, 1_000));
         expect(deliveryCount).toBe(settledCount);
       } finally {
-        clearInterval(pressure);
+        pressure.stop();
         await Promise.all(streams.map((s) => s.close()));
       }
       expect(redeliveredAfterConfirm).toEqual([]);
@@ -430,14 +431,16 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
         }
       };
       const streams = [consume(0), consume(1)];
-      const pressure = setInterval(() => clock.advanceMs(PAST_ANY_LEASE_MS), 150);
+      const pressure = leaseExpiryPressure(clock, 150);
       try {
         await until(() => confirmed.size === total, 60_000, "every message confirmed");
         const settled = deliveries;
+        // Past every lease again: a confirmed message never comes back.
+        clock.advanceMs(PAST_ANY_LEASE_MS);
         await new Promise((resolve) => setTimeout(resolve, 1_000));
         expect(deliveries).toBe(settled);
       } finally {
-        clearInterval(pressure);
+        pressure.stop();
         controller.abort();
         await Promise.all(streams);
       }
@@ -446,3 +449,22 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
     }, 90_000);
   },
 );
+
+/** Clock jumps past every lease: enough of them to make acks race redeliveries. */
+const PRESSURE_JUMPS = 20;
+
+/**
+ * Moves the server's clock past every lease every `everyMs`, PRESSURE_JUMPS times, then stops.
+ * Unbounded, a loaded machine whose ack round trip outlasts `everyMs` could lose every lease of a
+ * message forever, and the test would time out on liveness it does not claim to check; once the
+ * jumps stop, the holders' acks succeed and every message settles.
+ */
+function leaseExpiryPressure(clock: { advanceMs(ms: number): void }, everyMs: number): { stop(): void } {
+  let jumps = 0;
+  const timer = setInterval(() => {
+    jumps += 1;
+    clock.advanceMs(PAST_ANY_LEASE_MS);
+    if (jumps >= PRESSURE_JUMPS) clearInterval(timer);
+  }, everyMs);
+  return { stop: () => clearInterval(timer) };
+}
