@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { Delivery, DeliveryService } from "../app/consume/delivery-service.js";
 import type { PushOutcome, PushSettlement } from "../app/push/push-settlement.js";
 import { FakeClock } from "../domain/clock.js";
@@ -138,6 +138,24 @@ describe("SubscriptionPusher", () => {
     await pusher.stop(0);
     expect(sent).toEqual([]);
     expect(throttledMs).toEqual([]);
+    expect(outcome).toMatchObject({ ref: delivery.ref, givenBack: true });
+  });
+
+  it("gives back, uncounted and at once, a push still waiting for its slot when the pusher stops", async () => {
+    // A slot 5 s away still fits the 16 s lease, so the push sleeps for it (real time).
+    const { pusher, sent, outcomes, throttledMs } = pusherWithSlowKeys(0, {
+      limitPerSecond: 1,
+      firstSlotInMs: 5_000,
+    });
+    pusher.start();
+    await vi.waitFor(() => expect(pusher.isWaitingForSlot).toBe(true));
+    const startedMs = performance.now();
+    await pusher.stop(0);
+    const [outcome] = await outcomes;
+    // Woken by the stop, not by the 5 s timer (the test would time out first).
+    expect(performance.now() - startedMs).toBeLessThan(4_000);
+    expect(sent).toEqual([]);
+    expect(throttledMs).toEqual([5_000]);
     expect(outcome).toMatchObject({ ref: delivery.ref, givenBack: true });
   });
 });

@@ -75,12 +75,20 @@ export class SubscriptionPusher implements BackgroundService {
   private readonly idle = new Set<() => void>();
   private wakeRoom: (() => void) | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
+  private readonly sleepers = new Set<() => void>();
 
   constructor(
     private subscription: Subscription,
     private readonly deps: PusherDeps,
   ) {
     this.window = new PushWindow(INITIAL_WINDOW, deps.tuning.windowMax);
+    this.controller.signal.addEventListener(
+      "abort",
+      () => {
+        for (const wake of [...this.sleepers]) wake();
+      },
+      { once: true },
+    );
   }
 
   get current(): Subscription {
@@ -90,6 +98,11 @@ export class SubscriptionPusher implements BackgroundService {
   /** The concurrency window now (for metrics and tests). */
   get windowSize(): number {
     return this.window.size;
+  }
+
+  /** Whether a push is waiting for its rate-limit slot (for tests). */
+  get isWaitingForSlot(): boolean {
+    return this.waiting > 0;
   }
 
   /** True once stopped, including by itself when its subscription was paused. */
@@ -212,19 +225,24 @@ export class SubscriptionPusher implements BackgroundService {
   }
 
   /** Waits `ms`; false when the pusher stopped meanwhile. */
+  /**
+   * Resolves true after `ms`, false at once when the pusher stops. Every push waiting for its
+   * rate-limit slot sleeps here at the same time (up to the window), so the stop signal gets one
+   * listener for all of them rather than one each.
+   */
   private sleep(ms: number): Promise<boolean> {
-    const signal = this.controller.signal;
-    if (signal.aborted) return Promise.resolve(false);
+    if (this.controller.signal.aborted) return Promise.resolve(false);
     return new Promise((resolve) => {
-      const onAbort = () => {
+      const wake = () => {
         clearTimeout(timer);
+        this.sleepers.delete(wake);
         resolve(false);
       };
       const timer = setTimeout(() => {
-        signal.removeEventListener("abort", onAbort);
+        this.sleepers.delete(wake);
         resolve(true);
       }, ms);
-      signal.addEventListener("abort", onAbort, { once: true });
+      this.sleepers.add(wake);
     });
   }
 
