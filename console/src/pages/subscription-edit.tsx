@@ -12,6 +12,7 @@ export function EditSubscription(props: { sub: Subscription; onSaved: () => void
   const [ackDeadline, setAckDeadline] = useState(String(s.ackDeadlineSeconds));
   const [maxAttempts, setMaxAttempts] = useState(String(s.maxDeliveryAttempts));
   const [deadLetterTopic, setDeadLetterTopic] = useState(s.deadLetterTopic);
+  const [exactlyOnce, setExactlyOnce] = useState(s.enableExactlyOnceDelivery);
   const [error, setError] = useState("");
   const [saved, setSaved] = useState(false);
   const isPush = s.deliveryType === DeliveryType.PUSH;
@@ -30,6 +31,9 @@ export function EditSubscription(props: { sub: Subscription; onSaved: () => void
           ? { maxDeliveryAttempts: Number(maxAttempts) }
           : {}),
         ...(deadLetterTopic !== s.deadLetterTopic ? { deadLetterTopic } : {}),
+        ...(!isPush && exactlyOnce !== s.enableExactlyOnceDelivery
+          ? { enableExactlyOnceDelivery: exactlyOnce }
+          : {}),
       })
       .then(
         () => {
@@ -55,6 +59,18 @@ export function EditSubscription(props: { sub: Subscription; onSaved: () => void
         {field("edit-ack", "Ack deadline (s)", ackDeadline, setAckDeadline)}
         {field("edit-attempts", "Max delivery attempts", maxAttempts, setMaxAttempts)}
         {field("edit-dlt", "Dead-letter topic (empty: none)", deadLetterTopic, setDeadLetterTopic)}
+        {!isPush && (
+          // Pull only: Herald, like Pub/Sub, refuses exactly-once delivery for push.
+          <label for="edit-exactly-once">
+            <input
+              id="edit-exactly-once"
+              type="checkbox"
+              checked={exactlyOnce}
+              onChange={(e) => setExactlyOnce(e.currentTarget.checked)}
+            />{" "}
+            Exactly-once delivery
+          </label>
+        )}
         <button type="submit">Save</button>
       </form>
       <ErrorLine error={error} />

@@ -8,6 +8,7 @@ import { DeliveryChart } from "../chart.js";
 import { age, count, when } from "../format.js";
 import { DataTable, ErrorLine, usePoll } from "../ui.js";
 import { EditSubscription } from "./subscription-edit.js";
+import { SnapshotsSection } from "./subscription-snapshots.js";
 
 const REFRESH_MS = 5_000;
 const seconds = (d: Duration | undefined) => (d ? `${Number(d.seconds)} s` : "–");
@@ -28,6 +29,8 @@ function ConfigTable(props: { sub: Subscription }) {
     ["Backoff", `${seconds(s.minBackoff)} … ${seconds(s.maxBackoff)}`],
     ["Message TTL", seconds(s.messageTtl)],
     ["Ordering", s.enableOrdering ? "on" : "off"],
+    ["Exactly-once delivery", s.enableExactlyOnceDelivery ? "on" : "off"],
+    ["Retain acked messages", s.retainAckedMessages ? "yes" : "no"],
     ["Dead-letter topic", s.deadLetterTopic || "(none)"],
     ["Created", when(s.createTime)],
   ];
@@ -229,6 +232,7 @@ export function SubscriptionPage(props: { name: string }) {
           <EditSubscription sub={s} onSaved={sub.reload} />
         </section>
       )}
+      {s && <SnapshotsSection sub={s} onSought={() => stats.reload()} />}
       <FilteredSection
         id="log"
         title="Recent delivery attempts"
