@@ -8,17 +8,11 @@
  *
  * Leases expire on the server's clock: the tests run it ahead (ShiftedClock) instead of waiting.
  */
-import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { AckError, AckResponses, type Message, type PubSub } from "@google-cloud/pubsub";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  type StreamingPullRequest,
-  StreamingPullRequestSchema,
-  type StreamingPullResponse,
-  Subscriber,
-} from "../../gen/google/pubsub/v1/pubsub_pb.js";
+import { type StreamingPullResponse, Subscriber } from "../../gen/google/pubsub/v1/pubsub_pb.js";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { DeliveryType } from "../../gen/herald/v1/resources_pb.js";
 import type { Clock } from "../../src/domain/clock.js";
@@ -26,6 +20,7 @@ import { expectCode } from "../support/expect-error.js";
 import { createFixture, text } from "../support/fixtures.js";
 import { PROJECT, pubsubClients } from "../support/pubsub-client.js";
 import { until } from "../support/stream-reader.js";
+import { requestChannel } from "../support/streaming-pull-requests.js";
 import { type TestDatabase, testDatabaseTargets } from "../support/test-databases.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
 
@@ -43,33 +38,6 @@ class ShiftedClock implements Clock {
 /** Longer than any lease (ack deadlines are at most 600 s). */
 const PAST_ANY_LEASE_MS = 601_000;
 const P = `projects/${PROJECT}`;
-
-/** A request stream the test writes to; `end()` half-closes it. */
-function requestChannel() {
-  const queued: StreamingPullRequest[] = [];
-  let wake: (() => void) | undefined;
-  let ended = false;
-  return {
-    send(init: Parameters<typeof create<typeof StreamingPullRequestSchema>>[1]) {
-      queued.push(create(StreamingPullRequestSchema, init));
-      wake?.();
-    },
-    end() {
-      ended = true;
-      wake?.();
-    },
-    async *[Symbol.asyncIterator]() {
-      for (;;) {
-        while (queued.length > 0) yield queued.shift() as StreamingPullRequest;
-        if (ended) return;
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-        });
-        wake = undefined;
-      }
-    },
-  };
-}
 
 async function ackErrorOf(ack: Promise<unknown>): Promise<AckError | undefined> {
   try {

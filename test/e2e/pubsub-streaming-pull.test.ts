@@ -1,45 +1,12 @@
-import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  Publisher,
-  type StreamingPullRequest,
-  StreamingPullRequestSchema,
-  type StreamingPullResponse,
-  Subscriber,
-} from "../../gen/google/pubsub/v1/pubsub_pb.js";
+import { Publisher, type StreamingPullResponse, Subscriber } from "../../gen/google/pubsub/v1/pubsub_pb.js";
+import { requestChannel } from "../support/streaming-pull-requests.js";
 import { type TestDatabase, testDatabaseTargets } from "../support/test-databases.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
 
 const P = "projects/stream";
-
-/** A request stream the test writes to; `end()` half-closes it. */
-function requestChannel() {
-  const queued: StreamingPullRequest[] = [];
-  let wake: (() => void) | undefined;
-  let ended = false;
-  return {
-    send(init: Parameters<typeof create<typeof StreamingPullRequestSchema>>[1]) {
-      queued.push(create(StreamingPullRequestSchema, init));
-      wake?.();
-    },
-    end() {
-      ended = true;
-      wake?.();
-    },
-    async *[Symbol.asyncIterator]() {
-      for (;;) {
-        while (queued.length > 0) yield queued.shift() as StreamingPullRequest;
-        if (ended) return;
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-        });
-        wake = undefined;
-      }
-    },
-  };
-}
 
 /** Reads responses into `received` in the background; `done` settles when the stream ends. */
 function readResponses(responses: AsyncIterable<StreamingPullResponse>) {

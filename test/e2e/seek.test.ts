@@ -7,12 +7,11 @@
  */
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code } from "@connectrpc/connect";
-import type { Message } from "@google-cloud/pubsub";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { DeliveryType } from "../../gen/herald/v1/resources_pb.js";
 import { expectCode } from "../support/expect-error.js";
 import { createFixture, text, untext } from "../support/fixtures.js";
-import { consume, pubsubClients } from "../support/pubsub-client.js";
+import { pubsubClients, receiveAll } from "../support/pubsub-client.js";
 import { type TestDatabase, testDatabaseTargets } from "../support/test-databases.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
 
@@ -35,20 +34,6 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))(
       await t?.stop();
       await db?.drop();
     });
-
-    /** Every message the subscription delivers until `count` arrived; each is acked. */
-    async function receiveAll(subscription: Parameters<typeof consume>[0], count: number): Promise<string[]> {
-      const seen: string[] = [];
-      await consume(
-        subscription,
-        (m: Message) => {
-          seen.push(m.data.toString());
-          m.ack();
-        },
-        () => seen.length >= count,
-      );
-      return seen.sort();
-    }
 
     it("replays acked messages after seek(date), clears the backlog with seek(now), and replays topic retention to a late subscription", async () => {
       const pubsub = clients.create();

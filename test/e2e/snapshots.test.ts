@@ -11,14 +11,13 @@
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import type { Message } from "@google-cloud/pubsub";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Publisher, Subscriber } from "../../gen/google/pubsub/v1/pubsub_pb.js";
 import { DeliveryType } from "../../gen/herald/v1/resources_pb.js";
 import { FakeClock } from "../../src/domain/clock.js";
 import { expectCode } from "../support/expect-error.js";
 import { createFixture, text, untext } from "../support/fixtures.js";
-import { consume, PROJECT, pubsubClients } from "../support/pubsub-client.js";
+import { PROJECT, pubsubClients, receiveAll } from "../support/pubsub-client.js";
 import { type TestDatabase, testDatabaseTargets } from "../support/test-databases.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
 
@@ -47,20 +46,6 @@ describe.each(testDatabaseTargets().map((t) => [t.kind, t] as const))("Snapshots
     await t?.stop();
     await db?.drop();
   });
-
-  /** Every message the subscription delivers until `count` arrived; each is acked. */
-  async function receiveAll(subscription: Parameters<typeof consume>[0], count: number): Promise<string[]> {
-    const seen: string[] = [];
-    await consume(
-      subscription,
-      (m: Message) => {
-        seen.push(m.data.toString());
-        m.ack();
-      },
-      () => seen.length >= count,
-    );
-    return seen.sort();
-  }
 
   /** Pulls (Herald's API) everything available and acks those whose text is in `toAck`. */
   async function pullAndAck(subscription: string, toAck: readonly string[]): Promise<string[]> {

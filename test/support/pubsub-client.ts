@@ -60,3 +60,17 @@ export function consume(
     });
   });
 }
+
+/** The text of every message `subscription` delivers until `count` arrived, sorted; each is acked. */
+export async function receiveAll(subscription: Subscription, count: number): Promise<string[]> {
+  const seen: string[] = [];
+  await consume(
+    subscription,
+    (m: Message) => {
+      seen.push(m.data.toString());
+      m.ack();
+    },
+    () => seen.length >= count,
+  );
+  return seen.sort();
+}
