@@ -26,7 +26,7 @@ export interface CliOptions {
 function usage(workloadIds: readonly string[]): string {
   return `usage: npm run bench -- [--quick] [--only=${workloadIds.join(",")}]
                        [--targets=${TARGETS.join(",")}] [--rate=<msg/s>] [--runs=<n>] [--cpu-prof]
-                       [--server=dist|tsx]   (dist: npm run build first, children run the compiled build)
+                       [--server=dist|tsx]   (dist: compile first, children run the compiled build)
 env: BENCH_MYSQL_URL (default mysql://root@127.0.0.1:3306/herald_bench; a fresh <name>_<random> database
      per Herald child, dropped afterwards), BENCH_AMQP_URL (default ${DEFAULT_AMQP_URL}),
      BENCH_NATS_URL (default ${DEFAULT_NATS_URL}); HERALD_* variables pass through to the Herald child`;

@@ -1,6 +1,7 @@
 /**
  * Runs Herald as a child process, as an operator deploys it — the compiled build
- * (`node dist/src/cli/main.js serve`, what `npm run build && npm start` runs) — or, with
+ * (`node .bench-server/src/cli/main.js serve`: what `npm run build && npm start` runs from dist/)
+ * — or, with
  * `--server=tsx`, the TypeScript sources through tsx (`npm start` without a build). Its CPU and
  * memory are read from /proc apart from the benchmark's own.
  */
@@ -13,7 +14,14 @@ import { fileURLToPath } from "node:url";
 /** The repository root: the child runs from here so `tsx` and `src/` resolve. */
 export const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));
 
-/** How the child runs Herald: the compiled build in dist/, or the sources through tsx. */
+/**
+ * Where the bench compiles Herald (tsconfig.build.json with this outDir). Not dist/: a dist/ left
+ * behind by the bench and older than the sources makes bin/herald.js warn on every CLI run.
+ * Same depth below the repository as dist/, so the build finds package.json and console/dist/.
+ */
+export const COMPILED_SERVER_DIR = ".bench-server";
+
+/** How the child runs Herald: the compiled build (COMPILED_SERVER_DIR), or the sources through tsx. */
 export type ServerRuntime = "dist" | "tsx";
 
 export interface HeraldChildOptions {
@@ -73,7 +81,7 @@ export async function startHeraldChild(options: HeraldChildOptions): Promise<Her
   if (profileScratch) nodeArgs.push("--cpu-prof", `--cpu-prof-dir=${profileScratch}`);
   const child = spawn(
     process.execPath,
-    [...nodeArgs, isCompiled ? "dist/src/cli/main.js" : "src/cli/main.ts", "serve"],
+    [...nodeArgs, isCompiled ? `${COMPILED_SERVER_DIR}/src/cli/main.js` : "src/cli/main.ts", "serve"],
     {
       cwd: REPO_ROOT,
       env: {

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { mysqlServerFromEnv, mysqlUnreachableReason } from "./bench-databases.js";
 import { benchSettings } from "./bench-settings.js";
 import { parseCli, UsageError } from "./cli-options.js";
-import { REPO_ROOT } from "./herald-child.js";
+import { COMPILED_SERVER_DIR, REPO_ROOT } from "./herald-child.js";
 import { baseMachineFacts, mysqlFacts } from "./machine-facts.js";
 import { GRPC_JS_SUFFIX, startGrpcJsPeer } from "./peers/grpc-js-peer.js";
 import { startHeraldPeer } from "./peers/herald-peer.js";
@@ -60,13 +60,14 @@ const WORKLOADS: readonly Workload[] = [
 const ROW_ORDER = [...WORKLOADS.map((w) => w.id), "ceiling-insert", "ceiling-insert-text", "ceiling-claim"];
 
 /**
- * Compiles Herald into dist/ (tsconfig.build.json), so the children run what a deployment runs:
+ * Compiles Herald into COMPILED_SERVER_DIR (tsconfig.build.json), so the children run what a deployment runs:
  * the tsx loader adds ~50 MiB of resident memory and its transpiling to the server process.
  */
 function buildServer(): void {
-  console.log("  building the server (tsc -p tsconfig.build.json) …");
+  console.log(`  building the server into ${COMPILED_SERVER_DIR}/ (tsc -p tsconfig.build.json) …`);
   const tsc = join(REPO_ROOT, "node_modules", "typescript", "bin", "tsc");
-  const result = spawnSync(process.execPath, [tsc, "-p", "tsconfig.build.json"], {
+  const args = [tsc, "-p", "tsconfig.build.json", "--outDir", COMPILED_SERVER_DIR];
+  const result = spawnSync(process.execPath, args, {
     cwd: REPO_ROOT,
     stdio: ["ignore", "inherit", "inherit"],
   });

@@ -231,7 +231,7 @@ export function formatMachineFacts(machine: MachineFacts): string {
   if (machine.serverRuntime) {
     lines.push(
       machine.serverRuntime === "dist"
-        ? "Herald children: the compiled build (node dist/src/cli/main.js serve)"
+        ? "Herald children: the compiled build (node .bench-server/src/cli/main.js serve)"
         : "Herald children: the TypeScript sources through tsx (--server=tsx)",
     );
   }

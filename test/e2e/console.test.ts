@@ -5,6 +5,7 @@
  * delivered; every page passes axe-core and raises no CSP violation. Screenshots of each page are
  * saved under test-artifacts/console/.
  */
+import type { DescService } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import type { Browser, Page } from "playwright-core";
@@ -49,11 +50,13 @@ describe.skipIf(!hasChromium).each(testDatabaseTargets().map((t) => [t.kind, t] 
     let problems: string[];
     let subscriberKey = "";
     let sink: Awaited<ReturnType<typeof startWebhookSink>>;
-    const admin = () =>
+    /** A client of `service` on the test server, with `token` as its bearer. */
+    const client = <S extends DescService>(service: S, token: string) =>
       createClient(
-        AdminService,
-        createGrpcTransport({ baseUrl: t.server.url, interceptors: [withBearer(ADMIN)] }),
+        service,
+        createGrpcTransport({ baseUrl: t.server.url, interceptors: [withBearer(token)] }),
       );
+    const admin = () => client(AdminService, ADMIN);
 
     beforeAll(async () => {
       db = await target.create();
@@ -152,10 +155,7 @@ describe.skipIf(!hasChromium).each(testDatabaseTargets().map((t) => [t.kind, t] 
     });
 
     it("finds a message a nacking consumer sent to the dead-letter queue, replays it and sees it delivered", async () => {
-      const consumer = createClient(
-        SubscriberService,
-        createGrpcTransport({ baseUrl: t.server.url, interceptors: [withBearer(subscriberKey)] }),
-      );
+      const consumer = client(SubscriberService, subscriberKey);
       const pulled = await consumer.pull({ subscription: "console-orders", maxMessages: 10 });
       expect(pulled.receivedMessages).toHaveLength(1);
       await consumer.modifyAckDeadline({
@@ -245,14 +245,8 @@ describe.skipIf(!hasChromium).each(testDatabaseTargets().map((t) => [t.kind, t] 
     });
 
     it("replays every unresolved dead letter and purges the resolved ones, stating how many first", async () => {
-      const consumer = createClient(
-        SubscriberService,
-        createGrpcTransport({ baseUrl: t.server.url, interceptors: [withBearer(subscriberKey)] }),
-      );
-      const publisher = createClient(
-        PublisherService,
-        createGrpcTransport({ baseUrl: t.server.url, interceptors: [withBearer(ADMIN)] }),
-      );
+      const consumer = client(SubscriberService, subscriberKey);
+      const publisher = client(PublisherService, ADMIN);
       await publisher.publish({
         publisher: "console-shop",
         topic: "console.orders",
@@ -269,10 +263,7 @@ describe.skipIf(!hasChromium).each(testDatabaseTargets().map((t) => [t.kind, t] 
         ackIds: pulled.receivedMessages.map((m) => m.ackId),
         ackDeadlineSeconds: 0,
       });
-      const dlq = createClient(
-        DeadLetterService,
-        createGrpcTransport({ baseUrl: t.server.url, interceptors: [withBearer(ADMIN)] }),
-      );
+      const dlq = client(DeadLetterService, ADMIN);
       await eventually(
         () => dlq.getDeadLetterStats({ subscription: "console-orders" }),
         (r) => r.stats?.unresolvedItems === 3n,
@@ -314,14 +305,8 @@ describe.skipIf(!hasChromium).each(testDatabaseTargets().map((t) => [t.kind, t] 
     });
 
     it("takes a snapshot, turns exactly-once delivery on, and seeks the subscription back to the snapshot", async () => {
-      const consumer = createClient(
-        SubscriberService,
-        createGrpcTransport({ baseUrl: t.server.url, interceptors: [withBearer(subscriberKey)] }),
-      );
-      const publisher = createClient(
-        PublisherService,
-        createGrpcTransport({ baseUrl: t.server.url, interceptors: [withBearer(ADMIN)] }),
-      );
+      const consumer = client(SubscriberService, subscriberKey);
+      const publisher = client(PublisherService, ADMIN);
       await publisher.publish({
         publisher: "console-shop",
         topic: "console.orders",

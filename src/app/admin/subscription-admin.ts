@@ -21,6 +21,7 @@ import { validateTopicCode } from "../../domain/topic.js";
 import type { Repositories, Store } from "../ports/store.js";
 import type { SubscriptionPatch } from "../ports/subscription-repository.js";
 import { encodePageToken, toPageRequest } from "./page-token.js";
+import { topicFilterId } from "./topic-filter.js";
 
 export interface CreateSubscriptionInput extends Partial<Omit<SubscriptionSettings, "deadLetterTopicId">> {
   name: string;
@@ -128,13 +129,7 @@ export class SubscriptionAdmin {
 
   async list(input: ListSubscriptionsInput): Promise<{ items: Subscription[]; nextPageToken: string }> {
     const page = toPageRequest("subscriptions", input.pageSize, input.pageToken);
-    let topicId: bigint | undefined;
-    if (input.topicCode !== undefined && input.topicCode !== "") {
-      validateTopicCode("topic", input.topicCode);
-      const topic = await this.store.repos.topics.findByCode(input.topicCode);
-      if (!topic) throw DomainError.notFound("topic", input.topicCode);
-      topicId = topic.id;
-    }
+    const topicId = await topicFilterId(this.store.repos, input.topicCode);
     const result = await this.store.repos.subscriptions.list(page, {
       ...(topicId !== undefined ? { topicId } : {}),
       ...(input.subscriberId !== undefined && input.subscriberId !== 0n

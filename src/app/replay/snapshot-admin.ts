@@ -10,8 +10,8 @@ import {
   validateSnapshotName,
 } from "../../domain/snapshot.js";
 import { validateSubscriptionName } from "../../domain/subscription.js";
-import { validateTopicCode } from "../../domain/topic.js";
 import { encodePageToken, toPageRequest } from "../admin/page-token.js";
+import { topicFilterId } from "../admin/topic-filter.js";
 import type { Store } from "../ports/store.js";
 import { purgeSnapshot } from "./snapshot-purge.js";
 
@@ -147,13 +147,7 @@ export class SnapshotAdmin {
     topicCode?: string;
   }): Promise<{ items: Snapshot[]; nextPageToken: string }> {
     const page = toPageRequest("snapshots", input.pageSize, input.pageToken);
-    let topicId: bigint | undefined;
-    if (input.topicCode !== undefined && input.topicCode !== "") {
-      validateTopicCode("topic", input.topicCode);
-      const topic = await this.store.repos.topics.findByCode(input.topicCode);
-      if (!topic) throw DomainError.notFound("topic", input.topicCode);
-      topicId = topic.id;
-    }
+    const topicId = await topicFilterId(this.store.repos, input.topicCode);
     const result = await this.store.repos.snapshots.list(page, {
       ...(topicId !== undefined ? { topicId } : {}),
       nowMs: this.clock.nowMs(),

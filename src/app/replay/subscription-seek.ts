@@ -2,7 +2,7 @@ import { parseAttributeFilter } from "../../domain/attribute-filter.js";
 import type { Clock } from "../../domain/clock.js";
 import { DomainError } from "../../domain/domain-error.js";
 import { matchesIdentifier } from "../../domain/identifier-filter.js";
-import { retainedSinceMs, type SeekTarget, seekOutcome } from "../../domain/seek.js";
+import { retainedSinceMs, type SeekOutcome, type SeekTarget, seekOutcome } from "../../domain/seek.js";
 import {
   isSnapshotExpired,
   type Snapshot,
@@ -100,26 +100,13 @@ export class SubscriptionSeek {
   async seekToSnapshot(subscription: Subscription, snapshot: Snapshot): Promise<SeekResult> {
     const nowMs = this.clock.nowMs();
     const result: SeekResult = { acked: 0, requeued: 0, replayed: 0 };
-    let afterId = 0n;
-    for (;;) {
-      const page = await this.store.transaction(async (repos) => {
-        const rows = await repos.snapshots.lockSeekPage(subscription.id, snapshot, afterId, this.batchSize);
-        const toAck: bigint[] = [];
-        const toUnack: bigint[] = [];
-        const toRestore: bigint[] = [];
-        for (const row of rows) {
-          const outcome = snapshotSeekOutcome(row.status, row.isHeldBySnapshot);
-          if (outcome === "ack") toAck.push(row.id);
-          else if (outcome === "unack") toUnack.push(row.id);
-          else if (outcome === "restore") toRestore.push(row.id);
-        }
-        await this.applyOutcomes(repos, subscription, { toAck, toUnack, toRestore }, nowMs, result);
-        return rows;
-      });
-      const last = page[page.length - 1];
-      if (!last || page.length < this.batchSize) break;
-      afterId = last.id;
-    }
+    await this.seekPages(
+      subscription,
+      nowMs,
+      result,
+      (repos, afterId) => repos.snapshots.lockSeekPage(subscription.id, snapshot, afterId, this.batchSize),
+      (row) => snapshotSeekOutcome(row.status, row.isHeldBySnapshot),
+    );
     result.replayed += await this.replayMissing(subscription, nowMs, (after) =>
       this.store.repos.snapshots.listHeldMessagesMissing(snapshot.id, subscription.id, after, this.batchSize),
     );
@@ -133,6 +120,38 @@ export class SubscriptionSeek {
       ),
     );
     return result;
+  }
+
+  /**
+   * Walks the subscription's queue rows a page at a time, each page locked, decided by `outcomeOf`
+   * and written in its own short transaction: a seek over any backlog holds no lock for long and
+   * keeps one page in memory.
+   */
+  private async seekPages<Row extends { id: bigint }>(
+    subscription: Subscription,
+    nowMs: number,
+    result: SeekResult,
+    lockPage: (repos: Repositories, afterId: bigint) => Promise<Row[]>,
+    outcomeOf: (row: Row) => SeekOutcome,
+  ): Promise<void> {
+    let afterId = 0n;
+    for (;;) {
+      const page = await this.store.transaction(async (repos) => {
+        const rows = await lockPage(repos, afterId);
+        const outcomes = { toAck: [] as bigint[], toUnack: [] as bigint[], toRestore: [] as bigint[] };
+        for (const row of rows) {
+          const outcome = outcomeOf(row);
+          if (outcome === "ack") outcomes.toAck.push(row.id);
+          else if (outcome === "unack") outcomes.toUnack.push(row.id);
+          else if (outcome === "restore") outcomes.toRestore.push(row.id);
+        }
+        await this.applyOutcomes(repos, subscription, outcomes, nowMs, result);
+        return rows;
+      });
+      const last = page[page.length - 1];
+      if (!last || page.length < this.batchSize) break;
+      afterId = last.id;
+    }
   }
 
   private async applyOutcomes(
@@ -165,26 +184,13 @@ export class SubscriptionSeek {
       retainedSinceMs: retainedSinceMs(nowMs, subscription, topicRetentionMs),
     };
     const result: SeekResult = { acked: 0, requeued: 0, replayed: 0 };
-    let afterId = 0n;
-    for (;;) {
-      const page = await this.store.transaction(async (repos) => {
-        const rows = await repos.replay.lockSeekPage(subscription.id, afterId, this.batchSize);
-        const toAck: bigint[] = [];
-        const toUnack: bigint[] = [];
-        const toRestore: bigint[] = [];
-        for (const row of rows) {
-          const outcome = seekOutcome(row.status, row.publishedAtMs, target);
-          if (outcome === "ack") toAck.push(row.id);
-          else if (outcome === "unack") toUnack.push(row.id);
-          else if (outcome === "restore") toRestore.push(row.id);
-        }
-        await this.applyOutcomes(repos, subscription, { toAck, toUnack, toRestore }, nowMs, result);
-        return rows;
-      });
-      const last = page[page.length - 1];
-      if (!last || page.length < this.batchSize) break;
-      afterId = last.id;
-    }
+    await this.seekPages(
+      subscription,
+      nowMs,
+      result,
+      (repos, afterId) => repos.replay.lockSeekPage(subscription.id, afterId, this.batchSize),
+      (row) => seekOutcome(row.status, row.publishedAtMs, target),
+    );
     if (topicRetentionMs > 0) {
       result.replayed = await this.replayTopicRetention(
         subscription,
